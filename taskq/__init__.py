@@ -1,0 +1,69 @@
+"""taskq: background jobs for Python, a drop-in for Dramatiq with an embedded SQLite default."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .actor import Actor, actor
+from .broker import Broker, Consumer, DeadLetter, MessageProxy, get_broker, set_broker
+from .composition import group, pipeline
+from .encoder import Encoder, JSONEncoder, PickleEncoder, get_encoder, set_encoder
+from .errors import (
+    ActorNotFound,
+    BrokerError,
+    ConnectionClosed,
+    ConnectionError,
+    ConnectionFailed,
+    DecodeError,
+    QueueJoinTimeout,
+    QueueNotFound,
+    RateLimitExceeded,
+    Retry,
+    TaskqError,
+)
+from .message import Message
+from .middleware import Middleware
+from .worker import Worker
+
+__version__ = "0.1.0"
+
+
+def abort(message_or_id: Any, *, broker: Broker | None = None) -> None:
+    """Abort a message: skipped if not started yet, interrupted with ``Abort`` if running."""
+    from .middleware.abort import abort as _abort
+
+    _abort(message_or_id, broker=broker)
+
+
+__all__ = [
+    "Actor",
+    "ActorNotFound",
+    "Broker",
+    "BrokerError",
+    "ConnectionClosed",
+    "ConnectionError",
+    "ConnectionFailed",
+    "Consumer",
+    "DeadLetter",
+    "DecodeError",
+    "Encoder",
+    "JSONEncoder",
+    "Message",
+    "MessageProxy",
+    "Middleware",
+    "PickleEncoder",
+    "QueueJoinTimeout",
+    "QueueNotFound",
+    "RateLimitExceeded",
+    "Retry",
+    "TaskqError",
+    "Worker",
+    "abort",
+    "actor",
+    "get_broker",
+    "get_encoder",
+    "group",
+    "pipeline",
+    "set_broker",
+    "set_encoder",
+]

@@ -1,0 +1,179 @@
+"""Actors: functions that run in the background when messages are sent to them."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
+
+from .common import validate_queue_name
+from .message import Message
+
+if TYPE_CHECKING:
+    from .broker import Broker
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+ACTOR_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9._-]*$")
+
+
+class Actor(Generic[P, R]):
+    """A function bound to a broker and a queue. Call ``send`` to run it in the background."""
+
+    def __init__(
+        self,
+        fn: Callable[P, R | Awaitable[R]],
+        *,
+        broker: Broker,
+        actor_name: str,
+        queue_name: str,
+        priority: int,
+        options: dict[str, Any],
+    ) -> None:
+        if actor_name in broker.actors and broker.actors[actor_name].fn is not fn:
+            existing = broker.actors[actor_name].fn
+            if getattr(existing, "__qualname__", None) != getattr(fn, "__qualname__", None) or (
+                getattr(existing, "__module__", None) != getattr(fn, "__module__", None)
+            ):
+                raise ValueError(
+                    f"An actor named {actor_name!r} is already declared on {broker!r} "
+                    f"(by {existing.__module__}.{existing.__qualname__}); pass actor_name= "
+                    "to give this one another name."
+                )
+        unknown = set(options) - broker.actor_options
+        if unknown:
+            raise ValueError(
+                f"Actor {actor_name!r} got unknown option(s) {sorted(unknown)}; "
+                f"the broker's middleware accepts {sorted(broker.actor_options)}. "
+                "Add the middleware that declares the option, or fix its spelling."
+            )
+        self.fn = fn
+        self.broker = broker
+        self.actor_name = actor_name
+        self.queue_name = validate_queue_name(queue_name)
+        self.priority = priority
+        self.options = options
+        self.logger = __import__("logging").getLogger(f"taskq.actor.{actor_name}")
+        self.broker.declare_actor(self)
+
+    def message(self, *args: P.args, **kwargs: P.kwargs) -> Message[R]:
+        """Build a message for this actor without sending it (for pipelines and groups)."""
+        return self.message_with_options(args=args, kwargs=kwargs)
+
+    def message_with_options(
+        self,
+        *,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Message[R]:
+        """Build a message with per-message ``options`` (validated against the middleware)."""
+        self._check_options(options)
+        for name in ("on_success", "on_failure"):
+            callback = options.get(name)
+            if isinstance(callback, Actor):
+                options[name] = callback.actor_name
+        return Message(
+            queue_name=self.queue_name,
+            actor_name=self.actor_name,
+            args=tuple(args),
+            kwargs=kwargs or {},
+            options=options,
+        )
+
+    def send(self, *args: P.args, **kwargs: P.kwargs) -> Message[R]:
+        """Send a message to this actor: ``add.send(1, 2)``. Returns the enqueued message."""
+        return self.send_with_options(args=args, kwargs=kwargs)
+
+    def send_with_options(
+        self,
+        *,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+        delay: int | None = None,
+        **options: Any,
+    ) -> Message[R]:
+        """Send with per-message options; ``delay`` is in milliseconds."""
+        if delay is not None and (not isinstance(delay, int | float) or delay < 0):
+            raise ValueError(f"delay must be a non-negative number of milliseconds, got {delay!r}")
+        message = self.message_with_options(args=args, kwargs=kwargs, **options)
+        return self.broker.enqueue(message, delay=int(delay) if delay else None)
+
+    def _check_options(self, options: dict[str, Any]) -> None:
+        known = self.broker.actor_options | self.broker.message_options
+        unknown = set(options) - known
+        if unknown:
+            raise ValueError(
+                f"Unknown message option(s) {sorted(unknown)} for actor {self.actor_name!r}; "
+                f"known options are {sorted(known)}."
+            )
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run the actor synchronously in this thread (async actors run to completion)."""
+        start = time.perf_counter()
+        try:
+            result = self.fn(*args, **kwargs)
+            if inspect.isawaitable(result):
+                from .middleware.asyncio import run_coroutine
+
+                result = run_coroutine(result)
+            return result  # type: ignore[return-value]
+        finally:
+            self.logger.debug(
+                "Completed %s in %.02f ms.", self.actor_name, (time.perf_counter() - start) * 1000
+            )
+
+    def __repr__(self) -> str:
+        return f"Actor({self.fn!r}, queue_name={self.queue_name!r}, actor_name={self.actor_name!r})"
+
+    def __str__(self) -> str:
+        return f"Actor({self.actor_name})"
+
+
+@overload
+def actor(fn: Callable[P, Awaitable[R]], **kwargs: Any) -> Actor[P, R]: ...
+@overload
+def actor(fn: Callable[P, R], **kwargs: Any) -> Actor[P, R]: ...
+@overload
+def actor(fn: None = None, **kwargs: Any) -> Callable[[Callable[P, R]], Actor[P, R]]: ...
+
+
+def actor(
+    fn: Callable[..., Any] | None = None,
+    *,
+    actor_class: type[Actor[Any, Any]] = Actor,
+    actor_name: str | None = None,
+    queue_name: str = "default",
+    priority: int = 0,
+    broker: Broker | None = None,
+    **options: Any,
+) -> Any:
+    """Declare an actor: ``@taskq.actor`` or ``@taskq.actor(queue_name="q", max_retries=3)``.
+
+    ``priority``: lower numbers run first among prefetched messages. ``options`` are validated
+    against the broker's middleware (``max_retries``, ``time_limit``, ``store_results``, ...).
+    """
+
+    def decorator(fn: Callable[..., Any]) -> Actor[Any, Any]:
+        name = actor_name or fn.__name__
+        if not ACTOR_NAME_RE.match(name):
+            raise ValueError(f"Actor name {name!r} is invalid: use letters, digits, '_', '-', '.'")
+        if not isinstance(priority, int):
+            raise TypeError(f"priority must be an int, got {type(priority).__name__}")
+        from .broker import get_broker
+
+        return actor_class(
+            fn,
+            actor_name=name,
+            queue_name=queue_name,
+            priority=priority,
+            broker=broker or get_broker(),
+            options=options,
+        )
+
+    if fn is None:
+        return decorator
+    return decorator(fn)

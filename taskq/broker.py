@@ -1,0 +1,367 @@
+"""Broker and Consumer interfaces, MessageProxy, and the one global: the current broker."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Optional
+
+from .errors import ActorNotFound
+from .middleware.middleware import Middleware, MiddlewareError
+
+if TYPE_CHECKING:
+    from .actor import Actor
+    from .message import Message
+    from .results.backend import ResultBackend
+
+logger = logging.getLogger("taskq.broker")
+
+DEFAULT_BROKER_URL = "sqlite:///.taskq/taskq.db"
+_global_broker: Broker | None = None
+
+
+def get_broker() -> Broker:
+    """Return the current broker, creating it on first use.
+
+    Without :func:`set_broker`, the broker comes from ``TASKQ_BROKER_URL`` or, failing that,
+    the embedded SQLite broker at ``.taskq/taskq.db``.
+    """
+    global _global_broker
+    if _global_broker is None:
+        from .urls import broker_from_url
+
+        url = os.environ.get("TASKQ_BROKER_URL") or DEFAULT_BROKER_URL
+        _global_broker = broker_from_url(url)
+    return _global_broker
+
+
+def set_broker(broker: Broker) -> None:
+    """Make ``broker`` the current broker (used by actors declared without ``broker=``)."""
+    global _global_broker
+    _global_broker = broker
+
+
+def _reset_global_broker() -> None:
+    """Forget the current broker (tests and the worker's reload use this)."""
+    global _global_broker
+    _global_broker = None
+
+
+class Broker:
+    """Base class for brokers: actor and queue registry, middleware bus, enqueue and consume."""
+
+    #: The longest time (ms) a worker may hold a delayed message unacked before re-delaying it.
+    max_delay_hold: int | None = None
+
+    def __init__(self, middleware: list[Middleware] | None = None) -> None:
+        from .middleware import default_middleware
+
+        self.logger = logging.getLogger(f"taskq.{type(self).__name__}")
+        self.actors: dict[str, Actor[..., Any]] = {}
+        self.queues: dict[str, Any] = {}
+        self.delay_queues: set[str] = set()
+        self.actor_options: set[str] = set()
+        self.message_options: set[str] = {"eta", "redis_message_id"}
+        self.middleware: list[Middleware] = []
+        if middleware is None:
+            middleware = [m() for m in default_middleware]
+        for m in middleware:
+            self.add_middleware(m)
+
+    # -- middleware bus -------------------------------------------------------------------
+    def emit_before(self, signal: str, *args: Any, **kwargs: Any) -> None:
+        """Call ``before_<signal>`` on every middleware, in order."""
+        for middleware in self.middleware:
+            getattr(middleware, "before_" + signal)(self, *args, **kwargs)
+
+    def emit_after(self, signal: str, *args: Any, **kwargs: Any) -> None:
+        """Call ``after_<signal>`` on every middleware, in reverse order; errors are logged."""
+        for middleware in reversed(self.middleware):
+            try:
+                getattr(middleware, "after_" + signal)(self, *args, **kwargs)
+            except Exception:
+                self.logger.critical(
+                    "Unexpected failure in after_%s of %r.", signal, middleware, exc_info=True
+                )
+
+    def add_middleware(
+        self,
+        middleware: Middleware,
+        *,
+        before: type[Middleware] | None = None,
+        after: type[Middleware] | None = None,
+    ) -> None:
+        """Add ``middleware``, optionally right before or after a middleware of another type."""
+        if before and after:
+            raise ValueError("add_middleware() takes before= or after=, not both")
+        if before or after:
+            anchor = before or after
+            positions = [i for i, m in enumerate(self.middleware) if isinstance(m, anchor)]
+            if not positions:
+                raise MiddlewareError(f"Middleware {anchor.__name__} not found")
+            index = positions[0] if before else positions[-1] + 1
+            self.middleware.insert(index, middleware)
+        else:
+            self.middleware.append(middleware)
+        self.actor_options |= set(middleware.actor_options)
+        self.message_options |= set(middleware.message_options)
+        for actor_name in self.get_declared_actors():
+            middleware.after_declare_actor(self, self.actors[actor_name])
+        for queue_name in self.get_declared_queues():
+            middleware.after_declare_queue(self, queue_name)
+        for queue_name in self.get_declared_delay_queues():
+            middleware.after_declare_delay_queue(self, queue_name)
+
+    def get_middleware(self, kind: type[Middleware]) -> Middleware | None:
+        """Return the first middleware that is an instance of ``kind``, or None."""
+        for middleware in self.middleware:
+            if isinstance(middleware, kind):
+                return middleware
+        return None
+
+    # -- actors and queues ----------------------------------------------------------------
+    def declare_actor(self, actor: Actor[..., Any]) -> None:
+        """Register ``actor`` and declare its queue."""
+        self.emit_before("declare_actor", actor)
+        self.declare_queue(actor.queue_name)
+        self.actors[actor.actor_name] = actor
+        self.emit_after("declare_actor", actor)
+
+    def get_actor(self, actor_name: str) -> Actor[..., Any]:
+        """Return the actor called ``actor_name`` or raise :class:`ActorNotFound`."""
+        try:
+            return self.actors[actor_name]
+        except KeyError:
+            raise ActorNotFound(f"Actor {actor_name!r} is not declared on this broker") from None
+
+    def get_declared_actors(self) -> set[str]:
+        """Names of all declared actors."""
+        return set(self.actors)
+
+    def get_declared_queues(self) -> set[str]:
+        """Names of all declared queues."""
+        return set(self.queues)
+
+    def get_declared_delay_queues(self) -> set[str]:
+        """Names of all declared delay queues (empty for brokers with native delays)."""
+        return set(self.delay_queues)
+
+    def declare_queue(self, queue_name: str) -> None:  # pragma: no cover - interface
+        """Declare ``queue_name`` (and its delay queue where the broker uses one)."""
+        raise NotImplementedError
+
+    # -- messages -------------------------------------------------------------------------
+    def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
+        """Enqueue ``message``, ``delay`` milliseconds from now; returns the enqueued message."""
+        raise NotImplementedError  # pragma: no cover - interface
+
+    def enqueue_many(
+        self, messages: Iterable[Message[Any]], *, delay: int | None = None
+    ) -> list[Message[Any]]:
+        """Enqueue several messages; brokers override this to send them in one round trip."""
+        return [self.enqueue(message, delay=delay) for message in messages]
+
+    def consume(
+        self, queue_name: str, prefetch: int = 1, timeout: int = 30000
+    ) -> Consumer:  # pragma: no cover - interface
+        """Return a consumer for ``queue_name`` that yields up to ``prefetch`` unacked messages."""
+        raise NotImplementedError
+
+    def promote(self, consumer: Consumer, message: MessageProxy) -> None:
+        """Move a due delayed message to its real queue and ack it from the delay queue.
+
+        Brokers override this to do both atomically.
+        """
+        from .common import q_name
+
+        target = message.copy(queue_name=q_name(message.queue_name))
+        target.options.pop("eta", None)
+        self.enqueue(target)
+        consumer.ack(message)
+
+    def redelay(self, consumer: Consumer, message: MessageProxy) -> None:
+        """Put a held delayed message back on its delay queue with the same eta, then ack it.
+
+        Only brokers that set ``max_delay_hold`` need this.
+        """
+        raise NotImplementedError  # pragma: no cover - interface
+
+    def flush(self, queue_name: str) -> None:  # pragma: no cover - interface
+        """Drop every message in ``queue_name``, its delay queue and its dead letters."""
+        raise NotImplementedError
+
+    def flush_all(self) -> None:  # pragma: no cover - interface
+        """Flush every declared queue."""
+        raise NotImplementedError
+
+    def join(self, queue_name: str, *, timeout: int | None = None) -> None:  # pragma: no cover
+        """Wait (``timeout`` ms) until ``queue_name`` and its delay queue are empty and acked."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections held by this broker."""
+
+    # -- inspection (used by the CLI, the TUI and notebooks) ------------------------------
+    def queue_stats(self) -> dict[str, dict[str, int]]:  # pragma: no cover - interface
+        """Per queue: ``{"ready", "delayed", "in_flight", "dead"}`` counts."""
+        raise NotImplementedError
+
+    def dead_letter_messages(self, queue_name: str, *, limit: int = 100) -> list[DeadLetter]:
+        """Up to ``limit`` dead letters of ``queue_name``, newest first."""
+        raise NotImplementedError  # pragma: no cover - interface
+
+    def requeue_dead_letters(self, queue_name: str, message_ids: Iterable[str]) -> int:
+        """Move the given dead letters back onto their queue; returns how many moved."""
+        raise NotImplementedError  # pragma: no cover - interface
+
+    def purge_dead_letters(self, queue_name: str) -> int:
+        """Delete every dead letter of ``queue_name``; returns how many were deleted."""
+        raise NotImplementedError  # pragma: no cover - interface
+
+    def get_results_backend(self) -> ResultBackend:
+        """The results backend of this broker's Results middleware."""
+        from .results import Results
+
+        results = self.get_middleware(Results)
+        if results is None:
+            raise MiddlewareError("The Results middleware is not set up on this broker.")
+        return results.backend  # type: ignore[attr-defined]
+
+    def worker_heartbeats(self) -> list[dict[str, Any]]:
+        """Live workers known to the broker: dicts with ``worker_id``, ``last_seen`` (ms), ..."""
+        return []
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+class DeadLetter:
+    """A dead-lettered message as listed by ``Broker.dead_letter_messages``.
+
+    ``message`` is None when the payload could not be decoded; ``raw`` always holds the bytes.
+    """
+
+    __slots__ = ("message_id", "queue_name", "raw", "message", "reason", "dead_at")
+
+    def __init__(
+        self,
+        message_id: str,
+        queue_name: str,
+        raw: bytes,
+        message: Message[Any] | None,
+        reason: str | None,
+        dead_at: int | None,
+    ) -> None:
+        self.message_id = message_id
+        self.queue_name = queue_name
+        self.raw = raw
+        self.message = message
+        self.reason = reason
+        self.dead_at = dead_at
+
+    def asdict(self) -> dict[str, Any]:
+        """A JSON-friendly dict of this dead letter."""
+        return {
+            "message_id": self.message_id,
+            "queue_name": self.queue_name,
+            "message": self.message.asdict() if self.message else None,
+            "raw": None if self.message else self.raw.decode("utf-8", "replace"),
+            "reason": self.reason,
+            "dead_at": self.dead_at,
+        }
+
+    def __repr__(self) -> str:
+        return f"DeadLetter({self.message_id!r}, reason={self.reason!r})"
+
+
+class Consumer(Iterator[Optional["MessageProxy"]]):
+    """Iterates over a queue's messages; yields None when idle so the caller can do other work.
+
+    Contract: ``__next__`` blocks at most the consumer's timeout; a consumer never holds more
+    than ``prefetch`` unacked messages; ``ack``/``nack``/``requeue`` may be called from any
+    thread. A payload that fails to decode is dead-lettered by the consumer with the reason,
+    never yielded and never dropped.
+    """
+
+    def __iter__(self) -> Consumer:
+        return self
+
+    def __next__(self) -> MessageProxy | None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def ack(self, message: MessageProxy) -> None:  # pragma: no cover - interface
+        """Acknowledge that ``message`` was processed."""
+        raise NotImplementedError
+
+    def nack(self, message: MessageProxy) -> None:  # pragma: no cover - interface
+        """Move ``message`` to the dead-letter store."""
+        raise NotImplementedError
+
+    def requeue(self, messages: Iterable[MessageProxy]) -> None:  # pragma: no cover
+        """Put fetched-but-unprocessed messages back on their queue."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the consumer's resources."""
+
+
+class MessageProxy:
+    """A consumed message plus its delivery state; attribute access falls through to it."""
+
+    __slots__ = ("_message", "_exception", "failed", "_result", "_fetch_state", "acked", "reason")
+
+    def __init__(self, message: Message[Any], fetch_state: Any = None) -> None:
+        self._message = message
+        self._exception: BaseException | None = None
+        self.failed = False
+        self._result: Any = None
+        self._fetch_state = fetch_state
+        self.acked = False
+        #: Why the message is being dead-lettered; stored beside the dead letter.
+        self.reason: str | None = None
+
+    @property
+    def message(self) -> Message[Any]:
+        """The wrapped message."""
+        return self._message
+
+    def stuff_exception(self, exception: BaseException) -> None:
+        """Remember the exception the actor raised."""
+        self._exception = exception
+
+    def clear_exception(self) -> None:
+        """Forget the remembered exception (Retries does this after scheduling a retry)."""
+        self._exception = None
+
+    def fail(self, reason: str | None = None) -> None:
+        """Mark the message as failed: it will be dead-lettered (with ``reason``), not acked."""
+        self.failed = True
+        if reason is not None:
+            self.reason = reason
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._message, name)
+
+    def __str__(self) -> str:
+        return str(self._message)
+
+    def __repr__(self) -> str:
+        return f"MessageProxy({self._message!r})"
+
+    def __lt__(self, other: MessageProxy) -> bool:
+        eta = self._message.options.get("eta", 0)
+        other_eta = other._message.options.get("eta", 0)
+        if eta != other_eta:
+            return eta < other_eta
+        return self._message < other._message
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, MessageProxy):
+            return self._message.message_id == other._message.message_id
+        if isinstance(other, type(self._message)):
+            return self._message.message_id == other.message_id
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._message.message_id)

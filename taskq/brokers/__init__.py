@@ -1,0 +1,1 @@
+"""Broker implementations: stub (in-process), sqlite (embedded default), redis, rabbitmq."""

@@ -1,0 +1,68 @@
+"""The ``taskq`` command. Each subcommand lives in its own module exposing
+``register(subparsers)`` (adds its parser, with ``func`` set to a ``run(args) -> int``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib import import_module
+
+#: Subcommand modules, in the order ``taskq --help`` lists them.
+SUBCOMMANDS = ["worker", "demo", "info", "events", "enqueue", "tui", "bench"]
+
+EPILOG = """examples:
+  taskq demo                               run a demo job end to end on the embedded SQLite broker
+  taskq worker myapp -p 2 -t 8             run myapp's actors in 2 processes x 8 threads
+  taskq worker myapp --broker redis://127.0.0.1:6379/0
+  taskq info --broker redis://127.0.0.1:6379/0      queue depths and live workers
+  taskq events                             live tail of message lifecycle events
+  taskq enqueue add '[1, 2]'               send a message to the actor "add" by name
+  taskq tui myapp                          the terminal control room
+"""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """Exit 2 with a one-line reason on bad arguments (argparse's usage dump goes to --help)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full ``taskq`` parser with every available subcommand."""
+    parser = ArgumentParser(
+        prog="taskq",
+        description="Background jobs for Python: workers, inspection and tools.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"taskq {__version__}")
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=ArgumentParser
+    )
+    for name in SUBCOMMANDS:
+        try:
+            module = import_module(f".{name}", __name__)
+        except ModuleNotFoundError as e:
+            if e.name and e.name.startswith(__name__):
+                continue  # subcommand not shipped in this build
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``taskq`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

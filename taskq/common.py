@@ -1,0 +1,95 @@
+"""Small helpers shared by brokers, middleware and the worker."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+QUEUE_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9._-]*$")
+
+
+def current_millis() -> int:
+    """Return the current UNIX time in milliseconds."""
+    return time.time_ns() // 1_000_000
+
+
+def generate_unique_id() -> str:
+    """Return a new random UUID4 string."""
+    return str(uuid.uuid4())
+
+
+def dq_name(queue_name: str) -> str:
+    """Name of the delay queue that belongs to ``queue_name``."""
+    if queue_name.endswith(".DQ"):
+        return queue_name
+    if queue_name.endswith(".XQ"):
+        queue_name = queue_name[:-3]
+    return queue_name + ".DQ"
+
+
+def xq_name(queue_name: str) -> str:
+    """Name of the dead-letter queue that belongs to ``queue_name``."""
+    if queue_name.endswith(".XQ"):
+        return queue_name
+    if queue_name.endswith(".DQ"):
+        queue_name = queue_name[:-3]
+    return queue_name + ".XQ"
+
+
+def q_name(queue_name: str) -> str:
+    """The canonical queue name, with any ``.DQ`` / ``.XQ`` suffix removed."""
+    if queue_name.endswith((".DQ", ".XQ")):
+        return queue_name[:-3]
+    return queue_name
+
+
+def validate_queue_name(queue_name: str) -> str:
+    """Return ``queue_name`` or raise ``ValueError`` saying what a valid name looks like."""
+    if not isinstance(queue_name, str) or not QUEUE_NAME_RE.match(queue_name):
+        raise ValueError(
+            f"Queue name {queue_name!r} is invalid: use letters, digits, '_', '-' and '.', "
+            "starting with a letter or '_'."
+        )
+    if queue_name.endswith((".DQ", ".XQ")):
+        raise ValueError(f"Queue name {queue_name!r} must not end in .DQ or .XQ (reserved).")
+    return queue_name
+
+
+def compute_backoff(
+    attempts: int,
+    *,
+    factor: int = 5,
+    jitter: bool = True,
+    max_backoff: int = 2000,
+    max_exponent: int = 32,
+) -> tuple[int, int]:
+    """Exponential backoff with jitter: ``(attempts + 1, backoff_ms)``."""
+    exponent = min(attempts, max_exponent)
+    backoff = min(factor * 2**exponent, max_backoff)
+    if jitter:
+        backoff = int(backoff / 2 + random.uniform(0, backoff / 2))
+    return attempts + 1, int(backoff)
+
+
+def mask_url(url: str | None) -> str:
+    """Return ``url`` with any password replaced by ``***``; safe to log or display."""
+    if not url:
+        return str(url)
+    parts = []
+    for one in url.split(";"):
+        try:
+            split = urlsplit(one.strip())
+        except ValueError:
+            parts.append(one)
+            continue
+        if split.password is None:
+            parts.append(one.strip())
+            continue
+        netloc = split.netloc
+        userinfo, _, hostinfo = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        parts.append(urlunsplit(split._replace(netloc=f"{user}:***@{hostinfo}")))
+    return ";".join(parts)

@@ -1,0 +1,282 @@
+"""Composition: ``pipeline`` (a chain, ``a | b | c``) and ``group`` (fan-out, with fan-in)."""
+
+from __future__ import annotations
+
+import html
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from .broker import Broker, get_broker
+from .message import Message
+from .results.errors import ResultMissing, ResultTimeout
+
+if TYPE_CHECKING:
+    from .results.backend import ResultBackend
+
+#: How long group bookkeeping (member lists, counters) is kept (ms).
+GROUP_TTL = 86_400_000
+
+Step = "Message[Any] | group"
+
+
+class pipeline:  # noqa: N801 - Dramatiq's name
+    """Run messages one after the other, each receiving the previous one's result as its last
+    argument (unless sent with ``pipe_ignore=True``). A step may be a :class:`group`: its members
+    run in parallel and the next step receives the list of their results."""
+
+    def __init__(self, children: Iterable[Any], *, broker: Broker | None = None) -> None:
+        self.broker = broker or get_broker()
+        self.steps: list[Message[Any] | group] = []
+        for child in children:
+            if isinstance(child, pipeline):
+                self.steps.extend(_copy_step(step) for step in child.steps)
+            elif isinstance(child, Message | group):
+                self.steps.append(_copy_step(child))
+            else:
+                raise TypeError(f"pipeline() takes messages, groups and pipelines, not {child!r}")
+        if not self.steps:
+            raise ValueError("pipeline() needs at least one message")
+        # Link back to front so that a step embeds its successor with all options already set.
+        for step, next_step in reversed(list(zip(self.steps, self.steps[1:], strict=False))):
+            _link(step, next_step)
+
+    @property
+    def messages(self) -> list[Message[Any]]:
+        """Every message of the pipeline, group members included, in order."""
+        out: list[Message[Any]] = []
+        for step in self.steps:
+            out.extend(step.children if isinstance(step, group) else [step])
+        return out
+
+    def __or__(self, other: Any) -> pipeline:
+        return pipeline([self, other], broker=self.broker)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __str__(self) -> str:
+        return " | ".join(str(step) for step in self.steps)
+
+    def run(self, *, delay: int | None = None) -> pipeline:
+        """Enqueue the first step; the Pipelines middleware enqueues each next one."""
+        for step in self.steps:
+            if isinstance(step, group):
+                step._remember_members(self.broker)
+        first = self.steps[0]
+        if isinstance(first, group):
+            first.run(delay=delay)
+        else:
+            self.broker.enqueue(first, delay=delay)
+        return self
+
+    @property
+    def completed(self) -> bool:
+        """True once the last step has a result."""
+        return self.completed_count == len(self.steps)
+
+    @property
+    def completed_count(self) -> int:
+        """How many steps have finished."""
+        count = 0
+        for step in self.steps:
+            try:
+                if isinstance(step, group):
+                    if not step.completed:
+                        break
+                else:
+                    step.get_result(backend=self._backend())
+            except ResultMissing:
+                break
+            count += 1
+        return count
+
+    def get_result(self, *, block: bool = False, timeout: int | None = None) -> Any:
+        """The result of the last step (a list for a group); ``timeout`` in ms."""
+        last = self.steps[-1]
+        if isinstance(last, group):
+            return list(last.get_results(block=block, timeout=timeout))
+        return last.get_result(backend=self._backend(), block=block, timeout=timeout)
+
+    def get_results(self, *, block: bool = False, timeout: int | None = None) -> Iterator[Any]:
+        """Yield each step's result in order; ``timeout`` (ms) bounds the whole wait."""
+        deadline = _Deadline(timeout)
+        for step in self.steps:
+            if isinstance(step, group):
+                yield list(step.get_results(block=block, timeout=deadline.remaining()))
+            else:
+                yield step.get_result(
+                    backend=self._backend(), block=block, timeout=deadline.remaining()
+                )
+
+    def _backend(self) -> ResultBackend:
+        return self.broker.get_results_backend()
+
+    def _repr_html_(self) -> str:
+        return _steps_html("pipeline", [str(s) for s in self.steps])
+
+
+class group:  # noqa: N801 - Dramatiq's name
+    """Run messages (or pipelines) in parallel; ``wait`` for all, ``get_results`` in order, or
+    ``add_completion_callback`` to enqueue a message once all of them finished."""
+
+    def __init__(self, children: Iterable[Any], *, broker: Broker | None = None) -> None:
+        self.broker = broker or get_broker()
+        self.children: list[Any] = list(children)
+        for child in self.children:
+            if not isinstance(child, Message | pipeline):
+                raise TypeError(f"group() takes messages and pipelines, not {child!r}")
+        self.group_id = str(uuid.uuid4())
+        self.completion_callbacks: list[dict[str, Any]] = []
+
+    def __len__(self) -> int:
+        return len(self.children)
+
+    def __str__(self) -> str:
+        return f"group([{', '.join(str(c) for c in self.children)}])"
+
+    def __or__(self, other: Any) -> pipeline:
+        return pipeline([self, other], broker=self.broker)
+
+    def add_completion_callback(self, message: Message[Any]) -> None:
+        """Enqueue ``message`` once every member finished (needs GroupCallbacks)."""
+        self.completion_callbacks.append(message.asdict())
+
+    def run(self, *, delay: int | None = None) -> group:
+        """Enqueue every member, in one round trip where the broker supports it."""
+        if self.completion_callbacks:
+            from .middleware.group_callbacks import GroupCallbacks
+
+            middleware = self.broker.get_middleware(GroupCallbacks)
+            if middleware is None:
+                raise RuntimeError("add_completion_callback() needs the GroupCallbacks middleware")
+            middleware.create_barrier(self.group_id, len(self.children))  # type: ignore[attr-defined]
+            extra = {
+                "group_completion_uuid": self.group_id,
+                "group_completion_callbacks": self.completion_callbacks,
+            }
+            self.children = [_with_options(child, extra) for child in self.children]
+        messages = []
+        for child in self.children:
+            if isinstance(child, pipeline):
+                child.run(delay=delay)
+            else:
+                messages.append(child)
+        if messages:
+            self.broker.enqueue_many(messages, delay=delay)
+        return self
+
+    @property
+    def completed(self) -> bool:
+        """True once every member has a result."""
+        return self.completed_count == len(self.children)
+
+    @property
+    def completed_count(self) -> int:
+        """How many members have finished."""
+        count = 0
+        for child in self.children:
+            try:
+                if isinstance(child, pipeline):
+                    if child.completed:
+                        count += 1
+                else:
+                    child.get_result(backend=self.broker.get_results_backend())
+                    count += 1
+            except ResultMissing:
+                pass
+        return count
+
+    def get_results(self, *, block: bool = False, timeout: int | None = None) -> Iterator[Any]:
+        """Yield each member's result in order; ``timeout`` (ms) bounds the whole wait."""
+        deadline = _Deadline(timeout)
+        backend = self.broker.get_results_backend()
+        for child in self.children:
+            if isinstance(child, pipeline):
+                yield child.get_result(block=block, timeout=deadline.remaining())
+            else:
+                yield child.get_result(backend=backend, block=block, timeout=deadline.remaining())
+
+    def wait(self, *, timeout: int | None = None) -> None:
+        """Block until every member finished; ``timeout`` in ms. Raises ResultTimeout."""
+        for _ in self.get_results(block=True, timeout=timeout):
+            pass
+
+    def _remember_members(self, broker: Broker) -> None:
+        import json
+
+        backend = broker.get_results_backend()
+        ids = [m.message_id for m in self.children]
+        backend._store(
+            f"{backend.namespace}:group-members:{self.group_id}",
+            json.dumps(ids).encode(),
+            GROUP_TTL,
+        )
+
+    def _repr_html_(self) -> str:
+        return _steps_html("group", [str(c) for c in self.children])
+
+
+class _Deadline:
+    def __init__(self, timeout: int | None) -> None:
+        self.end = None if timeout is None else time.monotonic() + timeout / 1000
+
+    def remaining(self) -> int | None:
+        if self.end is None:
+            return None
+        left = int((self.end - time.monotonic()) * 1000)
+        if left <= 0:
+            raise ResultTimeout("timed out waiting for results")
+        return left
+
+
+def _copy_step(step: Message[Any] | group) -> Message[Any] | group:
+    if isinstance(step, group):
+        copied = group(
+            [_copy_step(c) if isinstance(c, Message) else c for c in step.children],
+            broker=step.broker,
+        )
+        copied.completion_callbacks = list(step.completion_callbacks)
+        return copied
+    return step.copy()
+
+
+def _link(step: Message[Any] | group, next_step: Message[Any] | group) -> None:
+    """Point ``step`` at ``next_step``: a message's ``pipe_target``, or its group's fan-in."""
+    target: Any = (
+        [m.asdict() for m in next_step.children]
+        if isinstance(next_step, group)
+        else next_step.asdict()
+    )
+    if isinstance(step, group):
+        step.children = [
+            _with_options(
+                child,
+                {
+                    "group_id": step.group_id,
+                    "group_size": len(step.children),
+                    "group_target": target,
+                    "store_results": True,
+                },
+            )
+            for child in step.children
+        ]
+    else:
+        step.options["pipe_target"] = target
+
+
+def _with_options(child: Any, options: dict[str, Any]) -> Any:
+    if isinstance(child, pipeline):
+        last = child.steps[-1]
+        if isinstance(last, Message):
+            last.options.update(options)
+        return child
+    return child.copy(options={**child.options, **options})
+
+
+def _steps_html(kind: str, rows: list[str]) -> str:
+    body = "".join(
+        f"<tr><td>{i}</td><td><code>{html.escape(r)}</code></td></tr>" for i, r in enumerate(rows)
+    )
+    return f"<table><caption>taskq.{kind} ({len(rows)})</caption>{body}</table>"

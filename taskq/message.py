@@ -1,0 +1,149 @@
+"""The message: Dramatiq's JSON wire format, with validation on the way in."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from .common import current_millis, generate_unique_id
+from .encoder import get_encoder
+from .errors import DecodeError
+
+if TYPE_CHECKING:
+    from .composition import pipeline
+    from .results import ResultBackend
+
+R = TypeVar("R")
+
+_FIELD_TYPES: tuple[tuple[str, type | tuple[type, ...]], ...] = (
+    ("queue_name", str),
+    ("actor_name", str),
+    ("args", list),
+    ("kwargs", dict),
+    ("options", dict),
+    ("message_id", str),
+    ("message_timestamp", int),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Message(Generic[R]):
+    """An actor invocation on its way through a broker.
+
+    Fields are exactly the wire format's: ``queue_name``, ``actor_name``, ``args``, ``kwargs``,
+    ``options``, ``message_id`` (UUID4) and ``message_timestamp`` (UNIX ms).
+    """
+
+    queue_name: str
+    actor_name: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    message_id: str = field(default_factory=generate_unique_id)
+    message_timestamp: int = field(default_factory=current_millis)
+
+    def __or__(self, other: Any) -> pipeline:
+        from .composition import pipeline
+
+        return pipeline([self, other])
+
+    def asdict(self) -> dict[str, Any]:
+        """Return the message as a plain dict, in wire-format field order."""
+        return {
+            "queue_name": self.queue_name,
+            "actor_name": self.actor_name,
+            "args": list(self.args),
+            "kwargs": self.kwargs,
+            "options": self.options,
+            "message_id": self.message_id,
+            "message_timestamp": self.message_timestamp,
+        }
+
+    def encode(self) -> bytes:
+        """Encode the message with the current encoder (JSON by default)."""
+        return get_encoder().encode(self.asdict())
+
+    @classmethod
+    def decode(cls, data: bytes) -> Message[Any]:
+        """Decode and validate ``data``; raise :class:`DecodeError` naming the bad field."""
+        fields = get_encoder().decode(data)
+        return cls.from_dict(fields, data)
+
+    @classmethod
+    def from_dict(cls, fields: Any, data: Any = None) -> Message[Any]:
+        """Build a message from a decoded dict, validating every wire-format field."""
+        if not isinstance(fields, dict):
+            raise DecodeError(
+                f"message must be a JSON object, got {type(fields).__name__}", data, None
+            )
+        for name, kind in _FIELD_TYPES:
+            if name not in fields:
+                raise DecodeError(f"message is missing the field {name!r}", data, name)
+            value = fields[name]
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise DecodeError(
+                    f"message field {name!r} must be {kind.__name__}, got {type(value).__name__}",
+                    data,
+                    name,
+                )
+        return cls(
+            queue_name=fields["queue_name"],
+            actor_name=fields["actor_name"],
+            args=tuple(fields["args"]),
+            kwargs=fields["kwargs"],
+            options=fields["options"],
+            message_id=fields["message_id"],
+            message_timestamp=fields["message_timestamp"],
+        )
+
+    def copy(self, **attributes: Any) -> Message[R]:
+        """Return a copy with ``attributes`` replaced; ``options`` is copied, not shared."""
+        if "options" not in attributes:
+            attributes["options"] = dict(self.options)
+        return replace(self, **attributes)
+
+    def get_result(
+        self,
+        *,
+        backend: ResultBackend | None = None,
+        block: bool = False,
+        timeout: int | None = None,
+    ) -> R:
+        """Fetch this message's result; ``timeout`` in milliseconds (default 10 s when blocking).
+
+        Raises ``ResultMissing``, ``ResultTimeout`` or ``ResultFailure``.
+        """
+        if backend is None:
+            from .broker import get_broker
+
+            backend = get_broker().get_results_backend()
+        return backend.get_result(self, block=block, timeout=timeout)
+
+    @property
+    def message_datetime(self) -> datetime:
+        """The enqueue time as an aware UTC datetime."""
+        return datetime.fromtimestamp(self.message_timestamp / 1000, tz=UTC)
+
+    def __str__(self) -> str:
+        params = ", ".join(repr(a) for a in self.args)
+        if self.kwargs:
+            params += (", " if params else "") + ", ".join(
+                f"{k}={v!r}" for k, v in self.kwargs.items()
+            )
+        return f"{self.actor_name}({params})"
+
+    def __lt__(self, other: Message[Any]) -> bool:
+        return (self.message_timestamp, self.message_id) < (
+            other.message_timestamp,
+            other.message_id,
+        )
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'><code>{html.escape(repr(v))}</code></td></tr>"
+            for k, v in self.asdict().items()
+        )
+        return f"<table><caption>taskq.Message</caption>{rows}</table>"

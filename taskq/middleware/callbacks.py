@@ -1,0 +1,42 @@
+"""Callbacks: run ``on_success`` / ``on_failure`` actors after a message completes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .middleware import Middleware
+
+if TYPE_CHECKING:
+    from ..broker import Broker, MessageProxy
+
+
+class Callbacks(Middleware):
+    """``on_success`` actors get ``(message_data, result)``; ``on_failure`` actors get
+    ``(message_data, {"type": ..., "message": ...})``. Options hold actor names or actors."""
+
+    actor_options = frozenset({"on_success", "on_failure"})
+
+    def after_process_message(
+        self,
+        broker: Broker,
+        message: MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        actor = broker.get_actor(message.actor_name)
+        if exception is None:
+            name = message.options.get("on_success") or actor.options.get("on_success")
+            if name:
+                callback = broker.get_actor(_actor_name(name))
+                callback.send(message.asdict(), result)
+        elif message.failed:
+            name = message.options.get("on_failure") or actor.options.get("on_failure")
+            if name:
+                callback = broker.get_actor(_actor_name(name))
+                details = {"type": type(exception).__name__, "message": str(exception)}
+                callback.send(message.asdict(), details)
+
+
+def _actor_name(value: Any) -> str:
+    return value if isinstance(value, str) else value.actor_name

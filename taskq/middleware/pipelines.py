@@ -1,0 +1,62 @@
+"""Pipelines: after a step succeeds, enqueue the next one with the result appended."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from ..message import Message
+from .middleware import Middleware
+
+if TYPE_CHECKING:
+    from ..broker import Broker, MessageProxy
+
+GROUP_TTL = 86_400_000
+
+
+class Pipelines(Middleware):
+    """Reads ``pipe_target`` (the next message, or a list of them for a group step) and
+    ``pipe_ignore``; group members carry ``group_id``/``group_size``/``group_target`` and the
+    last one to finish enqueues the next step with the list of the group's results."""
+
+    actor_options = frozenset({"pipe_ignore"})
+    message_options = frozenset({"pipe_target", "group_id", "group_size", "group_target"})
+
+    def after_process_message(
+        self,
+        broker: Broker,
+        message: MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        if exception is not None or message.failed:
+            return
+        target = message.options.get("pipe_target")
+        if target is not None:
+            self._enqueue_next(broker, target, result)
+        if "group_target" in message.options:
+            self._group_member_done(broker, message)
+
+    def _enqueue_next(self, broker: Broker, target: Any, result: Any) -> None:
+        targets = target if isinstance(target, list) else [target]
+        messages = []
+        for data in targets:
+            next_message = Message.from_dict(data)
+            actor = broker.get_actor(next_message.actor_name)
+            ignore = next_message.options.get("pipe_ignore", actor.options.get("pipe_ignore"))
+            if not ignore:
+                next_message = next_message.copy(args=(*next_message.args, result))
+            messages.append(next_message)
+        broker.enqueue_many(messages)
+
+    def _group_member_done(self, broker: Broker, message: MessageProxy) -> None:
+        backend = broker.get_results_backend()
+        group_id = message.options["group_id"]
+        done = backend.increment(f"{backend.namespace}:group-done:{group_id}", 1, GROUP_TTL)
+        if done != message.options["group_size"]:
+            return
+        raw = backend._get(f"{backend.namespace}:group-members:{group_id}")
+        member_ids = json.loads(raw) if raw else []
+        results = [backend.get_result(member_id) for member_id in member_ids]
+        self._enqueue_next(broker, message.options["group_target"], results)

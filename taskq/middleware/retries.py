@@ -1,0 +1,105 @@
+"""Retries: re-enqueue failed messages with exponential backoff, then dead-letter them."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..common import compute_backoff
+from ..errors import Retry
+from .middleware import Middleware
+
+if TYPE_CHECKING:
+    from ..broker import Broker, MessageProxy
+
+logger = logging.getLogger("taskq.middleware.retries")
+
+DEFAULT_MAX_RETRIES = 20
+DEFAULT_MIN_BACKOFF = 15_000
+DEFAULT_MAX_BACKOFF = 604_800_000  # 7 days
+
+
+class Retries(Middleware):
+    """Retry failed messages. Actor options: ``max_retries``, ``min_backoff``, ``max_backoff``
+    (ms), ``retry_when(retries, exception) -> bool`` and ``throws`` (exception types that are
+    never retried). Raising :class:`taskq.errors.Retry` retries without logging an error."""
+
+    actor_options = frozenset({"max_retries", "min_backoff", "max_backoff", "retry_when", "throws"})
+    message_options = frozenset({"retries", "traceback", "requeue_timestamps"})
+
+    def __init__(
+        self,
+        *,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        min_backoff: int | None = None,
+        max_backoff: int | None = None,
+        retry_when: Callable[[int, BaseException], bool] | None = None,
+    ) -> None:
+        self.max_retries = max_retries
+        self.min_backoff = min_backoff or DEFAULT_MIN_BACKOFF
+        self.max_backoff = max_backoff or DEFAULT_MAX_BACKOFF
+        self.retry_when = retry_when
+
+    def after_process_message(
+        self,
+        broker: Broker,
+        message: MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        if exception is None:
+            return
+        actor = broker.get_actor(message.actor_name)
+        option = self._option(actor.options, message.options)
+        throws = option("throws", ())
+        if throws and isinstance(exception, throws):
+            logger.info(
+                "Not retrying %s: %s is listed in throws.", message, type(exception).__name__
+            )
+            message.fail(f"{type(exception).__name__}: {exception}")
+            return
+
+        retries = message.options.setdefault("retries", 0)
+        max_retries = option("max_retries", self.max_retries)
+        retry_when = option("retry_when", self.retry_when)
+        should_retry = (
+            retry_when(retries, exception)
+            if retry_when is not None
+            else max_retries is None or retries < max_retries
+        )
+        message.options["traceback"] = "".join(
+            traceback.format_exception(type(exception), exception, exception.__traceback__)
+        )[-4096:]
+        if not should_retry:
+            logger.warning("Retries exceeded for message %s.", message.message_id)
+            message.fail(
+                f"retries exhausted after {retries}: {type(exception).__name__}: {exception}"
+            )
+            return
+
+        message.options["retries"] = retries + 1
+        if isinstance(exception, Retry) and exception.delay is not None:
+            backoff = exception.delay
+        else:
+            min_backoff = option("min_backoff", self.min_backoff)
+            max_backoff = option("max_backoff", self.max_backoff)
+            max_backoff = max(min_backoff, max_backoff)
+            _, backoff = compute_backoff(retries, factor=min_backoff, max_backoff=max_backoff)
+        logger.info("Retrying message %s in %d ms.", message.message_id, backoff)
+        retry = message.message.copy(options=dict(message.options))
+        broker.enqueue(retry, delay=backoff)
+        message.clear_exception()
+
+    @staticmethod
+    def _option(
+        actor_options: dict[str, Any], message_options: dict[str, Any]
+    ) -> Callable[..., Any]:
+        def lookup(name: str, default: Any) -> Any:
+            if name in message_options:
+                return message_options[name]
+            return actor_options.get(name, default)
+
+        return lookup

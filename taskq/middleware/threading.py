@@ -1,0 +1,81 @@
+"""Raising an exception inside another thread (CPython) or greenlet (gevent)."""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import threading
+
+from ..errors import TaskqError
+
+logger = logging.getLogger("taskq.middleware.threading")
+
+
+class Interrupt(BaseException):  # noqa: N818 - Dramatiq's name
+    """Base class for exceptions raised asynchronously inside a running actor's thread.
+
+    It derives from BaseException so that a bare ``except Exception`` in user code does not
+    swallow it.
+    """
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def current_platform_supported() -> bool:
+    """True when asynchronous exceptions can be raised in threads here (CPython)."""
+    return hasattr(ctypes, "pythonapi")
+
+
+def is_gevent_active() -> bool:
+    """True when gevent has monkey-patched the threading module."""
+    try:
+        from gevent import monkey
+    except ImportError:
+        return False
+    return bool(monkey.is_module_patched("threading"))
+
+
+def raise_thread_exception(thread_id: int, exception: type[BaseException]) -> bool:
+    """Arrange for ``exception`` to be raised in the thread (or greenlet) ``thread_id``.
+
+    The exception fires at the thread's next Python bytecode; a thread blocked in C code only
+    sees it when the call returns. Returns False if no such thread exists.
+    """
+    if is_gevent_active():
+        return _raise_in_greenlet(thread_id, exception)
+    count = ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(exception)
+    )
+    if count == 0:
+        logger.warning("Cannot raise %s: thread %d does not exist.", exception.__name__, thread_id)
+        return False
+    if count > 1:  # pragma: no cover - CPython never reports more than one
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), None)
+        raise TaskqError("PyThreadState_SetAsyncExc affected more than one thread")
+    return True
+
+
+def _raise_in_greenlet(thread_id: int, exception: type[BaseException]) -> bool:
+    import gc
+
+    import greenlet
+
+    for obj in gc.get_objects():
+        if isinstance(obj, greenlet.greenlet) and id(obj) == thread_id:
+            import gevent
+
+            # Throwing from the hub keeps the current greenlet running undisturbed.
+            gevent.get_hub().loop.run_callback(obj.throw, exception)
+            return True
+    return False
+
+
+def current_thread_id() -> int:
+    """The id used by :func:`raise_thread_exception` for the calling thread or greenlet."""
+    if is_gevent_active():
+        import greenlet
+
+        return id(greenlet.getcurrent())
+    return threading.get_ident()

@@ -1,0 +1,110 @@
+"""TimeLimit: interrupt actors that run longer than ``time_limit`` milliseconds."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from .middleware import Middleware
+from .threading import Interrupt, current_thread_id, raise_thread_exception
+
+if TYPE_CHECKING:
+    from ..broker import Broker, MessageProxy
+
+logger = logging.getLogger("taskq.middleware.time_limit")
+
+
+class TimeLimitExceeded(Interrupt):
+    """Raised inside an actor's thread when it exceeds its time limit."""
+
+
+class TimeLimit(Middleware):
+    """Raise :class:`TimeLimitExceeded` in actors that run past ``time_limit`` ms (default 10
+    minutes). A thread stuck in C code is reported once; the exception fires when it returns."""
+
+    actor_options = frozenset({"time_limit"})
+
+    def __init__(self, *, time_limit: int = 600_000, interval: int = 1000) -> None:
+        self.time_limit = time_limit
+        self.interval = interval
+        self.deadlines: dict[int, tuple[float, str, bool]] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._wakeup = threading.Event()
+
+    def _ensure_watcher(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=self._watch, name="taskq-time-limit", daemon=True
+            )
+            self._thread.start()
+
+    def _watch(self) -> None:
+        while True:
+            self._wakeup.wait(min(self.interval / 1000, self._next_wait()))
+            self._wakeup.clear()
+            now = time.monotonic()
+            with self._lock:
+                expired = [(tid, d) for tid, d in self.deadlines.items() if d[0] <= now]
+            for thread_id, (deadline, message_id, raised) in expired:
+                if raised:
+                    if now - deadline > 5:
+                        logger.critical(
+                            "Message %s ignored its time limit for %.0f s: the thread is likely "
+                            "blocked in C code.",
+                            message_id,
+                            now - deadline,
+                        )
+                        with self._lock:
+                            self.deadlines.pop(thread_id, None)
+                    continue
+                logger.warning("Time limit exceeded. Raising in thread of message %s.", message_id)
+                with self._lock:
+                    if thread_id in self.deadlines:
+                        self.deadlines[thread_id] = (deadline, message_id, True)
+                raise_thread_exception(thread_id, TimeLimitExceeded)
+
+    def _next_wait(self) -> float:
+        with self._lock:
+            if not self.deadlines:
+                return self.interval / 1000
+            soonest = min(d[0] for d in self.deadlines.values())
+        return max(0.001, soonest - time.monotonic())
+
+    def after_worker_boot(self, broker: Broker, worker: Any) -> None:
+        self._ensure_watcher()
+
+    def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
+        actor = broker.get_actor(message.actor_name)
+        limit = message.options.get("time_limit") or actor.options.get(
+            "time_limit", self.time_limit
+        )
+        if not limit:
+            return
+        self._ensure_watcher()
+        with self._lock:
+            self.deadlines[current_thread_id()] = (
+                time.monotonic() + limit / 1000,
+                message.message_id,
+                False,
+            )
+        self._wakeup.set()
+
+    def _clear(self) -> None:
+        with self._lock:
+            self.deadlines.pop(current_thread_id(), None)
+
+    def after_process_message(
+        self,
+        broker: Broker,
+        message: MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        self._clear()
+
+    def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
+        self._clear()

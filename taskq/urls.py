@@ -1,0 +1,76 @@
+"""Brokers from URLs: ``redis://``, ``rediss://``, ``amqp://``, ``amqps://``, ``sqlite:///path``,
+``stub://``, plus any scheme a package registers in the ``taskq.brokers`` entry-point group."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .common import mask_url
+
+if TYPE_CHECKING:
+    from .broker import Broker
+
+ENTRY_POINT_GROUP = "taskq.brokers"
+
+
+def _redis(url: str, **kwargs: Any) -> Broker:
+    from .brokers.redis import RedisBroker
+
+    return RedisBroker(url=url, **kwargs)
+
+
+def _rabbitmq(url: str, **kwargs: Any) -> Broker:
+    from .brokers.rabbitmq import RabbitmqBroker
+
+    return RabbitmqBroker(url=url, **kwargs)
+
+
+def _sqlite(url: str, **kwargs: Any) -> Broker:
+    from .brokers.sqlite import SQLiteBroker
+
+    return SQLiteBroker(path=sqlite_path(url), **kwargs)
+
+
+def _stub(url: str, **kwargs: Any) -> Broker:
+    from .brokers.stub import StubBroker
+
+    return StubBroker(**kwargs)
+
+
+BUILTIN_SCHEMES: dict[str, Callable[..., Broker]] = {
+    "redis": _redis,
+    "rediss": _redis,
+    "amqp": _rabbitmq,
+    "amqps": _rabbitmq,
+    "sqlite": _sqlite,
+    "stub": _stub,
+}
+
+
+def sqlite_path(url: str) -> str:
+    """``sqlite:///rel/path.db`` → ``rel/path.db``; ``sqlite:////abs/path.db`` → ``/abs/path.db``."""
+    rest = url.split("://", 1)[1]
+    if not rest.startswith("/"):
+        raise ValueError(f"SQLite URL {url!r} must look like sqlite:///path/to/file.db")
+    return rest[1:] or ".taskq/taskq.db"
+
+
+def broker_from_url(url: str, **kwargs: Any) -> Broker:
+    """Build a broker from ``url``; raises ``ValueError`` naming the scheme if it is unknown."""
+    scheme = urlsplit(url).scheme.lower()
+    factory = BUILTIN_SCHEMES.get(scheme)
+    if factory is None:
+        for entry in entry_points(group=ENTRY_POINT_GROUP):
+            if entry.name == scheme:
+                factory = entry.load()
+                break
+    if factory is None:
+        known = sorted({*BUILTIN_SCHEMES, *(e.name for e in entry_points(group=ENTRY_POINT_GROUP))})
+        raise ValueError(
+            f"Unknown broker URL scheme {scheme!r} in {mask_url(url)!r}; known schemes: "
+            f"{', '.join(known)}. Packages add schemes via the {ENTRY_POINT_GROUP!r} entry points."
+        )
+    return factory(url, **kwargs)

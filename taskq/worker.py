@@ -1,0 +1,372 @@
+"""The in-process worker: consumer threads fetch, worker threads run actors, one process."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from .common import current_millis, q_name
+from .errors import ActorNotFound, ConnectionError, RateLimitExceeded
+from .middleware.middleware import SkipMessage
+
+if TYPE_CHECKING:
+    from .broker import Broker, Consumer, MessageProxy
+
+logger = logging.getLogger("taskq.worker")
+
+#: How many delayed messages a worker holds in memory per delay queue.
+DELAY_QUEUE_PREFETCH = 1000
+
+
+class Worker:
+    """Consume ``queues`` (default: every declared queue) of ``broker`` and run their actors.
+
+    ``worker_timeout`` (ms) bounds how long threads block before checking for shutdown;
+    ``prefetch`` defaults to twice ``worker_threads`` per queue.
+    """
+
+    def __init__(
+        self,
+        broker: Broker,
+        *,
+        queues: Iterable[str] | None = None,
+        worker_timeout: int = 1000,
+        worker_threads: int = 8,
+        prefetch: int | None = None,
+    ) -> None:
+        self.broker = broker
+        self.queues = set(queues) if queues else None
+        self.worker_timeout = worker_timeout
+        self.worker_threads = worker_threads
+        self.prefetch = prefetch or max(2, worker_threads * 2)
+        self.work_queue: queue.PriorityQueue[tuple[int, int, MessageProxy]] = queue.PriorityQueue()
+        self.consumers: dict[str, ConsumerThread] = {}
+        self.workers: list[WorkerThread] = []
+        self._sequence = itertools.count()
+        self._lock = threading.Lock()
+        self.processed = 0
+        self.started = False
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start consumer threads for every selected queue and the worker threads."""
+        self.broker.emit_before("worker_boot", self)
+        for queue_name in sorted(self.broker.get_declared_queues()):
+            self._add_consumer(queue_name)
+        for queue_name in sorted(self.broker.get_declared_delay_queues()):
+            self._add_consumer(queue_name, delay=True)
+        for _ in range(self.worker_threads):
+            thread = WorkerThread(self)
+            thread.start()
+            self.workers.append(thread)
+        self.started = True
+        self.broker.emit_after("worker_boot", self)
+
+    def pause(self) -> None:
+        """Stop fetching and running new messages until :meth:`resume`."""
+        for thread in [*self.consumers.values(), *self.workers]:
+            thread.paused.set()
+
+    def resume(self) -> None:
+        """Undo :meth:`pause`."""
+        for thread in [*self.consumers.values(), *self.workers]:
+            thread.paused.clear()
+
+    def stop(self, timeout: int = 600_000) -> None:
+        """Stop gracefully: stop fetching, requeue what is prefetched but unstarted, wait up to
+        ``timeout`` ms for running messages, then close the consumers."""
+        for thread in self.workers:
+            thread.stop()
+        self.broker.emit_before("worker_shutdown", self)
+        for thread in self.consumers.values():
+            thread.stop_fetching()
+        for thread in self.consumers.values():
+            thread.join(self.worker_timeout / 1000 * 2 + 1)
+        self._requeue_work_queue()
+        deadline = time.monotonic() + timeout / 1000
+        for thread in self.workers:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        still_running = [t for t in self.workers if t.is_alive()]
+        if still_running:
+            logger.warning(
+                "%d worker thread(s) still running after the timeout.", len(still_running)
+            )
+        self._requeue_work_queue()
+        for thread in self.consumers.values():
+            thread.close()
+        self.broker.emit_after("worker_shutdown", self)
+
+    def join(self) -> None:
+        """Wait until the work queue is drained and no delayed message is held in memory."""
+        while True:
+            self.work_queue.join()
+            if any(thread.holding for thread in self.consumers.values()):
+                time.sleep(0.005)
+                continue
+            if self.work_queue.unfinished_tasks:
+                continue
+            return
+
+    # -- internals ------------------------------------------------------------------------
+    def _add_consumer(self, queue_name: str, *, delay: bool = False) -> None:
+        if queue_name in self.consumers:
+            return
+        if self.queues is not None and q_name(queue_name) not in self.queues:
+            return
+        prefetch = DELAY_QUEUE_PREFETCH if delay else self.prefetch
+        thread = ConsumerThread(self, queue_name, prefetch=prefetch, delay=delay)
+        thread.start()
+        self.consumers[queue_name] = thread
+
+    def submit(self, consumer: ConsumerThread, message: MessageProxy) -> None:
+        """Hand a fetched message to the worker threads, lowest priority number first."""
+        try:
+            priority = self.broker.get_actor(message.actor_name).priority
+        except ActorNotFound:
+            priority = 0
+        message._fetch_state = (consumer, message._fetch_state)
+        self.work_queue.put((priority, next(self._sequence), message))
+
+    def _requeue_work_queue(self) -> None:
+        by_consumer: dict[ConsumerThread, list[MessageProxy]] = {}
+        while True:
+            try:
+                _, _, message = self.work_queue.get_nowait()
+            except queue.Empty:
+                break
+            consumer, state = message._fetch_state
+            message._fetch_state = state
+            by_consumer.setdefault(consumer, []).append(message)
+            self.work_queue.task_done()
+        for consumer, messages in by_consumer.items():
+            logger.info(
+                "Requeueing %d unstarted message(s) of %s.", len(messages), consumer.queue_name
+            )
+            consumer.requeue(messages)
+
+
+class ConsumerThread(threading.Thread):
+    """Fetches messages from one queue; holds delayed messages until their eta."""
+
+    def __init__(self, worker: Worker, queue_name: str, *, prefetch: int, delay: bool) -> None:
+        super().__init__(name=f"taskq-consumer-{queue_name}", daemon=True)
+        self.worker = worker
+        self.broker = worker.broker
+        self.queue_name = queue_name
+        self.prefetch = prefetch
+        self.is_delay_queue = delay
+        self.paused = threading.Event()
+        self._fetching = True
+        self.consumer: Consumer | None = None
+        self._held: list[tuple[int, int, float, MessageProxy]] = []
+        self._held_lock = threading.Lock()
+        self._ready = threading.Event()
+
+    def run(self) -> None:
+        self.broker.emit_after("consumer_thread_boot", self)
+        error_logged = False
+        while self._fetching:
+            try:
+                if self.consumer is None:
+                    self.consumer = self.broker.consume(
+                        self.queue_name, prefetch=self.prefetch, timeout=self.worker.worker_timeout
+                    )
+                    self._ready.set()
+                    if error_logged:
+                        logger.info("Consumer for %s reconnected.", self.queue_name)
+                    error_logged = False
+                self._consume_until_stopped()
+            except ConnectionError as e:
+                if not error_logged:
+                    logger.error(
+                        "Consumer for %s lost its connection (%s); retrying.", self.queue_name, e
+                    )
+                    error_logged = True
+                self._close_consumer()
+                self._wait(1.0)
+            except Exception:
+                logger.exception("Consumer for %s crashed; restarting it.", self.queue_name)
+                self._close_consumer()
+                self._wait(1.0)
+        self.broker.emit_before("consumer_thread_shutdown", self)
+
+    def _consume_until_stopped(self) -> None:
+        assert self.consumer is not None
+        for message in self.consumer:
+            if message is not None:
+                if self.is_delay_queue:
+                    self._hold(message)
+                else:
+                    self.worker.submit(self, message)
+            if self.is_delay_queue:
+                self._promote_due()
+            if not self._fetching:
+                return
+            while self.paused.is_set() and self._fetching:
+                self._wait(0.1)
+
+    def _hold(self, message: MessageProxy) -> None:
+        self.broker.emit_before("delay_message", message)
+        eta = int(message.options.get("eta", 0))
+        with self._held_lock:
+            heapq.heappush(self._held, (eta, id(message), time.monotonic(), message))
+
+    def _promote_due(self) -> None:
+        now = current_millis()
+        max_hold = self.broker.max_delay_hold
+        with self._held_lock:
+            due = []
+            while self._held and self._held[0][0] <= now:
+                due.append(heapq.heappop(self._held)[3])
+            stale = []
+            if max_hold is not None:
+                cutoff = time.monotonic() - max_hold / 1000
+                keep = [h for h in self._held if h[2] > cutoff]
+                stale = [h[3] for h in self._held if h[2] <= cutoff]
+                if stale:
+                    self._held = keep
+                    heapq.heapify(self._held)
+        assert self.consumer is not None
+        for message in due:
+            self.broker.promote(self.consumer, message)
+        for message in stale:
+            self.broker.redelay(self.consumer, message)
+
+    @property
+    def holding(self) -> int:
+        """How many delayed messages this thread holds until their eta."""
+        return len(self._held)
+
+    def stop_fetching(self) -> None:
+        """Stop fetching new messages; the consumer stays open for acks of running ones."""
+        self._fetching = False
+
+    def requeue(self, messages: list[MessageProxy]) -> None:
+        """Return ``messages`` to the broker."""
+        if self.consumer is not None and messages:
+            self.consumer.requeue(messages)
+
+    def ack_or_nack(self, message: MessageProxy) -> None:
+        """Ack a processed message, or dead-letter it if it failed."""
+        assert self.consumer is not None
+        if message.failed:
+            self.broker.emit_before("nack", message)
+            self.consumer.nack(message)
+            self.broker.emit_after("nack", message)
+        else:
+            self.broker.emit_before("ack", message)
+            self.consumer.ack(message)
+            self.broker.emit_after("ack", message)
+
+    def close(self) -> None:
+        """Requeue held delayed messages and close the consumer."""
+        with self._held_lock:
+            held = [h[3] for h in self._held]
+            self._held = []
+        self.requeue(held)
+        self._close_consumer()
+
+    def _close_consumer(self) -> None:
+        if self.consumer is not None:
+            try:
+                self.consumer.close()
+            except Exception:
+                logger.debug(
+                    "Error while closing the consumer of %s.", self.queue_name, exc_info=True
+                )
+            self.consumer = None
+
+    def _wait(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while self._fetching and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+class WorkerThread(threading.Thread):
+    """Takes messages off the work queue and runs their actors through the middleware."""
+
+    def __init__(self, worker: Worker) -> None:
+        super().__init__(name="taskq-worker", daemon=True)
+        self.worker = worker
+        self.broker = worker.broker
+        self.paused = threading.Event()
+        self.running = True
+        self.idle = True
+        self.current: MessageProxy | None = None
+
+    def run(self) -> None:
+        self.broker.emit_after("worker_thread_boot", self)
+        timeout = self.worker.worker_timeout / 1000
+        work_queue = self.worker.work_queue
+        while self.running:
+            if self.paused.is_set():
+                time.sleep(0.05)
+                continue
+            try:
+                _, _, message = work_queue.get(timeout=timeout)
+            except queue.Empty:
+                continue
+            self.idle = False
+            try:
+                self.process_message(message)
+            finally:
+                self.idle = True
+                work_queue.task_done()
+        self.broker.emit_before("worker_thread_shutdown", self)
+
+    def process_message(self, message: MessageProxy) -> None:
+        """Run one message through the middleware and its actor, then ack or nack it."""
+        consumer, state = message._fetch_state
+        message._fetch_state = state
+        self.current = message
+        broker = self.broker
+        try:
+            try:
+                actor = broker.get_actor(message.actor_name)
+            except ActorNotFound:
+                logger.error(
+                    "Dead-lettering message %s: no actor named %r is declared here.",
+                    message.message_id,
+                    message.actor_name,
+                )
+                message.fail(f"unknown actor {message.actor_name!r}")
+                return
+            try:
+                broker.emit_before("process_message", message)
+                result = actor(*message.args, **message.kwargs)
+                message._result = result
+                broker.emit_after("process_message", message, result=result)
+            except SkipMessage:
+                logger.info("Message %s was skipped.", message.message_id)
+                broker.emit_after("skip_message", message)
+            except BaseException as e:
+                if isinstance(e, RateLimitExceeded):
+                    logger.debug("Rate limit exceeded in message %s: %s", message.message_id, e)
+                else:
+                    logger.error(
+                        "Failed to process message %s with unhandled exception.",
+                        message,
+                        exc_info=True,
+                    )
+                message.stuff_exception(e)
+                broker.emit_after("process_message", message, exception=e)
+        finally:
+            self.current = None
+            try:
+                consumer.ack_or_nack(message)
+            except Exception:
+                logger.exception(
+                    "Could not ack message %s; it will be redelivered.", message.message_id
+                )
+            with self.worker._lock:
+                self.worker.processed += 1
+
+    def stop(self) -> None:
+        """Finish the current message, then exit."""
+        self.running = False

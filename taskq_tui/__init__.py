@@ -1,0 +1,1 @@
+"""The taskq terminal UI (Textual). Launch it with ``taskq tui``."""
