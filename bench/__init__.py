@@ -1,0 +1,1 @@
+"""Benchmarks: taskq against Dramatiq, same machine, same servers, same run (`python -m bench`)."""

@@ -1,0 +1,1 @@
+"""The benchmark actors, written once per framework with identical bodies."""

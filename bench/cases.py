@@ -1,0 +1,226 @@
+"""The benchmark cases. Each returns one number for one framework; the runner alternates."""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psutil
+
+from .harness import (
+    Setup,
+    WorkerGroup,
+    latency_key,
+    load_app,
+    purge,
+    redis_client,
+    wait_drained,
+    wait_ready,
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A measured quantity: ``run(setup) -> float`` for one framework on one broker."""
+
+    name: str
+    unit: str
+    higher_is_better: bool
+    brokers: tuple[str, ...]
+    run: Callable[[Setup], float]
+    taskq_only: bool = False
+
+
+def _prefill(app: Any, messages: list[Any]) -> None:
+    broker = app.broker
+    if hasattr(broker, "enqueue_many"):
+        for i in range(0, len(messages), 1000):
+            broker.enqueue_many(messages[i : i + 1000])
+    else:
+        for message in messages:
+            broker.enqueue(message)
+
+
+def throughput(
+    total: int, *, sleep_ms: float = 0, threads: int = 8, gevent: bool = False, processes: int = 2
+) -> Callable[[Setup], float]:
+    """Messages/s draining a pre-filled queue with ``processes`` x ``threads`` workers."""
+
+    def run(setup: Setup) -> float:
+        app = load_app(setup)
+        purge(setup, app)
+        if sleep_ms:
+            messages = [app.sleep_ms.message(sleep_ms) for _ in range(total)]
+        else:
+            messages = [app.noop.message() for _ in range(total)]
+        _prefill(app, messages)
+        with WorkerGroup(setup, processes=processes, threads=threads, gevent=gevent):
+            seconds = wait_drained(setup, app, total)
+        return total / seconds
+
+    return run
+
+
+def enqueue_single(total: int) -> Callable[[Setup], float]:
+    """Messages/s sent one ``send()`` at a time from one thread."""
+
+    def run(setup: Setup) -> float:
+        app = load_app(setup)
+        purge(setup, app)
+        start = time.perf_counter()
+        for _ in range(total):
+            app.noop.send()
+        elapsed = time.perf_counter() - start
+        purge(setup, app)
+        return total / elapsed
+
+    return run
+
+
+def enqueue_batched(total: int) -> Callable[[Setup], float]:
+    """Messages/s sent with ``group(...).run()`` (taskq batches it into one round trip per
+    chunk; Dramatiq's group sends one by one)."""
+
+    def run(setup: Setup) -> float:
+        app = load_app(setup)
+        purge(setup, app)
+        messages = [app.noop.message() for _ in range(total)]
+        start = time.perf_counter()
+        for i in range(0, total, 1000):
+            app.fw.group(messages[i : i + 1000]).run()
+        elapsed = time.perf_counter() - start
+        purge(setup, app)
+        return total / elapsed
+
+    return run
+
+
+def send_to_start_latency(samples: int, quantile: float) -> Callable[[Setup], float]:
+    """Milliseconds from ``send`` to the actor starting on an idle worker (random idle gaps)."""
+
+    def run(setup: Setup) -> float:
+        app = load_app(setup)
+        purge(setup, app)
+        client = redis_client()
+        rng = random.Random(7)
+        with WorkerGroup(setup, processes=1, threads=8):
+            wait_ready(setup, app)
+            for i in range(samples):
+                time.sleep(rng.uniform(0.02, 0.2))  # let the worker go idle
+                app.latency.send(time.time())
+                deadline = time.monotonic() + 10
+                while client.llen(latency_key(setup)) <= i and time.monotonic() < deadline:
+                    time.sleep(0.0005)
+            values = sorted(float(v) * 1000 for v in client.lrange(latency_key(setup), 0, -1))
+        return statistics.quantiles(values, n=100, method="inclusive")[int(quantile * 100) - 1]
+
+    return run
+
+
+def idle_cost(seconds: float, what: str) -> Callable[[Setup], float]:
+    """Idle CPU (% of one core) of a `-p 2 -t 8` group over ``seconds``, or its RSS (MiB)."""
+
+    def run(setup: Setup) -> float:
+        app = load_app(setup)
+        purge(setup, app)
+        with WorkerGroup(setup, processes=2, threads=8) as group:
+            wait_ready(setup, app)
+            time.sleep(3)  # let start-up work finish before measuring the idle state
+            processes = group.all_processes()
+            if what == "rss":
+                return sum(p.memory_info().rss for p in processes) / 2**20
+            before = _cpu(processes)
+            start = time.monotonic()
+            time.sleep(seconds)
+            return (_cpu(processes) - before) / (time.monotonic() - start) * 100
+
+    return run
+
+
+def _cpu(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def results_round_trip(samples: int) -> Callable[[Setup], float]:
+    """Round trips/s of ``send`` then ``get_result(block=True)``, one at a time."""
+
+    def run(setup: Setup) -> float:
+        app = load_app(setup)
+        purge(setup, app)
+        with WorkerGroup(setup, processes=1, threads=8):
+            wait_ready(setup, app)
+            start = time.perf_counter()
+            for i in range(samples):
+                assert app.add.send(i, 1).get_result(block=True, timeout=10_000) == i + 1
+            return samples / (time.perf_counter() - start)
+
+    return run
+
+
+def all_cases(quick: bool, idle_seconds: float) -> list[Case]:
+    """Every case, sized for a full run or (``quick``) a smoke run."""
+    n = 2_000 if quick else 20_000
+    io_n = 1_000 if quick else 5_000
+    gevent_n = 500 if quick else 2_000
+    samples = 30 if quick else 100
+    both = ("redis", "rabbitmq")
+    return [
+        Case("no-op throughput, 20k, -p 2 -t 8", "msg/s", True, both, throughput(n)),
+        Case("no-op throughput, 20k, -p 2 -t 8", "msg/s", True, ("sqlite",), throughput(n), True),
+        Case("1 ms sleep throughput, -p 2 -t 8", "msg/s", True, both, throughput(io_n, sleep_ms=1)),
+        Case(
+            "100 ms sleep throughput, gevent -p 2 -t 250",
+            "msg/s",
+            True,
+            ("redis",),
+            throughput(gevent_n, sleep_ms=100, threads=250, gevent=True),
+        ),
+        Case("single-send enqueue", "msg/s", True, both, enqueue_single(io_n)),
+        Case("batched enqueue (group.run)", "msg/s", True, ("redis",), enqueue_batched(n)),
+        Case(
+            "send→start latency p50, idle worker",
+            "ms",
+            False,
+            both,
+            send_to_start_latency(samples, 0.50),
+        ),
+        Case(
+            "send→start latency p99, idle worker",
+            "ms",
+            False,
+            both,
+            send_to_start_latency(samples, 0.99),
+        ),
+        Case(
+            "results round trip (send → get_result)",
+            "trips/s",
+            True,
+            ("redis",),
+            results_round_trip(samples),
+        ),
+        Case(
+            "idle CPU of a -p 2 -t 8 group",
+            "% core",
+            False,
+            ("redis",),
+            idle_cost(idle_seconds, "cpu"),
+        ),
+        Case(
+            "RSS of a -p 2 -t 8 group (master + children)",
+            "MiB",
+            False,
+            ("redis",),
+            idle_cost(idle_seconds, "rss"),
+        ),
+    ]
