@@ -28,11 +28,15 @@ from .worker import Worker
 __version__ = "0.1.0"
 
 
-def abort(message_or_id: Any, *, broker: Broker | None = None) -> None:
-    """Abort a message: skipped if not started yet, interrupted with ``Abort`` if running."""
+def abort(message_or_id: Any, *, broker: Broker | None = None, ttl: int | None = None) -> None:
+    """Abort a message: skipped if not started yet, interrupted with ``Abort`` if running.
+
+    Needs the ``Abortable`` middleware; ``ttl`` (ms) is how long the abort mark is kept.
+    """
+    from .middleware.abort import DEFAULT_ABORT_TTL
     from .middleware.abort import abort as _abort
 
-    _abort(message_or_id, broker=broker)
+    _abort(message_or_id, broker=broker, ttl=DEFAULT_ABORT_TTL if ttl is None else ttl)
 
 
 __all__ = [

@@ -52,6 +52,10 @@ class Retries(Middleware):
     ) -> None:
         if exception is None:
             return
+        from .abort import Abort
+
+        if isinstance(exception, Abort):
+            return  # cancelled on purpose: neither retried nor dead-lettered
         actor = broker.get_actor(message.actor_name)
         option = self._option(actor.options, message.options)
         throws = option("throws", ())

@@ -76,6 +76,6 @@ class Results(Middleware):
         if store and not self.backend.has_result(message.message):
             from ..errors import TaskqError
 
-            self.backend.store_exception(
-                message.message, TaskqError(message.reason or "dead-lettered"), ttl
-            )
+            # The actor's own exception when it raised (as Dramatiq stores it), else the reason.
+            exception = message._exception or TaskqError(message.reason or "dead-lettered")
+            self.backend.store_exception(message.message, exception, ttl)

@@ -1,0 +1,113 @@
+"""Message: the JSON wire format, validation naming the bad field, copy/asdict/repr."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from taskq import DecodeError, Message
+from taskq.common import current_millis
+
+
+def make_message(**overrides):
+    fields = {"queue_name": "default", "actor_name": "add", "args": (1, 2), "kwargs": {"z": 3}}
+    fields.update(overrides)
+    return Message(**fields)
+
+
+def test_encode_is_utf8_json_with_exactly_the_wire_fields():
+    message = make_message(options={"max_retries": 2})
+    data = json.loads(message.encode().decode("utf-8"))
+    assert data == {
+        "queue_name": "default",
+        "actor_name": "add",
+        "args": [1, 2],
+        "kwargs": {"z": 3},
+        "options": {"max_retries": 2},
+        "message_id": message.message_id,
+        "message_timestamp": message.message_timestamp,
+    }
+    assert uuid.UUID(message.message_id).version == 4
+    assert abs(message.message_timestamp - current_millis()) < 60_000
+
+
+def test_decode_round_trips():
+    message = make_message(kwargs={"text": "héllo ✓"})
+    assert Message.decode(message.encode()) == message
+
+
+def test_decode_accepts_a_payload_written_by_another_producer():
+    payload = {
+        "queue_name": "q",
+        "actor_name": "a",
+        "args": [],
+        "kwargs": {},
+        "options": {},
+        "message_id": "c1a8a76c-bd34-4dc6-9a29-4d4c5c0d7ff4",
+        "message_timestamp": 1700000000000,
+    }
+    message = Message.decode(json.dumps(payload).encode())
+    assert message.asdict() == payload
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["queue_name", "actor_name", "args", "kwargs", "options", "message_id", "message_timestamp"],
+)
+def test_decode_names_a_missing_field(field):
+    data = make_message().asdict()
+    del data[field]
+    with pytest.raises(DecodeError) as info:
+        Message.decode(json.dumps(data).encode())
+    assert info.value.field == field
+    assert field in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [
+        ("queue_name", 1),
+        ("actor_name", None),
+        ("args", {"a": 1}),
+        ("kwargs", []),
+        ("options", "x"),
+        ("message_id", 5),
+        ("message_timestamp", "yesterday"),
+        ("message_timestamp", True),
+    ],
+)
+def test_decode_names_a_field_of_the_wrong_type(field, bad):
+    data = make_message().asdict()
+    data[field] = bad
+    with pytest.raises(DecodeError) as info:
+        Message.decode(json.dumps(data).encode())
+    assert info.value.field == field
+    assert field in str(info.value)
+
+
+@pytest.mark.parametrize("payload", [b"not json", b"\xff\xfe", b"[1, 2]", b"", b"null"])
+def test_decode_rejects_payloads_that_are_not_a_json_object(payload):
+    with pytest.raises(DecodeError):
+        Message.decode(payload)
+
+
+def test_copy_replaces_attributes_and_does_not_share_options():
+    message = make_message(options={"a": 1})
+    copied = message.copy(queue_name="other")
+    copied.options["b"] = 2
+    assert copied.queue_name == "other"
+    assert copied.message_id == message.message_id
+    assert message.options == {"a": 1}
+
+
+def test_asdict_lists_args_as_a_list():
+    assert make_message().asdict()["args"] == [1, 2]
+
+
+def test_str_reads_like_a_call_and_repr_shows_the_fields():
+    message = make_message()
+    assert str(message) == "add(1, 2, z=3)"
+    assert "actor_name='add'" in repr(message)
+    assert message.message_id in repr(message)

@@ -1,0 +1,157 @@
+"""AgeLimit, TimeLimit and ShutdownNotifications."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import taskq
+from taskq.middleware import Shutdown, TimeLimitExceeded
+
+from ..helpers import wait_for
+
+
+def test_age_limit_skips_and_dead_letters_old_messages(
+    make_stub_broker, recorder, queue_name, start_worker
+):
+    broker = make_stub_broker(recorder)
+    ran = []
+
+    @taskq.actor(queue_name=queue_name, max_age=60_000)
+    def work(tag):
+        ran.append(tag)
+
+    stale = work.message("stale").copy(message_timestamp=taskq.common.current_millis() - 120_000)
+    broker.enqueue(stale)
+    work.send("fresh")
+    start_worker(broker)
+    broker.join(queue_name, timeout=10_000)
+    assert ran == ["fresh"]
+    assert [mid for mid, _ in recorder.skipped] == [stale.message_id]
+    (letter,) = broker.dead_letter_messages(queue_name)
+    assert letter.message_id == stale.message_id
+    assert "max_age" in letter.reason
+
+
+def test_age_limit_per_message_option_overrides_the_actor(
+    make_stub_broker, queue_name, start_worker
+):
+    broker = make_stub_broker()
+    ran = []
+
+    @taskq.actor(queue_name=queue_name)
+    def work():
+        ran.append(1)
+
+    message = work.message_with_options(max_age=1000)
+    broker.enqueue(message.copy(message_timestamp=message.message_timestamp - 5000))
+    start_worker(broker)
+    broker.join(queue_name, timeout=10_000)
+    assert ran == []
+    assert len(broker.dead_letters) == 1
+
+
+def test_time_limit_interrupts_a_busy_loop(make_stub_broker, queue_name, start_worker):
+    broker = make_stub_broker()
+    outcome = []
+
+    @taskq.actor(queue_name=queue_name, time_limit=100, max_retries=0)
+    def spin():
+        deadline = time.monotonic() + 20
+        try:
+            while time.monotonic() < deadline:
+                pass
+        except TimeLimitExceeded:
+            outcome.append("interrupted")
+            raise
+        outcome.append("finished")
+
+    spin.send()
+    start_worker(broker)
+    wait_for(lambda: broker.dead_letters, message="the message dead-lettered")
+    assert outcome == ["interrupted"]
+    assert "TimeLimitExceeded" in broker.dead_letter_messages(queue_name)[0].reason
+
+
+def test_time_limit_interrupts_a_sleeping_loop(make_stub_broker, queue_name, start_worker):
+    broker = make_stub_broker()
+    outcome = []
+
+    @taskq.actor(queue_name=queue_name, max_retries=0)
+    def nap():
+        try:
+            for _ in range(2000):
+                time.sleep(0.01)
+        except TimeLimitExceeded:
+            outcome.append("interrupted")
+            raise
+        outcome.append("finished")
+
+    nap.send_with_options(time_limit=100)
+    start_worker(broker)
+    wait_for(lambda: outcome, message="the actor to end")
+    assert outcome == ["interrupted"]
+
+
+def test_actors_within_their_time_limit_are_left_alone(make_stub_broker, queue_name, start_worker):
+    broker = make_stub_broker()
+
+    @taskq.actor(queue_name=queue_name, time_limit=10_000, store_results=True)
+    def quick():
+        time.sleep(0.05)
+        return "ok"
+
+    start_worker(broker)
+    assert quick.send().get_result(block=True, timeout=10_000) == "ok"
+
+
+def test_shutdown_notifications_raise_shutdown_in_opted_in_actors(make_stub_broker, queue_name):
+    broker = make_stub_broker()
+    started = threading.Event()
+    outcome = []
+
+    @taskq.actor(queue_name=queue_name, notify_shutdown=True, max_retries=0)
+    def long_job():
+        started.set()
+        try:
+            for _ in range(2000):
+                time.sleep(0.01)
+        except Shutdown:
+            outcome.append("shutdown")
+            raise
+        outcome.append("finished")
+
+    worker = taskq.Worker(broker, worker_timeout=100, worker_threads=1)
+    worker.start()
+    try:
+        long_job.send()
+        assert started.wait(10)
+    finally:
+        worker.stop(timeout=10_000)
+    assert outcome == ["shutdown"]
+
+
+def test_actors_without_notify_shutdown_finish_their_work(make_stub_broker, queue_name):
+    broker = make_stub_broker()
+    started = threading.Event()
+    outcome = []
+
+    @taskq.actor(queue_name=queue_name)
+    def short_job():
+        started.set()
+        try:
+            for _ in range(20):
+                time.sleep(0.01)
+        except Shutdown:
+            outcome.append("shutdown")
+            raise
+        outcome.append("finished")
+
+    worker = taskq.Worker(broker, worker_timeout=100, worker_threads=1)
+    worker.start()
+    try:
+        short_job.send()
+        assert started.wait(10)
+    finally:
+        worker.stop(timeout=10_000)
+    assert outcome == ["finished"]

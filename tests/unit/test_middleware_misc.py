@@ -1,0 +1,104 @@
+"""Callbacks, CurrentMessage and the middleware bus itself."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+import taskq
+from taskq.middleware import CurrentMessage, Middleware, MiddlewareError
+from taskq.middleware.current_message import get_current_message
+
+from ..helpers import wait_for
+
+
+def test_on_success_gets_the_message_and_its_result(make_stub_broker, queue_name, start_worker):
+    broker = make_stub_broker()
+    calls = []
+
+    @taskq.actor(queue_name=queue_name)
+    def report(message_data, result):
+        calls.append((message_data["message_id"], result))
+
+    @taskq.actor(queue_name=queue_name, on_success=report)
+    def add(x, y):
+        return x + y
+
+    message = add.send(1, 2)
+    start_worker(broker)
+    wait_for(lambda: calls, message="the success callback")
+    assert calls == [(message.message_id, 3)]
+
+
+def test_on_failure_gets_the_error_once_retries_are_exhausted(
+    make_stub_broker, queue_name, start_worker
+):
+    broker = make_stub_broker()
+    calls = []
+
+    @taskq.actor(queue_name=queue_name)
+    def report(message_data, error):
+        calls.append((message_data["actor_name"], error))
+
+    @taskq.actor(queue_name=queue_name, max_retries=1, min_backoff=5, max_backoff=5)
+    def broken():
+        raise ValueError("boom")
+
+    broken.send_with_options(on_failure="report")
+    start_worker(broker)
+    wait_for(lambda: calls, message="the failure callback")
+    broker.join(queue_name, timeout=10_000)
+    assert calls == [("broken", {"type": "ValueError", "message": "boom"})]
+
+
+def test_current_message_in_threads_and_async_actors(make_stub_broker, queue_name, start_worker):
+    broker = make_stub_broker(CurrentMessage())
+    seen = {}
+    lock = threading.Lock()
+
+    @taskq.actor(queue_name=queue_name)
+    def sync_actor(tag):
+        with lock:
+            seen[tag] = CurrentMessage.get_current_message().message_id
+
+    @taskq.actor(queue_name=queue_name)
+    async def async_actor(tag):
+        await asyncio.sleep(0.001)
+        seen[tag] = get_current_message().message_id
+
+    sent = {f"s{i}": sync_actor.send(f"s{i}") for i in range(8)}
+    sent.update({f"a{i}": async_actor.send(f"a{i}") for i in range(4)})
+    start_worker(broker)
+    broker.join(queue_name, timeout=10_000)
+    assert seen == {tag: message.message_id for tag, message in sent.items()}
+    assert get_current_message() is None
+
+
+def test_middleware_declares_its_options(make_stub_broker):
+    class Tagging(Middleware):
+        actor_options = frozenset({"tag"})
+
+    broker = make_stub_broker(Tagging())
+
+    @taskq.actor(tag="blue")
+    def work():
+        pass
+
+    assert work.options == {"tag": "blue"}
+    assert "tag" in broker.actor_options
+
+
+def test_add_middleware_before_and_after(make_stub_broker):
+    from taskq.middleware import Retries, TimeLimit
+
+    broker = make_stub_broker()
+    first, second = Middleware(), Middleware()
+    broker.add_middleware(first, before=TimeLimit)
+    broker.add_middleware(second, after=Retries)
+    kinds = [type(m) for m in broker.middleware]
+    assert broker.middleware.index(first) == kinds.index(TimeLimit) - 1
+    assert broker.middleware.index(second) == kinds.index(Retries) + 1
+    with pytest.raises(MiddlewareError, match="CurrentMessage"):
+        broker.add_middleware(Middleware(), before=CurrentMessage)
