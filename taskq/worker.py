@@ -164,6 +164,9 @@ class ConsumerThread(threading.Thread):
         self.paused = threading.Event()
         self._fetching = True
         self.consumer: Consumer | None = None
+        #: The consumer being replaced after a connection loss; acks of running messages go
+        #: through it meanwhile (brokers such as Redis retry them once reconnected).
+        self._last_consumer: Consumer | None = None
         self._held: list[tuple[int, int, float, MessageProxy]] = []
         self._held_lock = threading.Lock()
         self._ready = threading.Event()
@@ -254,14 +257,15 @@ class ConsumerThread(threading.Thread):
 
     def ack_or_nack(self, message: MessageProxy) -> None:
         """Ack a processed message, or dead-letter it if it failed."""
-        assert self.consumer is not None
+        consumer = self.consumer or self._last_consumer
+        assert consumer is not None
         if message.failed:
             self.broker.emit_before("nack", message)
-            self.consumer.nack(message)
+            consumer.nack(message)
             self.broker.emit_after("nack", message)
         else:
             self.broker.emit_before("ack", message)
-            self.consumer.ack(message)
+            consumer.ack(message)
             self.broker.emit_after("ack", message)
 
     def close(self) -> None:
@@ -274,6 +278,7 @@ class ConsumerThread(threading.Thread):
 
     def _close_consumer(self) -> None:
         if self.consumer is not None:
+            self._last_consumer = self.consumer
             try:
                 self.consumer.close()
             except Exception:
@@ -309,9 +314,14 @@ class WorkerThread(threading.Thread):
                 time.sleep(0.05)
                 continue
             try:
-                _, _, message = work_queue.get(timeout=timeout)
+                item = work_queue.get(timeout=timeout)
             except queue.Empty:
                 continue
+            if self.paused.is_set():  # paused while blocked in get(): hand the message back
+                work_queue.put(item)
+                work_queue.task_done()
+                continue
+            message = item[2]
             self.idle = False
             try:
                 self.process_message(message)

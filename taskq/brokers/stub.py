@@ -14,15 +14,21 @@ from ..errors import DecodeError, QueueJoinTimeout, QueueNotFound
 from ..message import Message
 from ..middleware.middleware import Middleware
 
-_DecodedOrRaw = tuple[bytes, Message[Any] | None, str | None, int]
+# (raw payload, decoded message or None, reason, dead-lettered at (ms), the actor's exception)
+_DecodedOrRaw = tuple[bytes, Message[Any] | None, str | None, int, BaseException | None]
 
 
 class StubBroker(Broker):
     """Keeps queues in memory. ``join(queue)`` waits until a queue is drained; ``dead_letters``
-    lists every dead-lettered message, as in Dramatiq."""
+    lists every dead-lettered message, as in Dramatiq. As in Dramatiq 2.x, ``join`` re-raises
+    the exception of a dead-lettered message unless ``fail_fast_default=False`` (or
+    ``join(..., fail_fast=False)``)."""
 
-    def __init__(self, middleware: list[Middleware] | None = None) -> None:
+    def __init__(
+        self, middleware: list[Middleware] | None = None, *, fail_fast_default: bool = True
+    ) -> None:
         super().__init__(middleware=middleware)
+        self.fail_fast_default = fail_fast_default
         self.queues: dict[str, queue.Queue[bytes]] = {}
         self.dead_letters_by_queue: dict[str, list[_DecodedOrRaw]] = {}
         self._in_flight: dict[str, int] = {}
@@ -87,25 +93,26 @@ class StubBroker(Broker):
         for name in self.get_declared_queues():
             self.flush(name)
 
-    def join(self, queue_name: str, *, fail_fast: bool = False, timeout: int | None = None) -> None:
-        """Wait until ``queue_name`` and its delay queue are drained and acked.
+    def join(
+        self, queue_name: str, *, timeout: int | None = None, fail_fast: bool | None = None
+    ) -> None:
+        """Wait until ``queue_name`` and its delay queue are drained and acked (``timeout`` ms).
 
-        ``fail_fast=True`` re-raises the exception of the first message dead-lettered meanwhile.
+        With ``fail_fast`` (default: ``fail_fast_default``), then raise the exception of the
+        first dead-lettered message of the queue, as Dramatiq's StubBroker does.
         """
+        if queue_name not in self.queues:
+            raise QueueNotFound(f"Queue {queue_name!r} is not declared on this broker")
         deadline = None if timeout is None else time.monotonic() + timeout / 1000
-        dead_before = len(self.dead_letters_by_queue.get(queue_name, []))
-        while True:
-            busy = any(
-                self.queues[name].unfinished_tasks for name in (queue_name, dq_name(queue_name))
-            )
-            if not busy:
-                return
-            if fail_fast and len(self.dead_letters_by_queue.get(queue_name, [])) > dead_before:
-                raw, message, reason, _ = self.dead_letters_by_queue[queue_name][dead_before]
-                raise RuntimeError(f"Message {message} failed: {reason}")
+        names = (queue_name, dq_name(queue_name))
+        while any(self.queues[name].unfinished_tasks for name in names):
             if deadline is not None and time.monotonic() > deadline:
                 raise QueueJoinTimeout(f"Queue {queue_name!r} did not drain in {timeout} ms")
             time.sleep(0.002)
+        should_fail_fast = self.fail_fast_default if fail_fast is None else fail_fast
+        if should_fail_fast:
+            for _, message, reason, _, exception in self.dead_letters_by_queue.get(queue_name, []):
+                raise exception or RuntimeError(f"Message {message} failed: {reason}")
 
     # -- inspection -----------------------------------------------------------------------
     @property
@@ -114,7 +121,7 @@ class StubBroker(Broker):
         return [
             message
             for letters in self.dead_letters_by_queue.values()
-            for _, message, _, _ in letters
+            for _, message, _, _, _ in letters
             if message is not None
         ]
 
@@ -136,7 +143,7 @@ class StubBroker(Broker):
             DeadLetter(
                 message.message_id if message else f"raw-{i}", queue_name, raw, message, reason, at
             )
-            for i, (raw, message, reason, at) in reversed(list(enumerate(letters)))
+            for i, (raw, message, reason, at, _) in reversed(list(enumerate(letters)))
         ][:limit]
 
     def requeue_dead_letters(self, queue_name: str, message_ids: Iterable[str]) -> int:
@@ -157,11 +164,16 @@ class StubBroker(Broker):
         return len(self.dead_letters_by_queue.pop(q_name(queue_name), []))
 
     def _dead_letter(
-        self, queue_name: str, raw: bytes, message: Message[Any] | None, reason: str | None
+        self,
+        queue_name: str,
+        raw: bytes,
+        message: Message[Any] | None,
+        reason: str | None,
+        exception: BaseException | None = None,
     ) -> None:
         with self._lock:
             letters = self.dead_letters_by_queue.setdefault(q_name(queue_name), [])
-            letters.append((raw, message, reason, current_millis()))
+            letters.append((raw, message, reason, current_millis(), exception))
 
     def _track(self, queue_name: str, delta: int) -> None:
         with self._lock:
@@ -214,7 +226,9 @@ class _StubConsumer(Consumer):
 
     def nack(self, message: MessageProxy) -> None:
         reason = message.reason or message.options.get("traceback")
-        self.broker._dead_letter(self.queue_name, message.message.encode(), message.message, reason)
+        self.broker._dead_letter(
+            self.queue_name, message.message.encode(), message.message, reason, message._exception
+        )
         self._settle()
 
     def requeue(self, messages: Iterable[MessageProxy]) -> None:

@@ -144,7 +144,7 @@ def test_unknown_actors_and_malformed_messages_are_dead_lettered(
     work.send()
     start_worker(stub_broker)
     wait_for(lambda: len(stub_broker.dead_letter_messages(queue_name)) == 2, message="2 dead")
-    stub_broker.join(queue_name, timeout=10_000)
+    stub_broker.join(queue_name, timeout=10_000, fail_fast=False)
     reasons = sorted(letter.reason for letter in stub_broker.dead_letter_messages(queue_name))
     assert "unknown actor 'ghost'" in reasons[1]
     assert "'args'" in reasons[0]
@@ -168,3 +168,19 @@ def test_a_worker_can_be_limited_to_some_queues(stub_broker, start_worker):
     stub_broker.join("wanted", timeout=10_000)
     assert ran == ["wanted"]
     assert stub_broker.queue_stats()["ignored"]["ready"] == 1
+
+
+def test_stub_join_reraises_a_dead_lettered_exception_by_default(start_worker, queue_name):
+    from taskq.brokers.stub import StubBroker
+
+    broker = StubBroker()
+
+    @taskq.actor(queue_name=queue_name, max_retries=0, broker=broker)
+    def broken():
+        raise KeyError("the original error")
+
+    broken.send()
+    start_worker(broker)
+    with pytest.raises(KeyError, match="the original error"):
+        broker.join(queue_name, timeout=10_000)
+    broker.join(queue_name, timeout=10_000, fail_fast=False)

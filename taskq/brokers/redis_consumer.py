@@ -1,0 +1,193 @@
+"""The Redis consumer: fetches with a Lua script and, when the queue is empty, blocks on the
+queue's wake-up list instead of polling, so an idle consumer costs nothing."""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from ..broker import Consumer, MessageProxy
+from ..common import current_millis
+from ..errors import DecodeError
+from ..message import Message
+
+if TYPE_CHECKING:
+    from .redis import RedisBroker
+
+logger = logging.getLogger("taskq.RedisBroker")
+
+#: Below this many seconds a consumer sleeps instead of issuing a blocking Redis call.
+_MIN_BLOCK = 0.01
+
+
+class RedisConsumer(Consumer):
+    """Consumes one queue (or delay queue) of a :class:`~taskq.brokers.redis.RedisBroker`.
+
+    ``__next__`` returns a cached message if it has one, else fetches up to ``prefetch`` minus
+    the unacked count; when the queue is empty it waits (BLPOP) for a wake-up token pushed by
+    enqueue, at most ``timeout`` ms. Messages pushed by producers that leave no token (Dramatiq,
+    hand-written ones) are picked up by the fetch that follows each timeout.
+    """
+
+    def __init__(self, broker: RedisBroker, queue_name: str, prefetch: int, timeout: int) -> None:
+        self.broker = broker
+        self.queue_name = queue_name
+        self.prefetch = max(1, prefetch)
+        self.timeout = timeout / 1000
+        self.is_delay_queue = queue_name.endswith(".DQ")
+        self._cache: collections.deque[tuple[str, bytes]] = collections.deque()
+        self._unacked: set[str] = set()
+        self._etas: dict[str, int] = {}
+        self._room = threading.Condition()
+        self._notify_key = f"{broker.namespace}:__notify__.{queue_name}"
+        socket_timeout = broker.client.connection_pool.connection_kwargs.get("socket_timeout")
+        if socket_timeout:  # a blocking call must return before the socket gives up
+            self._max_block = max(_MIN_BLOCK, socket_timeout * 0.8)
+        else:
+            self._max_block = self.timeout
+        self._closed = False
+        broker._keeper.register(self)
+
+    # -- fetching -------------------------------------------------------------------------
+    def __next__(self) -> MessageProxy | None:
+        try:
+            while True:
+                if self._cache:
+                    proxy = self._decode_next()
+                    if proxy is not None:
+                        return proxy
+                    continue
+                if self.broker._has_pending():
+                    self.broker._flush_pending()
+                room = self._wait_for_room()
+                if room <= 0:
+                    return None
+                if self._fetch(room):
+                    continue
+                if not self._wait_for_wake_up():
+                    return None
+                if not self._fetch(room):
+                    return None
+        except (redis.ConnectionError, redis.TimeoutError) as e:
+            raise self.broker._connection_error(e) from None
+
+    def _wait_for_room(self) -> int:
+        with self._room:
+            if len(self._unacked) >= self.prefetch:
+                self._room.wait(self.timeout)
+            return self.prefetch - len(self._unacked)
+
+    def _fetch(self, count: int) -> bool:
+        broker = self.broker
+        reply = broker.scripts["fetch"](
+            args=[broker.namespace, self.queue_name, broker.worker_id, current_millis(), count]
+        )
+        if not reply:
+            return False
+        with self._room:
+            for i in range(0, len(reply), 2):
+                message_id = _text(reply[i])
+                self._unacked.add(message_id)
+                self._cache.append((message_id, _bytes(reply[i + 1])))
+        return True
+
+    def _wait_for_wake_up(self) -> bool:
+        """Block until enqueue leaves a token (True) or the wait times out (False)."""
+        wait = min(self.timeout, self._max_block)
+        if self._etas:  # wake up in time to promote the earliest held delayed message
+            wait = min(wait, (min(self._etas.values()) - current_millis()) / 1000)
+        if wait < _MIN_BLOCK:
+            time.sleep(max(0.0, wait))
+            return False
+        return self.broker.client.blpop([self._notify_key], timeout=wait) is not None
+
+    def _decode_next(self) -> MessageProxy | None:
+        message_id, payload = self._cache.popleft()
+        try:
+            message = Message.decode(payload)
+        except DecodeError as e:
+            logger.error(
+                "Dead-lettering undecodable message %s on %s: %s", message_id, self.queue_name, e
+            )
+            self.broker._settle("nack", self._settle_args(message_id, str(e)))
+            self._forget(message_id)
+            return None
+        if self.is_delay_queue:
+            eta = message.options.get("eta", 0)
+            self._etas[message_id] = eta if isinstance(eta, int) else 0
+        return MessageProxy(message, fetch_state=message_id)
+
+    # -- settling -------------------------------------------------------------------------
+    def ack(self, message: MessageProxy) -> None:
+        """Forget a processed message (retried after a reconnect if Redis is away)."""
+        message_id = redis_id(message)
+        self.broker._settle("ack", self._settle_args(message_id))
+        self._forget(message_id)
+
+    def nack(self, message: MessageProxy) -> None:
+        """Dead-letter ``message`` with ``message.reason`` (or its traceback) as the reason."""
+        reason = message.reason or message.options.get("traceback") or ""
+        message_id = redis_id(message)
+        self.broker._settle("nack", self._settle_args(message_id, str(reason)))
+        self._forget(message_id)
+
+    def requeue(self, messages: Iterable[MessageProxy]) -> None:
+        """Put fetched-but-unstarted messages back at the head of the queue."""
+        self._requeue_ids([redis_id(message) for message in messages])
+
+    def _requeue_ids(self, message_ids: list[str]) -> None:
+        if not message_ids:
+            return
+        broker = self.broker
+        args = [broker.namespace, self.queue_name, broker.worker_id, *message_ids]
+        broker._settle("requeue", args)
+        for message_id in message_ids:
+            self._forget(message_id)
+
+    def _settle_args(self, message_id: str, reason: str | None = None) -> list[Any]:
+        broker = self.broker
+        args = [broker.namespace, self.queue_name, broker.worker_id, message_id, current_millis()]
+        return args if reason is None else [*args, reason]
+
+    def _forget(self, message_id: str) -> None:
+        with self._room:
+            self._unacked.discard(message_id)
+            self._etas.pop(message_id, None)
+            self._room.notify()
+
+    @property
+    def unacked_count(self) -> int:
+        """Messages fetched by this consumer and not yet acked, nacked or requeued."""
+        return len(self._unacked)
+
+    def close(self) -> None:
+        """Requeue fetched messages that were never handed out, and stop heartbeating."""
+        if self._closed:
+            return
+        self._closed = True
+        cached = [message_id for message_id, _ in self._cache]
+        self._cache.clear()
+        self._requeue_ids(cached)
+        self.broker._keeper.unregister(self)
+
+
+def redis_id(message: MessageProxy) -> str:
+    """The id under which ``message`` is stored in Redis (its hash field)."""
+    state = message._fetch_state
+    if isinstance(state, str):
+        return state
+    return str(message.options["redis_message_id"])
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _bytes(value: bytes | str) -> bytes:
+    return value.encode() if isinstance(value, str) else value

@@ -1,0 +1,207 @@
+"""Inspection and events for the Redis broker: queue stats, dead letters, heartbeats, and the
+lifecycle event channel. Mixed into :class:`~taskq.brokers.redis.RedisBroker`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..broker import DeadLetter
+from ..common import current_millis, q_name
+from ..errors import DecodeError
+from ..event_stream import EventStream
+from ..message import Message
+
+if TYPE_CHECKING:
+    import redis
+
+logger = logging.getLogger("taskq.RedisBroker")
+
+#: How many events ``recent_events`` can return (the history list is trimmed to this).
+EVENT_HISTORY = 10_000
+
+
+class RedisInspection:
+    """Read-mostly operations used by ``taskq info``, the TUI and notebooks."""
+
+    client: redis.Redis
+    namespace: str
+    heartbeat_timeout: int
+    scripts: dict[str, Any]
+    get_declared_queues: Any  # provided by Broker
+
+    def _dead_key(self, queue_name: str) -> str:
+        return f"{self.namespace}:{q_name(queue_name)}.XQ"
+
+    def queue_stats(self) -> dict[str, dict[str, int]]:
+        """Per declared queue: ``ready`` (waiting), ``delayed`` (on the delay queue, waiting or
+        held by a worker), ``in_flight`` (fetched, not acked) and ``dead`` counts."""
+        queues = sorted(self.get_declared_queues())
+        if not queues:
+            return {}
+        counts = self.scripts["stats"](args=[self.namespace, *queues])
+        fields = ("ready", "delayed", "in_flight", "dead")
+        return {
+            name: dict(zip(fields, (int(c) for c in counts[i * 4 : i * 4 + 4]), strict=True))
+            for i, name in enumerate(queues)
+        }
+
+    def dead_letter_messages(self, queue_name: str, *, limit: int = 100) -> list[DeadLetter]:
+        """Up to ``limit`` dead letters of ``queue_name``, newest first."""
+        dead = self._dead_key(queue_name)
+        entries = self.client.zrevrange(dead, 0, max(0, limit - 1), withscores=True)
+        if not entries or limit <= 0:
+            return []
+        ids = [_text(member) for member, _ in entries]
+        payloads = self.client.hmget(f"{dead}.msgs", ids)
+        reasons = self.client.hmget(f"{dead}.reasons", ids)
+        letters = []
+        for (redis_id, (_, dead_at)), payload, reason in zip(
+            zip(ids, entries, strict=True), payloads, reasons, strict=True
+        ):
+            if payload is None:
+                continue  # expired between the two reads
+            raw = payload if isinstance(payload, bytes) else payload.encode()
+            message = _decode_or_none(raw)
+            letters.append(
+                DeadLetter(
+                    message.message_id if message else redis_id,
+                    q_name(queue_name),
+                    raw,
+                    message,
+                    _text(reason) if reason is not None else None,
+                    int(dead_at),
+                )
+            )
+        return letters
+
+    def requeue_dead_letters(self, queue_name: str, message_ids: Iterable[str]) -> int:
+        """Move dead letters (by message id, or Redis id for undecodable ones) back onto their
+        queue; returns how many moved."""
+        wanted = set(message_ids)
+        if not wanted:
+            return 0
+        dead = self._dead_key(queue_name)
+        ids = [_text(member) for member in self.client.zrange(dead, 0, -1)]
+        if not ids:
+            return 0
+        payloads = self.client.hmget(f"{dead}.msgs", ids)
+        chosen = []
+        for redis_id, payload in zip(ids, payloads, strict=True):
+            if payload is None:
+                continue
+            message = _decode_or_none(payload if isinstance(payload, bytes) else payload.encode())
+            if redis_id in wanted or (message is not None and message.message_id in wanted):
+                chosen.append(redis_id)
+        if not chosen:
+            return 0
+        return int(self.scripts["requeue_dead"](args=[self.namespace, q_name(queue_name), *chosen]))
+
+    def purge_dead_letters(self, queue_name: str) -> int:
+        """Delete every dead letter of ``queue_name``; returns how many were deleted."""
+        dead = self._dead_key(queue_name)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.zcard(dead)
+        pipe.delete(dead, f"{dead}.msgs", f"{dead}.reasons")
+        count, _ = pipe.execute()
+        return int(count)
+
+    def worker_heartbeats(self) -> list[dict[str, Any]]:
+        """Workers in this namespace (taskq's and Dramatiq's): ``worker_id``, ``last_seen``
+        (ms), ``alive``, plus ``hostname``, ``pid`` and ``queues`` for taskq workers."""
+        ns = self.namespace
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zrange(f"{ns}:__heartbeats__", 0, -1, withscores=True)
+        pipe.hgetall(f"{ns}:__workers__")
+        beats, infos = pipe.execute()
+        infos = {_text(k): v for k, v in infos.items()}
+        now = current_millis()
+        workers = []
+        for member, score in beats:
+            worker_id = _text(member)
+            entry: dict[str, Any] = {}
+            if worker_id in infos:
+                with contextlib.suppress(ValueError):
+                    entry.update(json.loads(infos[worker_id]))
+            entry.update(
+                worker_id=worker_id,
+                last_seen=int(score),
+                alive=int(score) > now - self.heartbeat_timeout,
+            )
+            workers.append(entry)
+        return workers
+
+    # -- events ---------------------------------------------------------------------------
+    @property
+    def _events_channel(self) -> str:
+        return f"{self.namespace}:__events__"
+
+    def publish_event(self, event: dict[str, Any]) -> None:
+        """PUBLISH the event on ``{ns}:__events__`` and keep it in a capped history list.
+        Fire-and-forget: errors are logged at debug level and swallowed."""
+        try:
+            data = json.dumps(event, default=str)
+            pipe = self.client.pipeline(transaction=False)
+            pipe.publish(self._events_channel, data)
+            pipe.lpush(f"{self._events_channel}.history", data)
+            pipe.ltrim(f"{self._events_channel}.history", 0, EVENT_HISTORY - 1)
+            pipe.execute()
+        except Exception:
+            logger.debug("Could not publish event %r.", event, exc_info=True)
+
+    def subscribe_events(self, *, timeout: int = 1000) -> EventStream:
+        """Events published from now on; ``next()`` waits up to ``timeout`` ms, else None."""
+        pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(self._events_channel)
+        return RedisEventStream(pubsub, timeout)
+
+    def recent_events(self, *, limit: int = 1000) -> list[dict[str, Any]]:
+        """Up to ``limit`` most recent events, oldest first."""
+        raw = self.client.lrange(f"{self._events_channel}.history", 0, max(0, limit - 1))
+        events = []
+        for data in reversed(raw):
+            try:
+                events.append(json.loads(data))
+            except ValueError:
+                continue
+        return events
+
+
+class RedisEventStream(EventStream):
+    """Reads events from a Redis pub/sub subscription."""
+
+    def __init__(self, pubsub: Any, timeout: int) -> None:
+        self.pubsub = pubsub
+        self.timeout = timeout / 1000
+
+    def __next__(self) -> dict[str, Any] | None:
+        deadline = time.monotonic() + self.timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            item = self.pubsub.get_message(timeout=remaining)
+            if item is None or item.get("type") != "message":
+                continue
+            try:
+                return json.loads(item["data"])
+            except ValueError:
+                continue
+
+    def close(self) -> None:
+        self.pubsub.close()
+
+
+def _decode_or_none(raw: bytes) -> Message[Any] | None:
+    try:
+        return Message.decode(raw)
+    except DecodeError:
+        return None
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

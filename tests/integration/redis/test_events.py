@@ -1,0 +1,49 @@
+"""Lifecycle events over Redis pub/sub with a capped history; worker heartbeats."""
+
+from __future__ import annotations
+
+import threading
+
+import taskq
+
+from ...helpers import wait_for
+
+
+def test_events_are_published_to_subscribers_and_kept_in_history(brokers, namespace):
+    publisher = brokers(namespace=namespace)
+    listener = brokers(namespace=namespace)
+    stranger = brokers(namespace=namespace + "-other")
+    with (
+        listener.subscribe_events(timeout=200) as stream,
+        stranger.subscribe_events(timeout=200) as other_stream,
+    ):
+        received = []
+        reader = threading.Thread(
+            target=lambda: received.extend(e for e in (next(stream) for _ in range(10)) if e)
+        )
+        reader.start()
+        wait_for(lambda: listener.client.pubsub_numsub(f"{namespace}:__events__")[0][1] >= 1)
+        for i in range(3):
+            publisher.publish_event({"event": "enqueued", "message_id": str(i)})
+        reader.join(10)
+        assert [e["message_id"] for e in received] == ["0", "1", "2"]
+        assert next(other_stream) is None
+    assert [e["message_id"] for e in listener.recent_events(limit=2)] == ["1", "2"]
+    assert stranger.recent_events() == []
+
+
+def test_worker_heartbeats_describe_live_workers(redis_broker, queue_name, start_worker):
+    @taskq.actor(queue_name=queue_name)
+    def noop():
+        pass
+
+    assert redis_broker.worker_heartbeats() == []
+    start_worker(redis_broker)
+    beats = wait_for(
+        lambda: [w for w in redis_broker.worker_heartbeats() if w.get("queues")],
+        message="heartbeat with details",
+    )
+    assert beats[0]["worker_id"] == redis_broker.worker_id
+    assert beats[0]["alive"] is True
+    assert queue_name in beats[0]["queues"]
+    assert isinstance(beats[0]["pid"], int)
