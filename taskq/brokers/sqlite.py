@@ -1,0 +1,353 @@
+"""The embedded SQLite broker: one file shared by producers and worker processes on a machine.
+
+Messages live in one table. A consumer *leases* ready messages in a short ``BEGIN IMMEDIATE``
+transaction; the lease is renewed while the message runs and the row is deleted on ack, so the
+messages of a killed worker become ready again when their lease expires (at-least-once).
+Delays are native: a delayed row becomes ready at its ``eta``, no ``.DQ`` queue is involved.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from ..broker import Broker, Consumer, DeadLetter
+from ..common import current_millis, q_name, validate_queue_name
+from ..errors import DecodeError, QueueJoinTimeout, QueueNotFound
+from ..event_stream import EventStream
+from ..message import Message
+from ..middleware.middleware import Middleware
+from .sqlite_consumer import LeaseKeeper, SQLiteConsumer
+from .sqlite_events import SQLiteEvents
+from .sqlite_schema import (
+    DELAYED,
+    LEASED,
+    READY,
+    Database,
+    DatabaseFull,
+    DatabaseLocked,
+    DatabaseReadOnly,
+    NotATaskqDatabase,
+    SQLiteBrokerError,
+    placeholders,
+)
+
+__all__ = [
+    "DatabaseFull",
+    "DatabaseLocked",
+    "DatabaseReadOnly",
+    "NotATaskqDatabase",
+    "SQLiteBroker",
+    "SQLiteBrokerError",
+]
+
+DEFAULT_PATH = ".taskq/taskq.db"
+#: How long dead letters are kept (ms): 7 days, as Dramatiq does.
+DEFAULT_DEAD_LETTER_TTL = 7 * 24 * 3600 * 1000
+
+_INSERT_MESSAGE = (
+    "INSERT INTO taskq_messages"
+    " (queue_name, message_id, priority, state, visible_at, enqueued_at, payload)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+class SQLiteBroker(Broker):
+    """A broker in one SQLite file (WAL mode), safe for many producer and worker processes.
+
+    ``visibility_timeout`` (ms): how long a leased message stays invisible; the consumer renews
+    the lease every third of it while the message runs, so only a dead worker's messages come
+    back. ``busy_timeout`` (ms): how long a write waits for another writer's lock.
+    ``max_events``: how many lifecycle events the events table keeps.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = DEFAULT_PATH,
+        *,
+        middleware: list[Middleware] | None = None,
+        visibility_timeout: int = 30_000,
+        busy_timeout: int = 10_000,
+        max_events: int = 10_000,
+        dead_letter_ttl: int = DEFAULT_DEAD_LETTER_TTL,
+    ) -> None:
+        if visibility_timeout < 100:
+            raise ValueError(
+                f"visibility_timeout must be at least 100 ms, got {visibility_timeout}"
+            )
+        self.visibility_timeout = visibility_timeout
+        self.dead_letter_ttl = dead_letter_ttl
+        self.db = Database(path, busy_timeout=busy_timeout)
+        #: The absolute path of the database file.
+        self.path = self.db.path
+        self.db.initialize()
+        self.events = SQLiteEvents(self.path, max_events)
+        self._keeper: LeaseKeeper | None = None
+        self._keeper_lock = threading.Lock()
+        super().__init__(middleware=middleware)
+
+    # -- declaration ----------------------------------------------------------------------
+    def declare_queue(self, queue_name: str) -> None:
+        """Declare ``queue_name`` (recorded in the file so other processes can list it)."""
+        if queue_name in self.queues:
+            return
+        validate_queue_name(queue_name)
+        self.emit_before("declare_queue", queue_name)
+        self.db.write(
+            "INSERT OR IGNORE INTO taskq_queues (name, declared_at) VALUES (?, ?)",
+            (queue_name, current_millis()),
+        )
+        self.queues[queue_name] = True
+        self.emit_after("declare_queue", queue_name)
+
+    # -- enqueue and consume --------------------------------------------------------------
+    def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
+        """Insert ``message``; with ``delay`` (ms) it becomes ready at ``options["eta"]``."""
+        return self.enqueue_many([message], delay=delay)[0]
+
+    def enqueue_many(
+        self, messages: Iterable[Message[Any]], *, delay: int | None = None
+    ) -> list[Message[Any]]:
+        """Insert every message in one transaction: all are enqueued or none is."""
+        now = current_millis()
+        prepared = []
+        for message in messages:
+            if message.queue_name not in self.queues:
+                raise QueueNotFound(f"Queue {message.queue_name!r} is not declared on this broker")
+            if delay:
+                message = message.copy()
+                message.options["eta"] = now + delay
+            self.emit_before("enqueue", message, delay or 0)
+            prepared.append(message)
+        state, visible_at = (DELAYED, now + delay) if delay else (READY, now)
+        with self.db.transaction() as connection:
+            connection.executemany(
+                _INSERT_MESSAGE,
+                [
+                    (
+                        m.queue_name,
+                        m.message_id,
+                        self._priority(m),
+                        state,
+                        visible_at,
+                        now,
+                        m.encode(),
+                    )
+                    for m in prepared
+                ],
+            )
+        for message in prepared:
+            self.emit_after("enqueue", message, delay or 0)
+        return prepared
+
+    def _priority(self, message: Message[Any]) -> int:
+        actor = self.actors.get(message.actor_name)
+        return actor.priority if actor is not None else 0
+
+    def enqueue_raw(self, queue_name: str, payload: bytes) -> None:
+        """Insert raw bytes as a producer in another language would (no validation)."""
+        now = current_millis()
+        self.db.write(_INSERT_MESSAGE, (queue_name, None, 0, READY, now, now, payload))
+
+    def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 1000) -> Consumer:
+        """A consumer leasing up to ``prefetch`` messages; ``next()`` waits ``timeout`` ms."""
+        if queue_name not in self.queues:
+            raise QueueNotFound(f"Queue {queue_name!r} is not declared on this broker")
+        return SQLiteConsumer(self, queue_name, prefetch, timeout)
+
+    def _lease_keeper(self) -> LeaseKeeper:
+        with self._keeper_lock:
+            keeper = self._keeper
+            if keeper is None or keeper.pid != os.getpid() or keeper.stopped.is_set():
+                interval = min(self.visibility_timeout / 3, 5000) / 1000
+                keeper = self._keeper = LeaseKeeper(self, interval)
+            return keeper
+
+    def _move_to_dead_letters(
+        self,
+        connection: sqlite3.Connection,
+        row_id: int,
+        queue_name: str,
+        message_id: str | None,
+        raw: bytes,
+        reason: str | None,
+    ) -> None:
+        """Within a transaction: delete the message row and record it as a dead letter."""
+        now = current_millis()
+        connection.execute("DELETE FROM taskq_messages WHERE id = ?", (row_id,))
+        connection.execute(
+            "INSERT INTO taskq_dead_letters (queue_name, message_id, reason, dead_at, payload)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (q_name(queue_name), message_id, reason, now, raw),
+        )
+        connection.execute(
+            "DELETE FROM taskq_dead_letters WHERE dead_at < ?", (now - self.dead_letter_ttl,)
+        )
+
+    # -- maintenance ----------------------------------------------------------------------
+    def flush(self, queue_name: str) -> None:
+        """Delete the messages (ready, delayed and leased) and dead letters of ``queue_name``."""
+        name = q_name(queue_name)
+        with self.db.transaction() as connection:
+            connection.execute("DELETE FROM taskq_messages WHERE queue_name = ?", (name,))
+            connection.execute("DELETE FROM taskq_dead_letters WHERE queue_name = ?", (name,))
+
+    def flush_all(self) -> None:
+        """Delete every message and dead letter in the file."""
+        with self.db.transaction() as connection:
+            connection.execute("DELETE FROM taskq_messages")
+            connection.execute("DELETE FROM taskq_dead_letters")
+
+    def join(self, queue_name: str, *, fail_fast: bool = False, timeout: int | None = None) -> None:
+        """Wait until ``queue_name`` has no ready, delayed or unacked message.
+
+        ``fail_fast=True`` raises as soon as a message of the queue is dead-lettered meanwhile.
+        """
+        name = q_name(queue_name)
+        deadline = None if timeout is None else time.monotonic() + timeout / 1000
+        dead_before = self._count("taskq_dead_letters", name)
+        pause = 0.002
+        while self._count("taskq_messages", name):
+            if fail_fast and self._count("taskq_dead_letters", name) > dead_before:
+                letter = self.dead_letter_messages(name, limit=1)[0]
+                raise RuntimeError(f"Message {letter.message_id} failed: {letter.reason}")
+            if deadline is not None and time.monotonic() > deadline:
+                raise QueueJoinTimeout(f"Queue {name!r} did not drain in {timeout} ms")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+    def _count(self, table: str, queue_name: str) -> int:
+        return self.db.read(f"SELECT COUNT(*) FROM {table} WHERE queue_name = ?", (queue_name,))[0][
+            0
+        ]
+
+    def close(self) -> None:
+        """Stop renewing leases and close this process's connections to the file."""
+        with self._keeper_lock:
+            keeper, self._keeper = self._keeper, None
+        if keeper is not None and keeper.pid == os.getpid():
+            keeper.stop()
+        self.events.close()
+        self.db.close()
+
+    # -- inspection -----------------------------------------------------------------------
+    def queue_stats(self) -> dict[str, dict[str, int]]:
+        """Per queue known to the file or this process: ready, delayed, in_flight, dead."""
+        now = current_millis()
+        names = set(self.get_declared_queues())
+        names.update(row[0] for row in self.db.read("SELECT name FROM taskq_queues"))
+        stats = {
+            name: {"ready": 0, "delayed": 0, "in_flight": 0, "dead": 0} for name in sorted(names)
+        }
+        rows = self.db.read(
+            "SELECT queue_name,"
+            " SUM(state = ? OR (state IN (?, ?) AND visible_at <= ?)),"
+            " SUM(state = ? AND visible_at > ?),"
+            " SUM(state = ? AND visible_at > ?)"
+            " FROM taskq_messages GROUP BY queue_name",
+            (READY, DELAYED, LEASED, now, DELAYED, now, LEASED, now),
+        )
+        for name, ready, delayed, in_flight in rows:
+            counts = stats.setdefault(name, {"ready": 0, "delayed": 0, "in_flight": 0, "dead": 0})
+            counts.update(ready=ready, delayed=delayed, in_flight=in_flight)
+        dead = self.db.read(
+            "SELECT queue_name, COUNT(*) FROM taskq_dead_letters GROUP BY queue_name"
+        )
+        for name, count in dead:
+            stats.setdefault(name, {"ready": 0, "delayed": 0, "in_flight": 0, "dead": 0})
+            stats[name]["dead"] = count
+        return stats
+
+    def dead_letter_messages(self, queue_name: str, *, limit: int = 100) -> list[DeadLetter]:
+        """Up to ``limit`` dead letters of ``queue_name``, newest first."""
+        rows = self.db.read(
+            "SELECT id, message_id, reason, dead_at, payload FROM taskq_dead_letters"
+            " WHERE queue_name = ? ORDER BY id DESC LIMIT ?",
+            (q_name(queue_name), limit),
+        )
+        letters = []
+        for row_id, message_id, reason, dead_at, payload in rows:
+            raw = payload.encode() if isinstance(payload, str) else bytes(payload)
+            message: Message[Any] | None
+            try:
+                message = Message.decode(raw)
+            except DecodeError:
+                message = None
+            identifier = message_id or (message.message_id if message else f"raw-{row_id}")
+            letters.append(
+                DeadLetter(identifier, q_name(queue_name), raw, message, reason, dead_at)
+            )
+        return letters
+
+    def requeue_dead_letters(self, queue_name: str, message_ids: Iterable[str]) -> int:
+        """Move the named dead letters back onto their queue, ready now; returns the count."""
+        wanted = list(dict.fromkeys(message_ids))
+        if not wanted:
+            return 0
+        name, now, moved = q_name(queue_name), current_millis(), 0
+        with self.db.transaction() as connection:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows = connection.execute(
+                    "DELETE FROM taskq_dead_letters WHERE queue_name = ?"
+                    f" AND message_id IN ({placeholders(len(chunk))})"
+                    " RETURNING message_id, payload",
+                    (name, *chunk),
+                ).fetchall()
+                for message_id, payload in rows:
+                    priority = 0
+                    with contextlib.suppress(DecodeError):
+                        priority = self._priority(Message.decode(bytes(payload)))
+                    connection.execute(
+                        _INSERT_MESSAGE, (name, message_id, priority, READY, now, now, payload)
+                    )
+                moved += len(rows)
+        return moved
+
+    def purge_dead_letters(self, queue_name: str) -> int:
+        """Delete every dead letter of ``queue_name``; returns how many were deleted."""
+        return self.db.write(
+            "DELETE FROM taskq_dead_letters WHERE queue_name = ?", (q_name(queue_name),)
+        )
+
+    # -- events and workers ---------------------------------------------------------------
+    def publish_event(self, event: dict[str, Any]) -> None:
+        """Append ``event`` to the bounded events table (fire-and-forget, never raises)."""
+        self.events.publish(event)
+
+    def subscribe_events(self, *, timeout: int = 1000) -> EventStream:
+        """Follow events published from now on, from any process using this file."""
+        return self.events.subscribe(timeout)
+
+    def recent_events(self, *, limit: int = 1000) -> list[dict[str, Any]]:
+        """Up to ``limit`` most recent events, oldest first."""
+        return self.events.recent(limit)
+
+    def worker_heartbeats(self) -> list[dict[str, Any]]:
+        """Processes consuming from this file whose heartbeat is recent."""
+        window = max(3 * min(self.visibility_timeout / 3, 5000), 15_000)
+        rows = self.db.read(
+            "SELECT worker_id, hostname, pid, queues, started_at, last_seen FROM taskq_workers"
+            " WHERE last_seen >= ? ORDER BY worker_id",
+            (current_millis() - int(window),),
+        )
+        return [
+            {
+                "worker_id": worker_id,
+                "hostname": hostname,
+                "pid": pid,
+                "queues": json.loads(queues),
+                "started_at": started_at,
+                "last_seen": last_seen,
+            }
+            for worker_id, hostname, pid, queues, started_at, last_seen in rows
+        ]
+
+    def __repr__(self) -> str:
+        return f"<SQLiteBroker {self.path}>"

@@ -1,0 +1,336 @@
+"""The SQLite file shared by the SQLite broker and result backend: schema, per-thread
+connections, short write transactions, and errors that say what is wrong with the file."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from ..errors import BrokerError, ConnectionError
+
+#: Bumped when the tables change in a way older code cannot read.
+SCHEMA_VERSION = "1"
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+# Message states: ready now, waiting for ``visible_at`` (a delay), leased by a consumer until
+# ``visible_at`` (the lease expires then, so a dead consumer's messages become ready again).
+READY, DELAYED, LEASED = 0, 1, 2
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS taskq_meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS taskq_queues (
+        name TEXT PRIMARY KEY,
+        declared_at INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    # AUTOINCREMENT: ids are never reused, so a late ack can never delete a newer message.
+    """CREATE TABLE IF NOT EXISTS taskq_messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        queue_name TEXT NOT NULL,
+        message_id TEXT,
+        priority INTEGER NOT NULL DEFAULT 0,
+        state INTEGER NOT NULL,
+        visible_at INTEGER NOT NULL,
+        lease_owner TEXT,
+        deliveries INTEGER NOT NULL DEFAULT 0,
+        enqueued_at INTEGER NOT NULL,
+        payload BLOB NOT NULL
+    )""",
+    # Fetching: the first ready messages of a queue by priority, then arrival order.
+    """CREATE INDEX IF NOT EXISTS taskq_messages_ready
+        ON taskq_messages (queue_name, state, priority, id)""",
+    # Making due delayed messages and expired leases ready again.
+    """CREATE INDEX IF NOT EXISTS taskq_messages_due
+        ON taskq_messages (queue_name, state, visible_at)""",
+    """CREATE TABLE IF NOT EXISTS taskq_dead_letters (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        queue_name TEXT NOT NULL,
+        message_id TEXT,
+        reason TEXT,
+        dead_at INTEGER NOT NULL,
+        payload BLOB NOT NULL
+    )""",
+    """CREATE INDEX IF NOT EXISTS taskq_dead_letters_queue
+        ON taskq_dead_letters (queue_name, message_id)""",
+    """CREATE INDEX IF NOT EXISTS taskq_dead_letters_age ON taskq_dead_letters (dead_at)""",
+    """CREATE TABLE IF NOT EXISTS taskq_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        published_at INTEGER NOT NULL,
+        payload TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS taskq_workers (
+        worker_id TEXT PRIMARY KEY,
+        hostname TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        queues TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS taskq_results (
+        key TEXT PRIMARY KEY,
+        value BLOB NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE INDEX IF NOT EXISTS taskq_results_expiry ON taskq_results (expires_at)""",
+]
+
+#: Every table the schema creates.
+TABLES = {
+    statement.split("EXISTS", 1)[1].split("(", 1)[0].strip()
+    for statement in SCHEMA
+    if statement.startswith("CREATE TABLE")
+}
+
+
+class SQLiteBrokerError(BrokerError):
+    """Something is wrong with the SQLite file; the message names it and says what to do."""
+
+
+class NotATaskqDatabase(SQLiteBrokerError):
+    """The path holds a file that is not a taskq database."""
+
+
+class DatabaseReadOnly(SQLiteBrokerError):
+    """The file or its directory cannot be written."""
+
+
+class DatabaseFull(SQLiteBrokerError):
+    """The disk (or a file size limit) is full; nothing committed before was lost."""
+
+
+class DatabaseLocked(SQLiteBrokerError, ConnectionError):
+    """Another connection held the write lock longer than ``busy_timeout``; retrying may work."""
+
+
+def translate_error(error: sqlite3.Error, path: str, busy_timeout: int) -> SQLiteBrokerError:
+    """Turn an sqlite3 error into one that names ``path`` and says what to do."""
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    detail = f"{type(error).__name__}: {error}"
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return DatabaseLocked(
+            f"The taskq database {path} stayed locked by another connection for more than "
+            f"{busy_timeout} ms. Check for a process holding a long transaction on it (an open "
+            f"sqlite3 shell, a backup tool), or raise busy_timeout. ({detail})"
+        )
+    if code == sqlite3.SQLITE_READONLY:
+        return DatabaseReadOnly(
+            f"The taskq database {path} is read-only. Make the file and its directory writable "
+            f"(taskq also writes {path}-wal and {path}-shm there) or choose another path. "
+            f"({detail})"
+        )
+    if code == sqlite3.SQLITE_FULL or (
+        code == sqlite3.SQLITE_IOERR and "disk" in str(error).lower()
+    ):
+        return DatabaseFull(
+            f"Could not write to the taskq database {path}: the disk is full or the file hit a "
+            f"size limit. Free some space and retry; everything committed before is intact. "
+            f"({detail})"
+        )
+    if code == sqlite3.SQLITE_IOERR:
+        return DatabaseFull(
+            f"I/O error writing the taskq database {path} (disk full, size limit or failing "
+            f"disk?). Free space or fix the disk and retry; committed data is intact. ({detail})"
+        )
+    if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+        return NotATaskqDatabase(
+            f"{path} is not a taskq database (SQLite says: {error}). Point the broker at "
+            "another file, e.g. sqlite:///.taskq/taskq.db, or move this one away."
+        )
+    if code == sqlite3.SQLITE_CANTOPEN:
+        return DatabaseReadOnly(
+            f"Cannot open the taskq database {path}: check that its directory exists and is "
+            f"writable (taskq creates {path}-wal and {path}-shm beside it). ({detail})"
+        )
+    return SQLiteBrokerError(f"SQLite error on the taskq database {path}: {detail}")
+
+
+class Database:
+    """One SQLite file: a connection per thread (re-opened after ``fork``), WAL mode,
+    ``busy_timeout`` waits for the write lock, and ``BEGIN IMMEDIATE`` write transactions."""
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: int = 10_000) -> None:
+        self.path = os.path.abspath(os.fspath(path))
+        self.busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._pid = os.getpid()
+
+    # -- opening and checking the file ----------------------------------------------------
+    def initialize(self) -> None:
+        """Create the schema in a new or empty file; refuse files that are not taskq's."""
+        self._check_file()
+        try:
+            connection = self.connection()
+            mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            tables = self._table_names(connection)
+            current = "taskq_meta" in tables and self._version(connection) == SCHEMA_VERSION
+            if current and tables >= TABLES:
+                return
+        except sqlite3.Error as e:
+            raise self.translate(e) from None
+        with self.transaction() as connection:
+            tables = self._table_names(connection)
+            if tables and "taskq_meta" not in tables:
+                shown = ", ".join(sorted(tables)[:5])
+                raise NotATaskqDatabase(
+                    f"{self.path} is an SQLite database but not a taskq one (it has the tables "
+                    f"{shown}). Point taskq at another file, e.g. sqlite:///.taskq/taskq.db, "
+                    "rather than sharing a database with another program."
+                )
+            if "taskq_meta" in tables:
+                version = self._version(connection)
+                if version != SCHEMA_VERSION:
+                    raise NotATaskqDatabase(
+                        f"{self.path} holds taskq schema version {version!r}; this taskq reads "
+                        f"version {SCHEMA_VERSION!r}. Upgrade taskq or use another file."
+                    )
+            for statement in SCHEMA:
+                connection.execute(statement)
+            connection.execute(
+                "INSERT OR IGNORE INTO taskq_meta (key, value) VALUES ('schema_version', ?)",
+                (SCHEMA_VERSION,),
+            )
+        if mode.lower() != "wal":
+            raise DatabaseReadOnly(f"Could not switch {self.path} to WAL mode (got {mode!r}).")
+
+    def _check_file(self) -> None:
+        directory = os.path.dirname(self.path)
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as e:
+            raise DatabaseReadOnly(
+                f"Cannot create the directory {directory} for the taskq database {self.path}: "
+                f"{e.strerror}. Create it or choose another path."
+            ) from None
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise DatabaseReadOnly(
+                f"The directory {directory} of the taskq database {self.path} is not writable; "
+                "taskq needs to create the file and its -wal and -shm companions there. Make it "
+                "writable or choose another path."
+            )
+        if os.path.isdir(self.path):
+            raise NotATaskqDatabase(
+                f"{self.path} is a directory, not a taskq database file. Use a file path such "
+                "as sqlite:///.taskq/taskq.db."
+            )
+        try:
+            with open(self.path, "rb") as file:
+                header = file.read(len(SQLITE_HEADER))
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            raise DatabaseReadOnly(
+                f"Cannot read the taskq database {self.path}: {e.strerror}. Fix its permissions "
+                "or choose another path."
+            ) from None
+        if header and header != SQLITE_HEADER:
+            raise NotATaskqDatabase(
+                f"{self.path} is not a taskq database: it is not an SQLite file. Point taskq at "
+                "another path (e.g. sqlite:///.taskq/taskq.db) or move this file away."
+            )
+        if not os.access(self.path, os.W_OK):
+            raise DatabaseReadOnly(
+                f"The taskq database {self.path} is read-only. Make it writable (chmod u+w) or "
+                "choose another path; its contents are untouched."
+            )
+
+    @staticmethod
+    def _table_names(connection: sqlite3.Connection) -> set[str]:
+        rows = connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+        return {row[0] for row in rows}
+
+    @staticmethod
+    def _version(connection: sqlite3.Connection) -> str | None:
+        row = connection.execute(
+            "SELECT value FROM taskq_meta WHERE key = 'schema_version'"
+        ).fetchone()
+        return row[0] if row else None
+
+    # -- connections ----------------------------------------------------------------------
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use (and anew in a forked child)."""
+        pid = os.getpid()
+        if pid != self._pid:  # never touch a connection inherited across fork
+            self._pid = pid
+            self._local = threading.local()
+            self._connections = []
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            try:
+                connection = sqlite3.connect(
+                    self.path,
+                    timeout=self.busy_timeout / 1000,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+                connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout)}")
+                connection.execute("PRAGMA synchronous = NORMAL")
+            except sqlite3.Error as e:
+                raise self.translate(e) from None
+            self._local.connection = connection
+            with self._connections_lock:
+                self._connections.append(connection)
+        return connection
+
+    def translate(self, error: sqlite3.Error) -> SQLiteBrokerError:
+        """See :func:`translate_error`."""
+        return translate_error(error, self.path, self.busy_timeout)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A short write transaction: ``BEGIN IMMEDIATE`` takes the write lock up front, so
+        concurrent writers queue on ``busy_timeout`` instead of failing mid-way."""
+        connection = self.connection()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            raise self.translate(e) from None
+        try:
+            yield connection
+            connection.execute("COMMIT")
+        except BaseException as e:
+            if connection.in_transaction:
+                with suppress(sqlite3.Error):  # SQLite may have rolled back already (SQLITE_FULL)
+                    connection.execute("ROLLBACK")
+            if isinstance(e, sqlite3.Error):
+                raise self.translate(e) from None
+            raise
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Run one read-only statement and return all rows (never blocks writers in WAL)."""
+        try:
+            return self.connection().execute(sql, params).fetchall()
+        except sqlite3.Error as e:
+            raise self.translate(e) from None
+
+    def write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one write statement as its own transaction; returns the changed row count."""
+        try:
+            return self.connection().execute(sql, params).rowcount
+        except sqlite3.Error as e:
+            raise self.translate(e) from None
+
+    def close(self) -> None:
+        """Close every connection this process opened on the file."""
+        if os.getpid() != self._pid:
+            return
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            with suppress(sqlite3.Error):
+                connection.close()
+        self._local = threading.local()
+
+
+def placeholders(count: int) -> str:
+    """``?, ?, ?`` for an ``IN (...)`` clause of ``count`` values."""
+    return ", ".join("?" * count)
