@@ -52,6 +52,9 @@ class RedisConsumer(Consumer):
         else:
             self._max_block = self.timeout
         self._closed = False
+        self._ack_lock = threading.Lock()
+        self._ack_batch: list[str] = []
+        self._ack_flushing = False
         broker._keeper.register(self)
 
     # -- fetching -------------------------------------------------------------------------
@@ -125,10 +128,36 @@ class RedisConsumer(Consumer):
 
     # -- settling -------------------------------------------------------------------------
     def ack(self, message: MessageProxy) -> None:
-        """Forget a processed message (retried after a reconnect if Redis is away)."""
-        message_id = redis_id(message)
-        self.broker._settle("ack", self._settle_args(message_id))
-        self._forget(message_id)
+        """Forget a processed message (retried after a reconnect if Redis is away).
+
+        Acks are group-committed: the first worker thread to ack becomes the flusher and
+        sends every id that piles up meanwhile in one script call, so N threads finishing
+        together cost one round trip, not N.
+        """
+        with self._ack_lock:
+            self._ack_batch.append(redis_id(message))
+            if self._ack_flushing:
+                return
+            self._ack_flushing = True
+        self._flush_acks()
+
+    def _flush_acks(self) -> None:
+        broker = self.broker
+        try:
+            while True:
+                with self._ack_lock:
+                    batch, self._ack_batch = self._ack_batch, []
+                    if not batch:
+                        self._ack_flushing = False
+                        return
+                args = [broker.namespace, self.queue_name, broker.worker_id, current_millis()]
+                broker._settle("ack", [*args, *batch])
+                for message_id in batch:
+                    self._forget(message_id)
+        except BaseException:
+            with self._ack_lock:
+                self._ack_flushing = False
+            raise
 
     def nack(self, message: MessageProxy) -> None:
         """Dead-letter ``message`` with ``message.reason`` (or its traceback) as the reason."""

@@ -33,6 +33,7 @@ class TimeLimit(Middleware):
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._wakeup = threading.Event()
+        self._next_check = 0.0
 
     def _ensure_watcher(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -43,7 +44,9 @@ class TimeLimit(Middleware):
 
     def _watch(self) -> None:
         while True:
-            self._wakeup.wait(min(self.interval / 1000, self._next_wait()))
+            wait = min(self.interval / 1000, self._next_wait())
+            self._next_check = time.monotonic() + wait
+            self._wakeup.wait(wait)
             self._wakeup.clear()
             now = time.monotonic()
             with self._lock:
@@ -84,13 +87,11 @@ class TimeLimit(Middleware):
         if not limit:
             return
         self._ensure_watcher()
+        deadline = time.monotonic() + limit / 1000
         with self._lock:
-            self.deadlines[current_thread_id()] = (
-                time.monotonic() + limit / 1000,
-                message.message_id,
-                False,
-            )
-        self._wakeup.set()
+            self.deadlines[current_thread_id()] = (deadline, message.message_id, False)
+        if deadline < self._next_check:  # only wake the watcher if it would check too late
+            self._wakeup.set()
 
     def _clear(self) -> None:
         with self._lock:

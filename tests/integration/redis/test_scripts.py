@@ -51,11 +51,20 @@ def test_fetch_records_acks_and_heartbeat_and_skips_orphans(run, key, raw_redis)
 def test_ack_only_by_the_holder(run, key, raw_redis):
     run("enqueue", "jobs", "a", "A")
     run("fetch", "jobs", WORKER, current_millis(), 1)
-    assert run("ack", "jobs", "someone-else", "a", current_millis()) == 0
+    assert run("ack", "jobs", "someone-else", current_millis(), "a") == 0
     assert raw_redis.hexists(key("jobs.msgs"), "a")
-    assert run("ack", "jobs", WORKER, "a", current_millis()) == 1
+    assert run("ack", "jobs", WORKER, current_millis(), "a") == 1
     assert not raw_redis.hexists(key("jobs.msgs"), "a")
     assert raw_redis.scard(key(f"__acks__.{WORKER}.jobs")) == 0
+
+
+def test_ack_many_in_one_call(run, key, raw_redis):
+    for message_id in "abc":
+        run("enqueue", "jobs", message_id, message_id.upper())
+    run("fetch", "jobs", WORKER, current_millis(), 2)
+    # "c" was never fetched by this worker, so it is not acked
+    assert run("ack", "jobs", WORKER, current_millis(), "a", "b", "c") == 2
+    assert raw_redis.hkeys(key("jobs.msgs")) == [b"c"]
 
 
 def test_nack_moves_to_dead_letters_with_reason(run, key, raw_redis):
@@ -150,6 +159,6 @@ def test_retire_only_without_unacked_messages(run, key, raw_redis):
     run("enqueue", "jobs", "a", "A")
     run("fetch", "jobs", WORKER, current_millis(), 1)
     assert run("retire", WORKER) == 0
-    run("ack", "jobs", WORKER, "a", current_millis())
+    run("ack", "jobs", WORKER, current_millis(), "a")
     assert run("retire", WORKER) == 1
     assert raw_redis.zscore(key("__heartbeats__"), WORKER) is None

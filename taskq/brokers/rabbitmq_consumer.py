@@ -1,0 +1,260 @@
+"""The RabbitMQ consumer: one connection and channel per consumer, settled from any thread.
+
+pika connections are not thread-safe. The thread that creates a consumer owns its connection and
+drives it from ``__next__``; acks, nacks and requeues from worker threads are handed to that
+thread with ``add_callback_threadsafe`` and run the next time it touches the connection.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import pika
+import pika.exceptions
+
+from ..broker import Consumer, MessageProxy
+from ..common import current_millis, generate_unique_id, q_name, xq_name
+from ..errors import ConnectionClosed, DecodeError
+from ..message import Message
+from .rabbitmq_connection import RETRYABLE_ERRORS, close_quietly, is_channel_error, logger
+
+if TYPE_CHECKING:
+    from .rabbitmq import RabbitmqBroker
+
+#: Header holding why a message was dead-lettered.
+REASON_HEADER = "x-taskq-reason"
+#: Header holding when (UNIX ms) a message was dead-lettered.
+DEAD_AT_HEADER = "x-taskq-dead-at"
+#: Dead-letter reasons longer than this are truncated to keep headers small.
+MAX_REASON_LENGTH = 16_384
+
+
+class RabbitmqMessageProxy(MessageProxy):
+    """A consumed message plus its delivery tag and the consumer it belongs to."""
+
+    __slots__ = ("redelivered", "_tag", "_owner")
+
+    def __init__(
+        self, message: Message[Any], *, redelivered: bool, tag: int, owner: RabbitmqConsumer
+    ) -> None:
+        super().__init__(message)
+        self.redelivered = redelivered
+        self._tag = tag
+        self._owner = owner
+
+
+def dead_letter_properties(
+    message_id: str, reason: str | None, priority: int | None = None
+) -> pika.BasicProperties:
+    """Properties of a message published to a dead-letter queue, with its reason."""
+    headers: dict[str, Any] = {DEAD_AT_HEADER: current_millis()}
+    if reason:
+        headers[REASON_HEADER] = reason[:MAX_REASON_LENGTH]
+    return pika.BasicProperties(
+        delivery_mode=2, message_id=message_id, headers=headers, priority=priority
+    )
+
+
+class RabbitmqConsumer(Consumer):
+    """Consumes one queue on its own connection; never holds more than ``prefetch`` unacked."""
+
+    def __init__(
+        self, broker: RabbitmqBroker, queue_name: str, prefetch: int, timeout: int
+    ) -> None:
+        self.broker = broker
+        self.queue_name = queue_name
+        self.closed = False
+        self._owner_thread = threading.get_ident()
+        self._unacked: set[int] = set()
+        self._lock = threading.Lock()
+        try:
+            self.connection, self._target = broker.targets.connect()
+        except RETRYABLE_ERRORS as e:
+            raise ConnectionClosed(
+                f"Could not connect to RabbitMQ at {broker.targets.describe()}: {e!r}"
+            ) from None
+        try:
+            self.channel = self.connection.channel()
+            broker.declare_on_channel(self.channel, q_name(queue_name))
+            self.channel.basic_qos(prefetch_count=prefetch)
+            self._deliveries = self.channel.consume(queue_name, inactivity_timeout=timeout / 1000)
+        except RETRYABLE_ERRORS as e:
+            close_quietly(self.connection)
+            raise ConnectionClosed(
+                f"Could not consume {queue_name!r} on {broker.targets.describe()}: {e!r}"
+            ) from None
+
+    # -- fetching -------------------------------------------------------------------------
+    def __next__(self) -> RabbitmqMessageProxy | None:
+        try:
+            method, properties, body = next(self._deliveries)
+        except RETRYABLE_ERRORS as e:
+            self._lost(e)
+            raise ConnectionClosed(
+                f"Lost the consumer of {self.queue_name!r} on RabbitMQ at "
+                f"{self.broker.targets.labels[self._target]}: {e!r}"
+            ) from None
+        if method is None:
+            return None
+        try:
+            message = Message.decode(body)
+        except DecodeError as e:
+            logger.error("Dead-lettering an undecodable message on %s: %s", self.queue_name, e)
+            message_id = getattr(properties, "message_id", None) or generate_unique_id()
+            self._on_connection(
+                self._publish_then_ack,
+                method.delivery_tag,
+                xq_name(self.queue_name),
+                body,
+                dead_letter_properties(message_id, str(e)),
+            )
+            return None
+        with self._lock:
+            self._unacked.add(method.delivery_tag)
+        self.broker.track_in_flight(self.queue_name, 1)
+        return RabbitmqMessageProxy(
+            message, redelivered=method.redelivered, tag=method.delivery_tag, owner=self
+        )
+
+    # -- settling (from any thread) -------------------------------------------------------
+    def owns(self, message: MessageProxy) -> bool:
+        """True when ``message`` came from this consumer's live channel and is still unacked."""
+        return (
+            isinstance(message, RabbitmqMessageProxy)
+            and message._owner is self
+            and not self.closed
+            and message._tag in self._unacked
+        )
+
+    def ack(self, message: MessageProxy) -> None:
+        """Acknowledge ``message``: RabbitMQ deletes it."""
+        if self._settle(message):
+            self._on_connection(self.channel.basic_ack, message._tag)  # type: ignore[attr-defined]
+
+    def nack(self, message: MessageProxy) -> None:
+        """Dead-letter ``message``: publish it with its reason to the ``.XQ`` queue, then ack."""
+        if not self._settle(message):
+            return
+        reason = message.reason or message.options.get("traceback")
+        properties = dead_letter_properties(
+            message.message_id, reason, message.options.get("broker_priority")
+        )
+        self._on_connection(
+            self._publish_then_ack,
+            message._tag,  # type: ignore[attr-defined]
+            xq_name(self.queue_name),
+            message.message.encode(),
+            properties,
+        )
+
+    def requeue(self, messages: Iterable[MessageProxy]) -> None:
+        """Give fetched-but-unstarted messages back to RabbitMQ (they keep their position)."""
+        for message in messages:
+            if self._settle(message):
+                self._on_connection(
+                    self.channel.basic_nack,
+                    message._tag,  # type: ignore[attr-defined]
+                    requeue=True,
+                )
+
+    def publish_then_ack(
+        self, message: MessageProxy, routing_key: str, body: bytes, properties: Any
+    ) -> bool:
+        """Publish ``body`` to ``routing_key`` on this consumer's channel, then ack ``message``.
+
+        Both go out in order on one channel, so RabbitMQ routes the copy before it drops the
+        original. Returns False (doing nothing) when ``message`` belongs to an older connection:
+        RabbitMQ redelivers that one by itself.
+        """
+        if not self._settle(message):
+            return False
+        self._on_connection(
+            self._publish_then_ack,
+            message._tag,  # type: ignore[attr-defined]
+            routing_key,
+            body,
+            properties,
+        )
+        return True
+
+    def _publish_then_ack(
+        self, tag: int, routing_key: str, body: bytes, properties: pika.BasicProperties
+    ) -> None:
+        self.channel.basic_publish(
+            exchange="", routing_key=routing_key, body=body, properties=properties
+        )
+        self.channel.basic_ack(tag)
+
+    def _settle(self, message: MessageProxy) -> bool:
+        if not self.owns(message):
+            logger.debug(
+                "Not settling message %s: it belongs to a closed connection and RabbitMQ "
+                "redelivers it.",
+                message.message_id,
+            )
+            return False
+        with self._lock:
+            self._unacked.discard(message._tag)  # type: ignore[attr-defined]
+        self.broker.track_in_flight(self.queue_name, -1)
+        return True
+
+    def _on_connection(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Run ``function`` on the thread that owns the connection."""
+        if threading.get_ident() == self._owner_thread:
+            try:
+                function(*args, **kwargs)
+            except RETRYABLE_ERRORS as e:
+                self._lost(e)
+                raise ConnectionClosed(f"Lost RabbitMQ while settling a message: {e!r}") from None
+            return
+
+        def guarded() -> None:
+            try:
+                function(*args, **kwargs)
+            except Exception as e:
+                logger.warning(
+                    "Could not settle a message on %s (%r); RabbitMQ will redeliver it.",
+                    self.queue_name,
+                    e,
+                )
+
+        try:
+            self.connection.add_callback_threadsafe(guarded)
+        except RETRYABLE_ERRORS as e:
+            raise ConnectionClosed(
+                f"The consumer connection of {self.queue_name!r} is closed: {e!r}"
+            ) from None
+
+    # -- closing --------------------------------------------------------------------------
+    def _lost(self, error: BaseException) -> None:
+        if is_channel_error(error, 404):
+            self.broker.forget_declared(q_name(self.queue_name))
+        self.broker.targets.lost(self._target)
+        self._release_unacked()
+
+    def _release_unacked(self) -> None:
+        self.closed = True
+        with self._lock:
+            count = len(self._unacked)
+            self._unacked.clear()
+        if count:
+            self.broker.track_in_flight(self.queue_name, -count)
+
+    def close(self) -> None:
+        """Run pending acks, then close the connection; RabbitMQ requeues anything unacked."""
+        if self.closed and not self.connection.is_open:
+            return
+        try:
+            done = threading.Event()
+            self.connection.add_callback_threadsafe(done.set)
+            deadline = time.monotonic() + 5
+            while not done.is_set() and time.monotonic() < deadline:
+                self.connection.process_data_events(time_limit=0.05)
+        except Exception as e:
+            logger.debug("Could not flush pending acks of %s: %r", self.queue_name, e)
+        self._release_unacked()
+        close_quietly(self.channel)
+        close_quietly(self.connection)

@@ -1,0 +1,133 @@
+"""Inspection and events for the RabbitMQ broker: queue stats, dead letters, the event stream.
+
+A mixin of :class:`taskq.brokers.rabbitmq.RabbitmqBroker`; it only uses the broker's producer
+connection and retry helpers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pika
+import pika.exceptions
+
+from ..broker import DeadLetter
+from ..common import dq_name, q_name, xq_name
+from ..event_stream import EventStream
+from . import rabbitmq_dead_letters as dead_letters
+from .rabbitmq_connection import close_quietly, is_channel_error, logger
+from .rabbitmq_events import RabbitmqEventStream, declare_events_exchange, publish_event_on
+
+if TYPE_CHECKING:
+    from .rabbitmq_connection import Targets
+
+T = TypeVar("T")
+
+
+class RabbitmqInspection:
+    """Queue stats, dead letters and lifecycle events on top of the broker's connections."""
+
+    if TYPE_CHECKING:
+        queues: dict[str, None]
+        state: Any
+        targets: Targets
+
+        @property
+        def connection(self) -> pika.BlockingConnection: ...
+
+        def _retry(self, action: Callable[[], T], what: str) -> T: ...
+        def _held(self, queue_name: str) -> int: ...
+        def get_queue_message_counts(self, queue_name: str) -> tuple[int, int, int]: ...
+        def declare_on_channel(self, channel: Any, canonical: str) -> tuple[int, int, int]: ...
+
+    # -- inspection -----------------------------------------------------------------------
+    def queue_stats(self) -> dict[str, dict[str, int]]:
+        """Per declared queue: ready, delayed, in_flight and dead counts.
+
+        ``in_flight`` counts deliveries unacked by this process's consumers (AMQP does not
+        report other consumers' unacked messages)."""
+        stats = {}
+        for name in sorted(self.queues):
+            ready, delayed, dead = self.get_queue_message_counts(name)
+            stats[name] = {
+                "ready": ready,
+                "delayed": delayed + self._held(dq_name(name)),
+                "in_flight": self._held(name),
+                "dead": dead,
+            }
+        return stats
+
+    def dead_letter_messages(self, queue_name: str, *, limit: int = 100) -> list[DeadLetter]:
+        """Up to ``limit`` dead letters of ``queue_name``, newest first.
+
+        Reads the whole ``.XQ`` queue (up to ``BROWSE_LIMIT`` letters, one round trip each)."""
+        return self._with_dead_letter_channel(
+            queue_name,
+            lambda channel: dead_letters.browse_dead_letters(channel, queue_name, limit=limit),
+            [],
+            "list dead letters",
+        )
+
+    def requeue_dead_letters(self, queue_name: str, message_ids: Iterable[str]) -> int:
+        """Move the given dead letters back onto ``queue_name``; returns how many moved."""
+        ids = list(message_ids)
+
+        def requeue(channel: Any) -> int:
+            channel.confirm_delivery()
+            self.declare_on_channel(channel, q_name(queue_name))
+            return dead_letters.requeue_dead_letters(channel, queue_name, ids)
+
+        return self._with_dead_letter_channel(queue_name, requeue, 0, "requeue dead letters")
+
+    def purge_dead_letters(self, queue_name: str) -> int:
+        """Delete every dead letter of ``queue_name``; returns how many were deleted."""
+        return self._with_dead_letter_channel(
+            queue_name,
+            lambda channel: channel.queue_purge(xq_name(queue_name)).method.message_count,
+            0,
+            "purge dead letters",
+        )
+
+    def _with_dead_letter_channel(
+        self, queue_name: str, action: Callable[[Any], T], missing: T, what: str
+    ) -> T:
+        """Run ``action`` on a fresh channel (closed afterwards, which returns any letters it
+        took unacked); ``missing`` when the dead-letter queue does not exist."""
+
+        def attempt() -> T:
+            channel = self.connection.channel()
+            try:
+                channel.queue_declare(xq_name(queue_name), passive=True)
+            except pika.exceptions.ChannelClosedByBroker as e:
+                if is_channel_error(e, 404):
+                    return missing
+                raise
+            try:
+                return action(channel)
+            finally:
+                close_quietly(channel)
+
+        return self._retry(attempt, f"{what} of {queue_name!r}")
+
+    # -- lifecycle events -----------------------------------------------------------------
+    def publish_event(self, event: dict[str, Any]) -> None:
+        """Publish ``event`` to the ``taskq.events`` fanout exchange; never raises."""
+        try:
+            connection = self.connection
+            state = self.state
+            if state.events_channel is None or not state.events_channel.is_open:
+                state.events_channel = connection.channel()
+                declare_events_exchange(state.events_channel)
+            publish_event_on(state.events_channel, event)
+        except Exception as e:
+            logger.debug("Dropped an event: %r", e)
+            self.state.events_channel = None
+
+    def subscribe_events(self, *, timeout: int = 1000) -> EventStream:
+        """Events published from now on, through an exclusive auto-delete queue."""
+        return RabbitmqEventStream(self.targets, timeout)
+
+    def recent_events(self, *, limit: int = 1000) -> list[dict[str, Any]]:
+        """Always empty: a RabbitMQ fanout exchange keeps no history."""
+        return []
