@@ -67,9 +67,16 @@ def _raise_in_greenlet(thread_id: int, exception: type[BaseException]) -> bool:
             import gevent
 
             # Throwing from the hub keeps the current greenlet running undisturbed.
-            gevent.get_hub().loop.run_callback(obj.throw, exception)
+            gevent.get_hub().loop.run_callback(_throw_unless_finished, obj, exception)
             return True
     return False
+
+
+def _throw_unless_finished(target: object, exception: type[BaseException]) -> None:
+    # The greenlet may have finished between the decision and this callback; throwing into a
+    # dead greenlet would raise in the hub instead.
+    if not target.dead:  # type: ignore[attr-defined]
+        target.throw(exception)  # type: ignore[attr-defined]
 
 
 def current_thread_id() -> int:

@@ -1,0 +1,210 @@
+"""``taskq worker``: run the actors of one or more modules in supervised worker processes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from ..supervisor_config import (
+    DEFAULT_SHUTDOWN_TIMEOUT,
+    DEFAULT_THREADS,
+    ExitCode,
+    WorkerOptions,
+    default_processes,
+)
+
+DESCRIPTION = """\
+Import MODULE (and any further modules), then consume the broker's queues in PROCESSES worker
+processes of THREADS threads each. The broker is MODULE's BROKER_VAR when given, else the one
+the module set with taskq.set_broker(), else --broker / TASKQ_BROKER_URL, else the embedded
+SQLite broker at .taskq/taskq.db.
+
+signals (to the master process):
+  INT, TERM     stop gracefully: finish running messages (up to --shutdown-timeout), requeue
+                prefetched ones, exit 0; a second INT/TERM kills the workers and exits 1
+  HUP           replace every worker process with a fresh one that re-imports the code
+
+exit codes:
+  0 stopped gracefully   1 killed by a second INT/TERM   2 import or argument error
+  3 broker unreachable at start   4 the pid file names a running process
+"""
+
+EPILOG = """\
+examples:
+  taskq worker myapp                            every core, 8 threads each
+  taskq worker myapp:broker -p 2 -t 16          use the variable `broker` of myapp
+  taskq worker myapp --queues emails reports    consume only these queues
+  taskq worker myapp --broker redis://127.0.0.1:6379/0
+  taskq worker myapp --watch . --pid-file /run/taskq.pid --log-format json
+  taskq worker myapp --max-tasks-per-child 1000 --max-memory-per-child 512
+  taskq-gevent myapp -p 1 -t 250                250 greenlets for IO-bound actors
+"""
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``worker`` subcommand."""
+    parser = subparsers.add_parser(
+        "worker",
+        help="run workers for the actors of one or more modules",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_worker_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``taskq worker`` (also taken by ``taskq-gevent``)."""
+    parser.add_argument(
+        "modules",
+        nargs="+",
+        metavar="MODULE[:BROKER_VAR]",
+        help="modules to import; the first may name the variable holding the broker",
+    )
+    parser.add_argument(
+        "-p",
+        "--processes",
+        type=int,
+        default=default_processes(),
+        metavar="N",
+        help="worker processes to run (default: one per core, %(default)s here)",
+    )
+    parser.add_argument(
+        "-t",
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        metavar="N",
+        help="worker threads (greenlets with --gevent) per process (default: %(default)s)",
+    )
+    parser.add_argument(
+        "-Q",
+        "--queues",
+        nargs="+",
+        metavar="Q",
+        help="consume only these queues (default: every queue the modules declare)",
+    )
+    parser.add_argument("--broker", metavar="URL", help="broker URL (sets TASKQ_BROKER_URL)")
+    parser.add_argument("--pid-file", metavar="FILE", help="write the master's pid to FILE")
+    parser.add_argument("--log-file", metavar="FILE", help="append logs to FILE, not stderr")
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text lines or one JSON object per line (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--watch",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="reload the workers when a .py file under DIR changes (repeatable)",
+    )
+    parser.add_argument(
+        "--path",
+        dest="paths",
+        action="append",
+        default=None,
+        metavar="DIR",
+        help="add DIR to the import path (repeatable; default: the current directory)",
+    )
+    parser.add_argument(
+        "--shutdown-timeout",
+        type=int,
+        default=DEFAULT_SHUTDOWN_TIMEOUT,
+        metavar="MS",
+        help="how long running messages may take to finish on stop (default: %(default)s ms)",
+    )
+    parser.add_argument(
+        "--max-tasks-per-child",
+        type=int,
+        metavar="N",
+        help="replace a worker process gracefully after it processed N messages",
+    )
+    parser.add_argument(
+        "--max-memory-per-child",
+        type=int,
+        metavar="MB",
+        help="replace a worker process gracefully once its resident memory exceeds MB",
+    )
+    parser.add_argument(
+        "--gevent",
+        action="store_true",
+        help="run worker threads as greenlets (same as the taskq-gevent command)",
+    )
+    parser.add_argument(
+        "--events",
+        action="store_true",
+        help="publish message lifecycle events (for taskq events and the TUI)",
+    )
+    parser.add_argument(
+        "--spawn",
+        action="store_true",
+        help="start worker processes as fresh interpreters instead of forking",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="log debug messages (-vv: libraries too)"
+    )
+
+
+def options_from_args(args: argparse.Namespace) -> WorkerOptions:
+    """The parsed command line as :class:`WorkerOptions` (not yet validated)."""
+    return WorkerOptions(
+        modules=list(args.modules),
+        processes=args.processes,
+        threads=args.threads,
+        queues=list(args.queues) if args.queues else None,
+        paths=list(args.paths) if args.paths else ["."],
+        broker_url=args.broker,
+        pid_file=args.pid_file,
+        log_file=args.log_file,
+        log_format=args.log_format,
+        watch=list(args.watch),
+        shutdown_timeout=args.shutdown_timeout,
+        max_tasks_per_child=args.max_tasks_per_child,
+        max_memory_per_child=args.max_memory_per_child,
+        gevent=args.gevent,
+        events=args.events,
+        spawn=args.spawn,
+        verbose=args.verbose,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate the options, prepare the environment, and run the master process."""
+    options = options_from_args(args)
+    try:
+        options.validate()
+    except ValueError as e:
+        sys.stderr.write(f"taskq worker: error: {e}\n")
+        return int(ExitCode.IMPORT_OR_USAGE)
+    if options.watch:
+        try:
+            import watchfiles  # noqa: F401
+        except ImportError:
+            sys.stderr.write("taskq worker: error: --watch needs `pip install taskq[watch]`\n")
+            return int(ExitCode.IMPORT_OR_USAGE)
+    if options.gevent:
+        from ..middleware.threading import is_gevent_active
+        from .gevent import ensure_gevent_patched
+
+        if not is_gevent_active() and sys.argv[1:2] != ["worker"]:
+            sys.stderr.write(
+                "taskq worker: error: --gevent needs the command line; use taskq-gevent\n"
+            )
+            return int(ExitCode.IMPORT_OR_USAGE)
+        ensure_gevent_patched(sys.argv[1:])
+    if options.broker_url:
+        os.environ["TASKQ_BROKER_URL"] = options.broker_url
+    if options.events:
+        os.environ["TASKQ_EVENTS"] = "1"
+    from ..logging_setup import configure_logging
+    from ..supervisor import run_supervisor
+
+    configure_logging(
+        verbose=options.verbose, log_file=options.log_file, log_format=options.log_format
+    )
+    return run_supervisor(options)

@@ -1,0 +1,311 @@
+"""The master process of ``taskq worker``: starts the worker processes, replaces the ones that
+die, forwards signals, reloads on HUP or file changes, and owns the pid file and metrics server.
+
+Signals: INT/TERM stop gracefully (exit 0), a second INT/TERM kills the workers (exit 1), HUP
+replaces every worker with a fresh process that re-imports the code (the master stays).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from enum import Enum
+from types import FrameType
+from typing import Any
+
+from .supervisor_children import WorkerChild, describe_exit, start_worker_child
+from .supervisor_config import ExitCode, WorkerOptions
+from .supervisor_pidfile import PidFile, PidFileInUse
+
+logger = logging.getLogger("taskq.supervisor")
+
+#: Seconds between two rounds of the master's loop (reaping, signals, restarts).
+TICK = 0.1
+#: Back-off before restarting a crashed worker process: first delay, cap (seconds).
+RESTART_BACKOFF_FIRST = 0.5
+RESTART_BACKOFF_MAX = 30.0
+#: A worker process that ran this long before crashing resets its back-off.
+STABLE_AFTER = 30.0
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Phase(Enum):
+    """What the master is doing."""
+
+    #: The first worker process imports the application; the others start once it is ready.
+    STARTING = "starting"
+    RUNNING = "running"
+    #: Waiting for the old worker processes to exit before starting fresh ones.
+    RELOADING = "reloading"
+    STOPPING = "stopping"
+    KILLING = "killing"
+
+
+@dataclass
+class Slot:
+    """One place in the pool of worker processes."""
+
+    index: int
+    child: WorkerChild | None = None
+    failures: int = 0
+    start_after: float = 0.0
+
+
+class Supervisor:
+    """Runs ``options.processes`` worker processes until stopped; :meth:`run` returns the exit
+    code of ``taskq worker``."""
+
+    def __init__(self, options: WorkerOptions) -> None:
+        self.options = options
+        self.slots = [Slot(index) for index in range(options.processes)]
+        self.phase = Phase.STARTING
+        self.first_generation = True
+        self.exit_code = ExitCode.OK
+        self.restarts = 0
+        self.pending_signals: list[int] = []
+        self.watcher: Any = None
+        self.metrics: Any = None
+        self.metrics_server: Any = None
+        self.metrics_dir: str | None = None
+
+    # -- public ---------------------------------------------------------------------------
+    def run(self) -> int:
+        """Start everything, supervise until stopped, clean up; returns the exit code."""
+        pid_file = PidFile(self.options.pid_file) if self.options.pid_file else None
+        if pid_file is not None:
+            try:
+                pid_file.acquire()
+            except PidFileInUse as e:
+                sys.stderr.write(f"taskq: {e}\n")
+                return int(ExitCode.PID_FILE_IN_USE)
+        previous_handlers = self._install_signal_handlers()
+        try:
+            self._start_metrics()
+            self._start_watcher()
+            logger.info(
+                "Master process started: %d worker process(es) x %d thread(s).",
+                self.options.processes,
+                self.options.threads,
+                extra={"event": "master_started"},
+            )
+            exit_code = self._supervise()
+            logger.info("Master process exiting with code %d.", exit_code)
+            return exit_code
+        finally:
+            self._kill_leftovers()
+            if self.watcher is not None:
+                self.watcher.stop()
+            if self.metrics is not None:
+                self._stop_metrics()
+            for signum, handler in previous_handlers.items():
+                signal.signal(signum, handler)
+            if pid_file is not None:
+                pid_file.release()
+
+    def health(self) -> dict[str, Any]:
+        """Liveness of the pool, for the metrics server's health endpoint."""
+        alive = [s.child.pid for s in self.slots if s.child and s.child.returncode is None]
+        expected = len(self.slots)
+        return {
+            "status": "ok" if len(alive) == expected else "degraded",
+            "master_pid": os.getpid(),
+            "phase": self.phase.value,
+            "expected_children": expected,
+            "alive_children": len(alive),
+            "children": alive,
+            "restarts": self.restarts,
+        }
+
+    # -- the loop -------------------------------------------------------------------------
+    def _supervise(self) -> int:
+        while True:
+            self._handle_signals()
+            self._check_watcher()
+            self._reap_children()
+            if not any(slot.child for slot in self.slots):
+                if self.phase in (Phase.STOPPING, Phase.KILLING):
+                    return int(self.exit_code)
+                if self.phase is Phase.RELOADING:
+                    self.phase = Phase.STARTING
+                    logger.info("Starting worker processes with freshly imported code.")
+            self._start_due_children()
+            time.sleep(TICK)
+
+    def _start_due_children(self) -> None:
+        now = time.monotonic()
+        if self.phase is Phase.STARTING:
+            canary = self.slots[0]
+            if canary.child is None and now >= canary.start_after:
+                self._start(canary)
+            if canary.child is not None and canary.child.poll_ready():
+                self.phase = Phase.RUNNING
+                self.first_generation = False
+        if self.phase is Phase.RUNNING:
+            for slot in self.slots:
+                if slot.child is None and now >= slot.start_after:
+                    self._start(slot)
+
+    def _start(self, slot: Slot) -> None:
+        slot.child = start_worker_child(self.options, slot.index)
+        logger.debug("Started worker process %d in slot %d.", slot.child.pid, slot.index)
+
+    def _reap_children(self) -> None:
+        for slot in self.slots:
+            child = slot.child
+            if child is None or child.poll_exit() is None:
+                continue
+            slot.child = None
+            self._notify_metrics_exit(child.pid)
+            self._on_child_exit(slot, child, child.returncode or 0)
+
+    def _on_child_exit(self, slot: Slot, child: WorkerChild, returncode: int) -> None:
+        how = describe_exit(returncode)
+        extra = {"event": "worker_exited", "worker_pid": child.pid, "returncode": returncode}
+        if self.phase in (Phase.STOPPING, Phase.KILLING, Phase.RELOADING):
+            level = logging.INFO if returncode == 0 else logging.WARNING
+            logger.log(level, "Worker process %d exited (%s).", child.pid, how, extra=extra)
+            return
+        startup_failure = not child.ready and returncode in (
+            ExitCode.IMPORT_OR_USAGE,
+            ExitCode.BROKER_UNREACHABLE,
+        )
+        if startup_failure and self.first_generation:
+            logger.error("Worker process %d could not start (%s).", child.pid, how, extra=extra)
+            self.exit_code = ExitCode(returncode)
+            self._begin_stop()
+            return
+        if returncode == 0 and child.ready:
+            logger.info("Worker process %d recycled; starting a fresh one.", child.pid, extra=extra)
+            self.restarts += 1
+            slot.start_after = 0.0
+            return
+        if child.uptime() > STABLE_AFTER:
+            slot.failures = 0
+        slot.failures += 1
+        delay = min(RESTART_BACKOFF_FIRST * 2 ** (slot.failures - 1), RESTART_BACKOFF_MAX)
+        slot.start_after = time.monotonic() + delay
+        self.restarts += 1
+        reason = "failed to start" if startup_failure else "died unexpectedly"
+        logger.error(
+            "Worker process %d %s (%s); replacing it in %.1f s.",
+            child.pid,
+            reason,
+            how,
+            delay,
+            extra=extra,
+        )
+
+    # -- signals --------------------------------------------------------------------------
+    def _install_signal_handlers(self) -> dict[int, Any]:
+        previous = {}
+        for signum in (*_STOP_SIGNALS, signal.SIGHUP):
+            previous[signum] = signal.signal(signum, self._on_signal)
+        return previous
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.pending_signals.append(signum)
+
+    def _handle_signals(self) -> None:
+        while self.pending_signals:
+            signum = self.pending_signals.pop(0)
+            name = signal.Signals(signum).name
+            if signum == signal.SIGHUP:
+                self._begin_reload(f"received {name}")
+            elif self.phase in (Phase.STOPPING, Phase.KILLING):
+                self._kill_children(f"received a second {name}")
+            else:
+                logger.info("Received %s: stopping gracefully (send it again to kill).", name)
+                self._begin_stop()
+
+    def _begin_stop(self) -> None:
+        self.phase = Phase.STOPPING
+        for slot in self.slots:
+            if slot.child is not None:
+                slot.child.send_signal(signal.SIGTERM)
+
+    def _kill_children(self, reason: str) -> None:
+        logger.warning("%s: killing the worker processes.", reason.capitalize())
+        self.phase = Phase.KILLING
+        self.exit_code = ExitCode.KILLED
+        for slot in self.slots:
+            if slot.child is not None:
+                slot.child.send_signal(signal.SIGKILL)
+
+    def _begin_reload(self, reason: str) -> None:
+        if self.phase in (Phase.STOPPING, Phase.KILLING):
+            return
+        logger.info("Reloading (%s): stopping the worker processes gracefully.", reason)
+        self.phase = Phase.RELOADING
+        for slot in self.slots:
+            slot.failures = 0
+            slot.start_after = 0.0
+            if slot.child is not None:
+                slot.child.send_signal(signal.SIGTERM)
+
+    def _kill_leftovers(self) -> None:
+        """On the way out (also on an unexpected error), never leave worker processes behind."""
+        for slot in self.slots:
+            if slot.child is not None and slot.child.alive:
+                slot.child.send_signal(signal.SIGKILL)
+                while slot.child.alive:
+                    time.sleep(0.01)
+
+    # -- file watching --------------------------------------------------------------------
+    def _start_watcher(self) -> None:
+        if not self.options.watch:
+            return
+        from .supervisor_watch import FileWatcher
+
+        self.watcher = FileWatcher([os.path.abspath(d) for d in self.options.watch])
+        self.watcher.start()
+
+    def _check_watcher(self) -> None:
+        if self.watcher is None:
+            return
+        changed = self.watcher.take_changes()
+        if changed:
+            shown = ", ".join(changed[:3]) + (" ..." if len(changed) > 3 else "")
+            self._begin_reload(f"{len(changed)} file(s) changed: {shown}")
+
+    # -- metrics (taskq.exposition, when this build has it) -------------------------------
+    def _start_metrics(self) -> None:
+        try:
+            from . import exposition
+        except ImportError:
+            return
+        self.metrics = exposition
+        self.metrics_dir = exposition.setup_multiprocess_dir()
+        # Host and port come from taskq_prom_host / taskq_prom_port (127.0.0.1:9191).
+        server = exposition.ExpositionServer(None, None, health=self.health)
+        try:
+            started = server.start()
+        except Exception as e:
+            logger.warning("Metrics server not started (%s); running without it.", e)
+            return
+        if started is not False:
+            self.metrics_server = server
+
+    def _stop_metrics(self) -> None:
+        try:
+            if self.metrics_server is not None:
+                self.metrics_server.stop()
+            self.metrics.teardown_multiprocess_dir(self.metrics_dir)
+        except Exception:
+            logger.debug("Error while stopping the metrics server.", exc_info=True)
+
+    def _notify_metrics_exit(self, pid: int) -> None:
+        if self.metrics is not None:
+            try:
+                self.metrics.child_exited(pid)
+            except Exception:
+                logger.debug("Metrics: child_exited(%d) failed.", pid, exc_info=True)
+
+
+def run_supervisor(options: WorkerOptions) -> int:
+    """Run ``taskq worker`` with ``options``; returns its exit code."""
+    return Supervisor(options).run()

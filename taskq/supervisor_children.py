@@ -1,0 +1,125 @@
+"""Worker processes as the master sees them: start (fork or spawn), readiness, signals, exit."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from .logging_setup import flush_logging
+from .supervisor_config import WorkerOptions
+
+#: The Python a spawned worker process runs: patch first when gevent is on, then the worker main.
+_SPAWN_CODE = "import sys; from taskq.worker_process import spawned_main; sys.exit(spawned_main())"
+_SPAWN_CODE_GEVENT = "from gevent import monkey; monkey.patch_all(); " + _SPAWN_CODE
+
+
+def describe_exit(returncode: int) -> str:
+    """``exit code 3`` or ``killed by signal SIGKILL``."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = str(-returncode)
+        return f"killed by signal {name}"
+    return f"exit code {returncode}"
+
+
+class WorkerChild:
+    """One running worker process; ``slot`` is its place (0..processes-1) in the pool."""
+
+    def __init__(
+        self, slot: int, pid: int, ready_fd: int, popen: subprocess.Popen[bytes] | None = None
+    ) -> None:
+        self.slot = slot
+        self.pid = pid
+        self.started_at = time.monotonic()
+        self.ready = False
+        self.returncode: int | None = None
+        self._ready_fd: int | None = ready_fd
+        self._popen = popen
+
+    def poll_ready(self) -> bool:
+        """True once the worker process reported that its Worker runs."""
+        if self._ready_fd is not None:
+            try:
+                data = os.read(self._ready_fd, 16)
+            except BlockingIOError:
+                return self.ready
+            # One byte means ready; b"" means the process closed the pipe without being ready.
+            self.ready = self.ready or bool(data)
+            self._close_ready_fd()
+        return self.ready
+
+    def poll_exit(self) -> int | None:
+        """The process's return code once it has exited (negative: killed by that signal)."""
+        if self.returncode is not None:
+            return self.returncode
+        if self._popen is not None:
+            self.returncode = self._popen.poll()
+        else:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = -1
+            else:
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        if self.returncode is not None:
+            self.poll_ready()
+            self._close_ready_fd()
+        return self.returncode
+
+    @property
+    def alive(self) -> bool:
+        """True until the process has been reaped."""
+        return self.poll_exit() is None
+
+    def send_signal(self, signum: int) -> None:
+        """Send ``signum`` unless the process is already gone."""
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signum)
+
+    def uptime(self) -> float:
+        """Seconds since the process was started."""
+        return time.monotonic() - self.started_at
+
+    def _close_ready_fd(self) -> None:
+        if self._ready_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._ready_fd)
+            self._ready_fd = None
+
+
+def start_worker_child(options: WorkerOptions, slot: int) -> WorkerChild:
+    """Fork (or, with ``options.spawn``, spawn) one worker process for ``slot``."""
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(read_fd, False)
+    master_pid = os.getpid()
+    if options.spawn:
+        code = _SPAWN_CODE_GEVENT if options.gevent else _SPAWN_CODE
+        argv = [sys.executable, "-c", code, options.to_json(), str(master_pid), str(write_fd)]
+        popen = subprocess.Popen(argv, pass_fds=(write_fd,))
+        os.close(write_fd)
+        return WorkerChild(slot, popen.pid, read_fd, popen)
+    flush_logging()
+    pid = os.fork()
+    if pid == 0:  # the worker process: never return into the master's code
+        exit_code = 1
+        try:
+            os.close(read_fd)
+            from .worker_process import run_worker_process
+
+            exit_code = run_worker_process(options, master_pid=master_pid, ready_fd=write_fd)
+        finally:
+            flush_logging()
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(exit_code)
+    os.close(write_fd)
+    return WorkerChild(slot, pid, read_fd)

@@ -1,0 +1,99 @@
+"""What ``taskq worker`` was asked to run, shared by the master and its worker processes."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit codes of ``taskq worker`` (DESIGN.md §5) and of its worker processes."""
+
+    #: Stopped gracefully (INT/TERM): running messages finished, prefetched ones requeued.
+    OK = 0
+    #: A second INT/TERM killed the worker processes.
+    KILLED = 1
+    #: A module could not be imported, or the arguments were wrong.
+    IMPORT_OR_USAGE = 2
+    #: The broker could not be reached at start.
+    BROKER_UNREACHABLE = 3
+    #: The pid file names a process that is still running.
+    PID_FILE_IN_USE = 4
+
+
+#: Default for ``--shutdown-timeout``: how long (ms) running messages may take to finish.
+DEFAULT_SHUTDOWN_TIMEOUT = 600_000
+DEFAULT_THREADS = 8
+
+
+def default_processes() -> int:
+    """One worker process per CPU core available to this process."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+@dataclass
+class WorkerOptions:
+    """Everything a worker process needs; serialised to JSON for spawned processes."""
+
+    #: ``module`` or ``module:broker_variable``; the first one names the broker.
+    modules: list[str]
+    processes: int = field(default_factory=default_processes)
+    threads: int = DEFAULT_THREADS
+    queues: list[str] | None = None
+    paths: list[str] = field(default_factory=lambda: ["."])
+    broker_url: str | None = None
+    pid_file: str | None = None
+    log_file: str | None = None
+    log_format: str = "text"
+    watch: list[str] = field(default_factory=list)
+    shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT
+    max_tasks_per_child: int | None = None
+    max_memory_per_child: int | None = None
+    gevent: bool = False
+    events: bool = False
+    spawn: bool = False
+    verbose: int = 0
+
+    def to_json(self) -> str:
+        """These options as a JSON string."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> WorkerOptions:
+        """Options from :meth:`to_json` output."""
+        return cls(**json.loads(text))
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first option that is out of range."""
+        if not self.modules:
+            raise ValueError("name at least one module to import, e.g. `taskq worker myapp`")
+        for spec in self.modules:
+            module, _, variable = spec.partition(":")
+            if not module or spec.count(":") > 1 or (":" in spec and not variable):
+                raise ValueError(
+                    f"module {spec!r} is malformed: use MODULE or MODULE:BROKER_VARIABLE"
+                )
+        if self.processes < 1:
+            raise ValueError(f"--processes must be at least 1, got {self.processes}")
+        if self.threads < 1:
+            raise ValueError(f"--threads must be at least 1, got {self.threads}")
+        if self.shutdown_timeout < 0:
+            raise ValueError(f"--shutdown-timeout must be >= 0 ms, got {self.shutdown_timeout}")
+        if self.max_tasks_per_child is not None and self.max_tasks_per_child < 1:
+            raise ValueError(
+                f"--max-tasks-per-child must be at least 1, got {self.max_tasks_per_child}"
+            )
+        if self.max_memory_per_child is not None and self.max_memory_per_child < 1:
+            raise ValueError(
+                f"--max-memory-per-child must be at least 1 MB, got {self.max_memory_per_child}"
+            )
+        if self.log_format not in ("text", "json"):
+            raise ValueError(f"--log-format must be text or json, got {self.log_format!r}")
+        for directory in [*self.watch, *self.paths]:
+            if not os.path.isdir(directory):
+                raise ValueError(f"directory {directory!r} does not exist")

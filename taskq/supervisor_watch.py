@@ -1,0 +1,75 @@
+"""``--watch DIR``: notice changed Python files so the master can reload its workers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+logger = logging.getLogger("taskq.supervisor")
+
+#: Milliseconds of quiet after a change before it is reported (editors save in bursts).
+DEBOUNCE_MS = 300
+#: How often (ms) the watcher thread checks whether it should stop.
+STOP_CHECK_MS = 500
+
+
+def _start_os_thread(target: Callable[[], Any]) -> None:
+    """Start ``target`` in a real OS thread, even under gevent: the Rust watcher blocks."""
+    from .middleware.threading import is_gevent_active
+
+    if is_gevent_active():
+        from gevent import monkey
+
+        start_new_thread = monkey.get_original("_thread", "start_new_thread")
+        start_new_thread(target, ())
+    else:
+        threading.Thread(target=target, name="taskq-watch", daemon=True).start()
+
+
+class FileWatcher:
+    """Watches ``directories`` for changes to ``.py`` files (needs the ``watch`` extra)."""
+
+    def __init__(self, directories: list[str]) -> None:
+        import watchfiles  # noqa: F401 - fail early with ImportError if the extra is missing
+
+        self.directories = directories
+        self._changed: deque[str] = deque()
+        self._stopping = False
+
+    def start(self) -> None:
+        """Start watching in the background."""
+        _start_os_thread(self._run)
+        logger.info("Watching %s for code changes.", ", ".join(self.directories))
+
+    def stop(self) -> None:
+        """Stop watching (the thread ends within about half a second)."""
+        self._stopping = True
+
+    def take_changes(self) -> list[str]:
+        """Paths changed since the last call."""
+        changed = []
+        while self._changed:
+            changed.append(self._changed.popleft())
+        return changed
+
+    def _run(self) -> None:
+        import watchfiles
+
+        try:
+            for changes in watchfiles.watch(
+                *self.directories,
+                watch_filter=watchfiles.PythonFilter(),
+                debounce=DEBOUNCE_MS,
+                rust_timeout=STOP_CHECK_MS,
+                yield_on_timeout=True,
+                raise_interrupt=False,
+            ):
+                if self._stopping:
+                    return
+                if changes:
+                    self._changed.extend(sorted(path for _, path in changes))
+        except Exception:
+            logger.exception("The file watcher stopped; --watch reloads are off.")
