@@ -26,6 +26,10 @@ _FIELD_TYPES: tuple[tuple[str, type | tuple[type, ...]], ...] = (
     ("message_id", str),
     ("message_timestamp", int),
 )
+#: Options that hold a number (ms or a count): refused on the way in when of another type, so
+#: the message is dead-lettered with the reason instead of tripping a middleware on every try.
+_NUMERIC_OPTIONS = ("eta", "time_limit", "max_age", "max_retries", "min_backoff", "max_backoff")
+_NUMERIC_OPTIONS += ("retries",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,16 @@ class Message(Generic[R]):
                     data,
                     name,
                 )
+        for name in _NUMERIC_OPTIONS:
+            value = fields["options"].get(name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                raise DecodeError(
+                    f"message option {name!r} must be a number, got {type(value).__name__}",
+                    data,
+                    f"options.{name}",
+                )
         return cls(
             queue_name=fields["queue_name"],
             actor_name=fields["actor_name"],
@@ -141,9 +155,23 @@ class Message(Generic[R]):
         )
 
     def _repr_html_(self) -> str:
+        fields = self.asdict()
+        fields["message_timestamp"] = (
+            f"{self.message_timestamp} ({self.message_datetime.isoformat()})"
+        )
         rows = "".join(
             f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-            f"<td style='text-align:left'><code>{html.escape(repr(v))}</code></td></tr>"
-            for k, v in self.asdict().items()
+            f"<td style='text-align:left'><code>{html.escape(v if isinstance(v, str) else repr(v))}</code></td></tr>"
+            for k, v in fields.items()
         )
-        return f"<table><caption>taskq.Message</caption>{rows}</table>"
+        caption = html.escape(_shorten(str(self), 80))
+        return f"<table><caption>taskq.Message: {caption}</caption>{rows}</table>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        lines = [f"taskq.Message {_shorten(str(self), 80)}"]
+        lines += [f"  {k}: {v!r}" for k, v in self.asdict().items() if k not in ("args", "kwargs")]
+        return {"text/plain": "\n".join(lines), "text/html": self._repr_html_()}
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

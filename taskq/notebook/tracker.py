@@ -1,0 +1,357 @@
+"""Follow a set of messages to completion from lifecycle events and result polling.
+
+The tracker is the model behind :func:`taskq.notebook.watch`: it knows nothing about widgets
+or terminals; views subscribe with :meth:`Tracker.add_listener` and redraw from
+:meth:`Tracker.snapshot`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..message import Message
+
+if TYPE_CHECKING:
+    from ..broker import Broker
+    from ..results.backend import ResultBackend
+
+logger = logging.getLogger("taskq.notebook")
+
+#: Statuses after which a message will not change any more.
+FINAL_STATUSES = frozenset({"succeeded", "failed", "skipped"})
+#: Every status a tracked message can have, in lifecycle order.
+STATUSES = ("queued", "started", "retrying", "succeeded", "failed", "skipped")
+
+#: Lifecycle event name -> the status it moves a message to.
+_EVENT_STATUS = {
+    "enqueued": "queued",
+    "started": "started",
+    "retried": "retrying",
+    "failed": "retrying",  # final only once dead-lettered, or when a failure result is stored
+    "succeeded": "succeeded",
+    "dead_lettered": "failed",
+    "skipped": "skipped",
+}
+
+#: How many pending results one polling round fetches at most.
+POLL_BATCH = 250
+#: How long (s) to keep looking for the value of a message an event said succeeded.
+VALUE_GRACE = 5.0
+
+
+@dataclass
+class Row:
+    """What is known about one tracked message."""
+
+    message_id: str
+    label: str
+    status: str = "queued"
+    result: Any = None
+    error: str | None = None
+    changed_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def done(self) -> bool:
+        """True once the status is final."""
+        return self.status in FINAL_STATUSES
+
+
+def messages_of(target: Any) -> list[Message[Any]]:
+    """The messages to follow for a message, a message id, a group, a pipeline or a list."""
+    from ..composition import group, pipeline
+
+    if isinstance(target, Message):
+        return [target]
+    if isinstance(target, pipeline):
+        return list(target.messages)
+    if isinstance(target, group):
+        out: list[Message[Any]] = []
+        for child in target.children:
+            out.extend(messages_of(child))
+        return out
+    if isinstance(target, str):
+        return [Message(queue_name="default", actor_name="?", message_id=target)]
+    if isinstance(target, Iterable):
+        out = []
+        for item in target:
+            out.extend(messages_of(item))
+        return out
+    raise TypeError(
+        f"watch() takes messages, message ids, a group, a pipeline or a list of them, "
+        f"not {type(target).__name__}"
+    )
+
+
+class Tracker:
+    """Tracks ``messages`` on ``broker`` in a background thread until all are final.
+
+    Lifecycle events (when workers run with the Events middleware) give live statuses; the
+    results backend (when actors store results) gives values, errors and the final word.
+    ``poll_interval`` is in milliseconds.
+    """
+
+    def __init__(
+        self, messages: Iterable[Message[Any]], broker: Broker, *, poll_interval: int = 200
+    ) -> None:
+        self.broker = broker
+        self.rows: dict[str, Row] = {}
+        for message in messages:
+            label = str(message) if message.actor_name != "?" else message.message_id
+            self.rows.setdefault(message.message_id, Row(message.message_id, label))
+        self.poll_interval = poll_interval / 1000
+        self.started_at = time.monotonic()
+        self.finished_at: float | None = None
+        self.backend = _results_backend(broker)
+        self._lock = threading.RLock()
+        self._listeners: list[Callable[[], None]] = []
+        self._stopped = threading.Event()
+        self._finished = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._cursor = 0
+        #: Succeeded (says an event) but the stored value is not readable yet:
+        #: message id -> (give-up time, the result as the event carried it).
+        self._awaiting_value: dict[str, tuple[float, Any]] = {}
+        if not self.rows:
+            self._finish()
+
+    # -- what views read ------------------------------------------------------------------
+    @property
+    def total(self) -> int:
+        """How many messages are tracked."""
+        return len(self.rows)
+
+    @property
+    def done(self) -> bool:
+        """True once every tracked message reached a final status."""
+        return self._finished.is_set()
+
+    @property
+    def stopped(self) -> bool:
+        """True once tracking ended (all done, or stopped early)."""
+        return self._stopped.is_set() or self.done
+
+    def counts(self) -> dict[str, int]:
+        """How many messages are in each status (every status present, zeros included)."""
+        counts = dict.fromkeys(STATUSES, 0)
+        with self._lock:
+            for row in self.rows.values():
+                counts[row.status] = counts.get(row.status, 0) + 1
+        return counts
+
+    def finished_count(self) -> int:
+        """How many messages reached a final status."""
+        with self._lock:
+            return sum(row.done for row in self.rows.values())
+
+    def snapshot(self) -> list[Row]:
+        """Copies of the rows, in the order the messages were given."""
+        with self._lock:
+            return [Row(**vars(row)) for row in self.rows.values()]
+
+    def elapsed(self) -> float:
+        """Seconds since tracking started, frozen once everything finished."""
+        end = self.finished_at if self.finished_at is not None else time.monotonic()
+        return end - self.started_at
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` (from the tracker thread) after each batch of changes."""
+        self._listeners.append(listener)
+
+    # -- running ---------------------------------------------------------------------------
+    def start(self) -> Tracker:
+        """Start the background thread (a no-op once started)."""
+        if self._thread is None and not self.stopped:
+            self._thread = threading.Thread(target=self._run, name="taskq-watch", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop tracking; the thread exits within one poll interval."""
+        self._stopped.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+
+    def wait(self, timeout: int | None = None) -> bool:
+        """Block until every message is final (True) or ``timeout`` ms pass (False)."""
+        self.start()
+        deadline = None if timeout is None else time.monotonic() + timeout / 1000
+        while not self._finished.is_set():
+            if self._stopped.is_set():
+                return False
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
+            self._finished.wait(0.05 if remaining is None else min(0.05, remaining))
+        return True
+
+    def _run(self) -> None:
+        stream = self._subscribe()
+        try:
+            self._catch_up()
+            self._notify()
+            next_poll = 0.0
+            while not self._stopped.is_set() and not self._finished.is_set():
+                changed = self._drain_events(stream)
+                if time.monotonic() >= next_poll:
+                    changed = self._poll_results() or changed
+                    next_poll = time.monotonic() + self.poll_interval
+                if changed:
+                    self._check_finished()
+                    self._notify()
+        except Exception:
+            logger.exception("taskq.notebook: watching stopped after an unexpected error")
+        finally:
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    stream.close()
+            self._stopped.set()
+            self._notify()
+
+    # -- events ------------------------------------------------------------------------------
+    def _subscribe(self) -> Any:
+        try:
+            return self.broker.subscribe_events(timeout=int(self.poll_interval * 1000))
+        except Exception as e:  # a broker without events: results polling alone
+            logger.debug("no lifecycle events from %r: %s", self.broker, e)
+            return None
+
+    def _catch_up(self) -> None:
+        """Apply events published before we subscribed (where the broker keeps history)."""
+        try:
+            history = self.broker.recent_events(limit=max(1000, 6 * self.total))
+        except Exception:
+            return
+        for event in history:
+            self.apply_event(event)
+        self._check_finished()
+
+    def _drain_events(self, stream: Any) -> bool:
+        if stream is None:
+            self._stopped.wait(self.poll_interval)
+            return False
+        changed = False
+        deadline = time.monotonic() + self.poll_interval
+        while time.monotonic() < deadline:
+            event = next(stream, None)
+            if event is None:
+                break
+            changed = self.apply_event(event) or changed
+        return changed
+
+    def apply_event(self, event: dict[str, Any]) -> bool:
+        """Update a row from one lifecycle event; True if it changed something."""
+        status = _EVENT_STATUS.get(str(event.get("event")))
+        message_id = str(event.get("message_id"))
+        row = self.rows.get(message_id)
+        stores_result = "result" in event and self.backend is not None and row and not row.done
+        if status == "succeeded" and stores_result:
+            # The actor stores its result: that value, not the event, finishes the row.
+            if self._fetch(message_id):
+                return True
+            self._awaiting_value[message_id] = (time.monotonic() + VALUE_GRACE, event["result"])
+            status = "started"
+        with self._lock:
+            row = self.rows.get(message_id)
+            if row is None or status is None or row.done:
+                return False
+            if status == "queued" and row.status != "queued":
+                return False  # a late "enqueued" never moves a message backwards
+            row.status = status
+            row.changed_at = time.monotonic()
+            error = _event_error(event)
+            if error:
+                row.error = error
+        return True
+
+    # -- results -----------------------------------------------------------------------------
+    def _poll_results(self) -> bool:
+        if self.backend is None:
+            return False
+        changed = False
+        for message_id, (give_up_at, event_result) in list(self._awaiting_value.items()):
+            if self._fetch(message_id):
+                del self._awaiting_value[message_id]
+                changed = True
+            elif time.monotonic() > give_up_at:  # expired or evicted: keep what the event said
+                del self._awaiting_value[message_id]
+                changed = self._settle(message_id, "succeeded", result=event_result) or changed
+        with self._lock:
+            pending = [row.message_id for row in self.rows.values() if not row.done]
+        if not pending:
+            return changed
+        self._cursor %= len(pending)
+        batch = pending[self._cursor : self._cursor + POLL_BATCH]
+        self._cursor += len(batch)
+        for message_id in batch:
+            if self._stopped.is_set():
+                break
+            changed = self._fetch(message_id) or changed
+        return changed
+
+    def _fetch(self, message_id: str) -> bool:
+        from ..results.errors import ResultFailure, ResultMissing
+
+        assert self.backend is not None
+        try:
+            value = self.backend.get_result(message_id)
+        except ResultMissing:
+            return False
+        except ResultFailure as e:
+            return self._settle(message_id, "failed", error=f"{e.orig_exc_type}: {e.orig_exc_msg}")
+        except Exception as e:  # a backend hiccup must not end the watch
+            logger.debug("polling the result of %s failed: %s", message_id, e)
+            return False
+        return self._settle(message_id, "succeeded", result=value)
+
+    def _settle(
+        self, message_id: str, status: str, *, result: Any = None, error: str | None = None
+    ) -> bool:
+        with self._lock:
+            row = self.rows[message_id]
+            if row.done:
+                return False
+            row.status, row.result, row.changed_at = status, result, time.monotonic()
+            if error:
+                row.error = error
+        return True
+
+    def _check_finished(self) -> None:
+        if self.rows and self.finished_count() == self.total:
+            self._finish()
+
+    def _finish(self) -> None:
+        if self.finished_at is None:
+            self.finished_at = time.monotonic()
+        self._finished.set()
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener()
+            except Exception:
+                logger.exception("taskq.notebook: a watch view failed to redraw")
+
+
+def _results_backend(broker: Broker) -> ResultBackend | None:
+    try:
+        return broker.get_results_backend()
+    except Exception:
+        return None
+
+
+def _event_error(event: dict[str, Any]) -> str | None:
+    for key in ("error", "exception", "reason"):
+        value = event.get(key)
+        if isinstance(value, dict):
+            return f"{value.get('type', 'Error')}: {value.get('message', '')}"
+        if value:
+            kind = event.get("exception_type")
+            return f"{kind}: {value}" if kind and key != "reason" else str(value)
+    return None
