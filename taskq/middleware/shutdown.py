@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import TYPE_CHECKING, Any
 
-from .middleware import Middleware
-from .threading import Interrupt, current_thread_id, raise_thread_exception
+from .threading import Interrupt, PerThreadMiddleware, raise_thread_exception
 
 if TYPE_CHECKING:
     from ..broker import Broker, MessageProxy
@@ -19,16 +17,15 @@ class Shutdown(Interrupt):
     """Raised inside a running actor's thread when the worker shuts down."""
 
 
-class ShutdownNotifications(Middleware):
+class ShutdownNotifications(PerThreadMiddleware):
     """When the worker stops, raise :class:`Shutdown` in threads running actors declared (or
     sent) with ``notify_shutdown=True``, so long jobs can save state and exit early."""
 
     actor_options = frozenset({"notify_shutdown"})
 
     def __init__(self, notify_shutdown: bool = False) -> None:
+        super().__init__()
         self.notify_shutdown = notify_shutdown
-        self.notifications: dict[int, str] = {}
-        self._lock = threading.Lock()
 
     def _should_notify(self, broker: Broker, message: MessageProxy) -> bool:
         if "notify_shutdown" in message.options:
@@ -38,29 +35,11 @@ class ShutdownNotifications(Middleware):
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
         if self._should_notify(broker, message):
-            with self._lock:
-                self.notifications[current_thread_id()] = message.message_id
-
-    def _clear(self) -> None:
-        with self._lock:
-            self.notifications.pop(current_thread_id(), None)
-
-    def after_process_message(
-        self,
-        broker: Broker,
-        message: MessageProxy,
-        *,
-        result: Any = None,
-        exception: BaseException | None = None,
-    ) -> None:
-        self._clear()
-
-    def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
-        self._clear()
+            self._remember(message.message_id)
 
     def before_worker_shutdown(self, broker: Broker, worker: Any) -> None:
         with self._lock:
-            targets = list(self.notifications.items())
+            targets = list(self.running.items())
         for thread_id, message_id in targets:
             logger.info(
                 "Worker shutdown: raising Shutdown in the thread of message %s.", message_id

@@ -5,8 +5,10 @@ from __future__ import annotations
 import ctypes
 import logging
 import threading
+from typing import Any
 
 from ..errors import TaskqError
+from .middleware import Middleware
 
 logger = logging.getLogger("taskq.middleware.threading")
 
@@ -86,3 +88,29 @@ def current_thread_id() -> int:
 
         return id(greenlet.getcurrent())
     return threading.get_ident()
+
+
+class PerThreadMiddleware(Middleware):
+    """Base for middleware that track something about the message each thread is running:
+    ``_remember(value)`` in ``before_process_message``; forgotten when the message finishes
+    or is skipped. ``running`` maps thread (or greenlet) ids to those values."""
+
+    def __init__(self) -> None:
+        self.running: dict[int, Any] = {}
+        self._lock = threading.Lock()
+
+    def _remember(self, value: Any) -> None:
+        with self._lock:
+            self.running[current_thread_id()] = value
+
+    def _forget(self) -> None:
+        with self._lock:
+            self.running.pop(current_thread_id(), None)
+
+    def after_process_message(
+        self, broker: Any, message: Any, *, result: Any = None, exception: Any = None
+    ) -> None:
+        self._forget()
+
+    def after_skip_message(self, broker: Any, message: Any) -> None:
+        self._forget()

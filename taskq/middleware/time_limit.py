@@ -7,8 +7,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from .middleware import Middleware
-from .threading import Interrupt, current_thread_id, raise_thread_exception
+from .threading import Interrupt, PerThreadMiddleware, raise_thread_exception
 
 if TYPE_CHECKING:
     from ..broker import Broker, MessageProxy
@@ -20,17 +19,16 @@ class TimeLimitExceeded(Interrupt):
     """Raised inside an actor's thread when it exceeds its time limit."""
 
 
-class TimeLimit(Middleware):
+class TimeLimit(PerThreadMiddleware):
     """Raise :class:`TimeLimitExceeded` in actors that run past ``time_limit`` ms (default 10
     minutes). A thread stuck in C code is reported once; the exception fires when it returns."""
 
     actor_options = frozenset({"time_limit"})
 
     def __init__(self, *, time_limit: int = 600_000, interval: int = 1000) -> None:
+        super().__init__()
         self.time_limit = time_limit
         self.interval = interval
-        self.deadlines: dict[int, tuple[float, str, bool]] = {}
-        self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._wakeup = threading.Event()
         self._next_check = 0.0
@@ -50,7 +48,7 @@ class TimeLimit(Middleware):
             self._wakeup.clear()
             now = time.monotonic()
             with self._lock:
-                expired = [(tid, d) for tid, d in self.deadlines.items() if d[0] <= now]
+                expired = [(tid, d) for tid, d in self.running.items() if d[0] <= now]
             for thread_id, (deadline, message_id, raised) in expired:
                 if raised:
                     if now - deadline > 5:
@@ -61,19 +59,19 @@ class TimeLimit(Middleware):
                             now - deadline,
                         )
                         with self._lock:
-                            self.deadlines.pop(thread_id, None)
+                            self.running.pop(thread_id, None)
                     continue
                 logger.warning("Time limit exceeded. Raising in thread of message %s.", message_id)
                 with self._lock:
-                    if thread_id in self.deadlines:
-                        self.deadlines[thread_id] = (deadline, message_id, True)
+                    if thread_id in self.running:
+                        self.running[thread_id] = (deadline, message_id, True)
                 raise_thread_exception(thread_id, TimeLimitExceeded)
 
     def _next_wait(self) -> float:
         with self._lock:
-            if not self.deadlines:
+            if not self.running:
                 return self.interval / 1000
-            soonest = min(d[0] for d in self.deadlines.values())
+            soonest = min(d[0] for d in self.running.values())
         return max(0.001, soonest - time.monotonic())
 
     def after_worker_boot(self, broker: Broker, worker: Any) -> None:
@@ -88,24 +86,6 @@ class TimeLimit(Middleware):
             return
         self._ensure_watcher()
         deadline = time.monotonic() + limit / 1000
-        with self._lock:
-            self.deadlines[current_thread_id()] = (deadline, message.message_id, False)
+        self._remember((deadline, message.message_id, False))
         if deadline < self._next_check:  # only wake the watcher if it would check too late
             self._wakeup.set()
-
-    def _clear(self) -> None:
-        with self._lock:
-            self.deadlines.pop(current_thread_id(), None)
-
-    def after_process_message(
-        self,
-        broker: Broker,
-        message: MessageProxy,
-        *,
-        result: Any = None,
-        exception: BaseException | None = None,
-    ) -> None:
-        self._clear()
-
-    def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
-        self._clear()
