@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from importlib import import_module
 
 #: Subcommand modules, in the order ``taskq --help`` lists them.
-SUBCOMMANDS = ["worker", "demo", "info", "events", "enqueue", "tui", "bench"]
+SUBCOMMANDS = ["worker", "demo", "info", "events", "enqueue", "tui"]
 
 EPILOG = """examples:
   taskq demo                               run a demo job end to end on the embedded SQLite broker
