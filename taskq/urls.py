@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .common import mask_url
 
@@ -19,7 +20,21 @@ ENTRY_POINT_GROUP = "taskq.brokers"
 def _redis(url: str, **kwargs: Any) -> Broker:
     from .brokers.redis import RedisBroker
 
+    url, namespace = _pop_query_parameter(url, "namespace")
+    if namespace:
+        kwargs.setdefault("namespace", namespace)
     return RedisBroker(url=url, **kwargs)
+
+
+def _pop_query_parameter(url: str, name: str) -> tuple[str, str | None]:
+    """``redis://h/0?namespace=app`` → (``redis://h/0``, ``"app"``)."""
+    split = urlsplit(url)
+    pairs = parse_qsl(split.query, keep_blank_values=True)
+    values = [value for key, value in pairs if key == name]
+    if not values:
+        return url, None
+    rest = urlencode([(key, value) for key, value in pairs if key != name])
+    return urlunsplit(split._replace(query=rest)), values[-1]
 
 
 def _rabbitmq(url: str, **kwargs: Any) -> Broker:
@@ -73,4 +88,10 @@ def broker_from_url(url: str, **kwargs: Any) -> Broker:
             f"Unknown broker URL scheme {scheme!r} in {mask_url(url)!r}; known schemes: "
             f"{', '.join(known)}. Packages add schemes via the {ENTRY_POINT_GROUP!r} entry points."
         )
-    return factory(url, **kwargs)
+    broker = factory(url, **kwargs)
+    if os.environ.get("TASKQ_EVENTS", "").lower() in ("1", "true", "yes", "on"):
+        from .middleware.events import Events
+
+        if broker.get_middleware(Events) is None:
+            broker.add_middleware(Events())
+    return broker

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from typing import Any
 
 from .age_limit import AgeLimit
@@ -41,6 +42,11 @@ default_middleware: list[type[Middleware]] = [
     Pipelines,
     Retries,
 ]
+
+if find_spec("prometheus_client") is not None:  # on by default when installed, first as in Dramatiq
+    from .prometheus import Prometheus
+
+    default_middleware.insert(0, Prometheus)
 
 __all__ = [
     "AgeLimit",

@@ -1,0 +1,172 @@
+"""``taskq info``: queue depths (ready, delayed, in flight, dead) and live workers.
+
+Also home of the small helpers the inspection commands share (``events``, ``enqueue``):
+resolving the broker URL and turning an unreachable broker into exit code 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sqlite3
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..common import current_millis, mask_url
+from ..errors import ConnectionError as TaskqConnectionError
+
+if TYPE_CHECKING:
+    from ..broker import Broker
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_BROKER_DOWN = 0, 2, 3
+#: How long (ms) a command keeps retrying a RabbitMQ connection before exiting with code 3.
+CLI_RETRY_TIMEOUT = 5_000
+
+
+def add_broker_argument(parser: argparse.ArgumentParser) -> None:
+    """``--broker URL`` (default: TASKQ_BROKER_URL, else the embedded SQLite broker)."""
+    parser.add_argument(
+        "--broker",
+        metavar="URL",
+        help="broker URL, e.g. redis://127.0.0.1:6379/0?namespace=app, amqp://..., "
+        "sqlite:///path.db (default: $TASKQ_BROKER_URL, else sqlite:///.taskq/taskq.db)",
+    )
+
+
+def broker_url(args: argparse.Namespace) -> str:
+    """The broker URL the command should use."""
+    from ..broker import DEFAULT_BROKER_URL
+
+    return args.broker or os.environ.get("TASKQ_BROKER_URL") or DEFAULT_BROKER_URL
+
+
+def unreachable_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions meaning "the broker cannot be reached", for each installed client."""
+    errors: list[type[BaseException]] = [TaskqConnectionError, OSError, sqlite3.OperationalError]
+    if "redis" in sys.modules:
+        import redis
+
+        errors.append(redis.exceptions.ConnectionError)
+        errors.append(redis.exceptions.TimeoutError)
+    if "pika" in sys.modules:
+        import pika.exceptions
+
+        errors.append(pika.exceptions.AMQPConnectionError)
+        errors.append(pika.exceptions.ChannelClosed)
+    return tuple(errors)
+
+
+def fail(code: int, text: str) -> int:
+    """Print one line to stderr and return ``code``."""
+    print(f"taskq: error: {text}", file=sys.stderr)
+    return code
+
+
+def with_broker(url: str, action: Callable[[Broker], int]) -> int:
+    """Build the broker for ``url`` and run ``action(broker)``; exit 2 on a bad URL, 3 when the
+    broker cannot be reached (one line naming the masked URL)."""
+    from ..urls import broker_from_url
+
+    broker = None
+    try:
+        options = {"retry_timeout": CLI_RETRY_TIMEOUT} if url.startswith("amqp") else {}
+        broker = broker_from_url(url, **options)
+        return action(broker)
+    except ValueError as e:
+        if broker is None:
+            return fail(EXIT_BAD_INPUT, str(e))
+        raise
+    except unreachable_errors() as e:
+        reason = str(e).strip() or type(e).__name__
+        return fail(EXIT_BROKER_DOWN, f"cannot reach the broker at {mask_url(url)}: {reason}")
+    finally:
+        if broker is not None:
+            with contextlib.suppress(Exception):  # closing a dead connection is best effort
+                broker.close()
+
+
+# -- taskq info ---------------------------------------------------------------------------
+def register(subparsers: Any) -> None:
+    """Add the ``info`` subcommand."""
+    parser = subparsers.add_parser(
+        "info",
+        help="queue depths and live workers",
+        description="Show per-queue ready / delayed / in-flight / dead counts and the live "
+        "workers (from their heartbeats). Queues are those the broker knows, those live "
+        "workers consume and those named with --queue.",
+    )
+    add_broker_argument(parser)
+    parser.add_argument(
+        "--queue", action="append", default=[], metavar="Q", help="also show queue Q (repeatable)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=run)
+
+
+def collect_info(broker: Broker, extra_queues: list[str]) -> dict[str, Any]:
+    """Queue stats and live workers of ``broker``."""
+    workers = [w for w in broker.worker_heartbeats() if w.get("alive", True)]
+    for name in extra_queues:
+        broker.declare_queue(name)
+    for worker in workers:
+        for name in worker.get("queues") or []:
+            if not name.endswith((".DQ", ".XQ")):
+                broker.declare_queue(name)
+    return {"queues": broker.queue_stats(), "workers": workers}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the broker's queues and workers."""
+    url = broker_url(args)
+
+    def show(broker: Broker) -> int:
+        info = {"broker": mask_url(url), **collect_info(broker, args.queue)}
+        if args.json:
+            print(json.dumps(info, default=str))
+        else:
+            _print_tables(info)
+        return EXIT_OK
+
+    return with_broker(url, show)
+
+
+def _print_tables(info: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"[bold]Broker[/bold] {info['broker']}")
+    queues = Table(title="Queues", title_justify="left")
+    for column in ("queue", "ready", "delayed", "in flight", "dead"):
+        queues.add_column(column, justify="left" if column == "queue" else "right")
+    for name, stats in sorted(info["queues"].items()):
+        dead = stats.get("dead", 0)
+        queues.add_row(
+            name,
+            str(stats.get("ready", 0)),
+            str(stats.get("delayed", 0)),
+            str(stats.get("in_flight", 0)),
+            f"[red]{dead}[/red]" if dead else "0",
+        )
+    console.print(queues if info["queues"] else "No queues found (name one with --queue).")
+    workers = Table(title="Workers", title_justify="left")
+    for column in ("worker", "host", "pid", "queues", "last seen"):
+        workers.add_column(column)
+    now = current_millis()
+    for worker in info["workers"]:
+        last_seen = worker.get("last_seen")
+        seen = f"{(now - last_seen) / 1000:.1f}s ago" if isinstance(last_seen, int) else "?"
+        if isinstance(last_seen, int) and last_seen > 10**12:
+            seen += datetime.fromtimestamp(last_seen / 1000).strftime(" (%H:%M:%S)")
+        workers.add_row(
+            str(worker.get("worker_id", "?"))[:12],
+            str(worker.get("hostname", "")),
+            str(worker.get("pid", "")),
+            ", ".join(worker.get("queues") or []),
+            seen,
+        )
+    console.print(workers if info["workers"] else "No live workers.")

@@ -1,0 +1,213 @@
+"""Prometheus: count, time and gauge every message, per ``queue_name`` and ``actor_name``.
+
+Under ``taskq worker`` the master sets ``PROMETHEUS_MULTIPROC_DIR`` before forking (see
+:mod:`taskq.exposition`), so every worker process writes its metrics there and the master's
+exposition server serves the sum. Without that directory the metrics live in this process's
+own :attr:`Prometheus.registry`. Metrics go to a private ``CollectorRegistry``, never the
+global one, so an application's own metrics never collide with taskq's.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from importlib.util import find_spec
+from typing import TYPE_CHECKING, Any
+
+from ..common import current_millis, q_name
+from .middleware import Middleware
+
+if TYPE_CHECKING:
+    from ..broker import Broker, MessageProxy
+    from ..message import Message
+    from ..worker import Worker
+
+logger = logging.getLogger("taskq.middleware.prometheus")
+
+LABELS = ("queue_name", "actor_name")
+
+#: Histogram buckets of ``taskq_message_duration_milliseconds`` (ms).
+DURATION_BUCKETS = (
+    5, 10, 25, 50, 75, 100, 250, 500, 750, 1_000, 2_500, 5_000, 7_500, 10_000, 30_000, 60_000,
+    600_000, 900_000, float("inf"),
+)  # fmt: skip
+
+
+def _enable_multiprocess_values() -> None:
+    """Make metrics created from now on write to ``PROMETHEUS_MULTIPROC_DIR``.
+
+    prometheus_client picks its value class when first imported; if it was imported before
+    the directory was set (by application code, say), switch it now.
+    """
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    from prometheus_client import values
+
+    if not getattr(values.ValueClass, "_multiprocess", False):
+        values.ValueClass = values.get_value_class()
+
+
+class Prometheus(Middleware):
+    """Export ``taskq_*`` message metrics to Prometheus (on by default when installed).
+
+    Counters: ``taskq_messages_total``, ``taskq_message_errors_total``,
+    ``taskq_message_retries_total``, ``taskq_message_rejects_total``; gauges
+    ``taskq_messages_inprogress`` and ``taskq_delayed_messages_inprogress`` (summed over live
+    processes only, so a dead worker's in-progress count disappears with it); histogram
+    ``taskq_message_duration_milliseconds``.
+    """
+
+    def __init__(self) -> None:
+        if find_spec("prometheus_client") is None:
+            raise ImportError(
+                "The Prometheus middleware needs prometheus-client: pip install 'taskq[prometheus]'"
+            )
+        self.registry: Any = None
+        self._setup_lock = threading.Lock()
+        self._setup_pid: int | None = None
+        self._current = threading.local()  # the message each worker thread is processing
+        self._delayed: dict[str, tuple[str, str]] = {}
+        self._status_reporter: Any = None
+
+    @property
+    def forks(self) -> list[Any]:
+        """None: the exposition server runs as a thread of the ``taskq worker`` master."""
+        return []
+
+    # -- metric set-up --------------------------------------------------------------------
+    def _metrics(self) -> Prometheus:
+        """Create the metrics once per process (after a fork the child gets its own)."""
+        if self._setup_pid == os.getpid():
+            return self
+        with self._setup_lock:
+            if self._setup_pid != os.getpid():
+                self._create_metrics()
+                self._setup_pid = os.getpid()
+        return self
+
+    def _create_metrics(self) -> None:
+        _enable_multiprocess_values()
+        import prometheus_client as prom
+
+        registry = prom.CollectorRegistry(auto_describe=True)
+        self.total_messages = prom.Counter(
+            "taskq_messages_total", "Messages processed.", LABELS, registry=registry
+        )
+        self.total_errored_messages = prom.Counter(
+            "taskq_message_errors_total", "Messages whose actor raised.", LABELS, registry=registry
+        )
+        self.total_retried_messages = prom.Counter(
+            "taskq_message_retries_total",
+            "Messages scheduled for a retry.",
+            LABELS,
+            registry=registry,
+        )
+        self.total_rejected_messages = prom.Counter(
+            "taskq_message_rejects_total", "Messages dead-lettered.", LABELS, registry=registry
+        )
+        self.inprogress_messages = prom.Gauge(
+            "taskq_messages_inprogress",
+            "Messages being processed.",
+            LABELS,
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.inprogress_delayed_messages = prom.Gauge(
+            "taskq_delayed_messages_inprogress",
+            "Delayed messages held in worker memory.",
+            LABELS,
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.message_durations = prom.Histogram(
+            "taskq_message_duration_milliseconds",
+            "Time spent processing messages (ms).",
+            LABELS,
+            registry=registry,
+            buckets=DURATION_BUCKETS,
+        )
+        self.registry = registry
+
+    @staticmethod
+    def _labels(message: MessageProxy | Message[Any]) -> tuple[str, str]:
+        return q_name(message.queue_name), message.actor_name
+
+    # -- hooks ----------------------------------------------------------------------------
+    def after_process_boot(self, broker: Broker) -> None:
+        self._metrics()
+
+    def after_worker_boot(self, broker: Broker, worker: Worker) -> None:
+        self._metrics()
+        directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if directory and os.environ.get("TASKQ_METRICS_MASTER_PID"):
+            from ..exposition import StatusReporter
+
+            self._status_reporter = StatusReporter(broker, directory)
+            self._status_reporter.start()
+
+    def after_worker_shutdown(self, broker: Broker, worker: Worker) -> None:
+        if self._status_reporter is not None:
+            self._status_reporter.stop()
+            self._status_reporter = None
+
+    def after_enqueue(self, broker: Broker, message: Message[Any], delay: int) -> None:
+        current = getattr(self._current, "message", None)
+        if current is not None and current["id"] == message.message_id and not current["retried"]:
+            current["retried"] = True  # the thread re-enqueued its own message: a retry
+            self._metrics().total_retried_messages.labels(*self._labels(message)).inc()
+            return
+        delayed_labels = self._delayed.pop(message.message_id, None)
+        if delayed_labels is not None:  # a held delayed message promoted to its queue
+            self._metrics().inprogress_delayed_messages.labels(*delayed_labels).dec()
+
+    def before_delay_message(self, broker: Broker, message: MessageProxy) -> None:
+        labels = self._labels(message)
+        self._delayed[message.message_id] = labels
+        self._metrics().inprogress_delayed_messages.labels(*labels).inc()
+
+    def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
+        metrics = self._metrics()
+        labels = self._labels(message)
+        delayed_labels = self._delayed.pop(message.message_id, None)
+        if delayed_labels is not None:
+            metrics.inprogress_delayed_messages.labels(*delayed_labels).dec()
+        metrics.inprogress_messages.labels(*labels).inc()
+        self._current.message = {
+            "id": message.message_id,
+            "start": current_millis(),
+            "labels": labels,
+            "retried": False,
+            "running": True,
+        }
+
+    def after_process_message(
+        self,
+        broker: Broker,
+        message: MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        metrics = self._metrics()
+        current = getattr(self._current, "message", None)
+        labels = self._labels(message)
+        duration = 0
+        if current is not None and current["id"] == message.message_id and current["running"]:
+            current["running"] = False
+            duration = current_millis() - current["start"]
+            metrics.inprogress_messages.labels(*current["labels"]).dec()
+        metrics.message_durations.labels(*labels).observe(duration)
+        metrics.total_messages.labels(*labels).inc()
+        if exception is not None:
+            metrics.total_errored_messages.labels(*labels).inc()
+
+    def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
+        self.after_process_message(broker, message)
+
+    def after_ack(self, broker: Broker, message: MessageProxy) -> None:
+        self._current.message = None
+
+    def after_nack(self, broker: Broker, message: MessageProxy) -> None:
+        self._current.message = None
+        self._metrics().total_rejected_messages.labels(*self._labels(message)).inc()

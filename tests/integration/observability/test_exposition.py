@@ -1,0 +1,165 @@
+"""The master-side metrics endpoint: sums over child processes, survives restarts and kills."""
+
+from __future__ import annotations
+
+import glob
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import time
+
+import pytest
+
+from taskq.broker import MessageProxy
+from taskq.brokers.stub import StubBroker
+from taskq.message import Message
+
+from ...helpers import wait_for
+from .conftest import health, scrape, value
+
+pytest.importorskip("prometheus_client")
+
+from taskq.exposition import ExpositionServer, StatusReporter  # noqa: E402
+from taskq.middleware.prometheus import Prometheus  # noqa: E402
+
+fork = multiprocessing.get_context("fork")
+LABELS = {"queue_name": "q", "actor_name": "work"}
+
+
+def _process(prometheus: Prometheus, broker: StubBroker, *, fail: bool = False) -> None:
+    proxy = MessageProxy(Message(queue_name="q", actor_name="work"))
+    prometheus.before_process_message(broker, proxy)
+    prometheus.after_process_message(broker, proxy, exception=ValueError() if fail else None)
+    prometheus.after_ack(broker, proxy)
+
+
+def _child(successes: int, failures: int) -> None:
+    """A worker process: runs messages through the Prometheus middleware, then exits."""
+    prometheus, broker = Prometheus(), StubBroker(middleware=[])
+    for _ in range(successes):
+        _process(prometheus, broker)
+    for _ in range(failures):
+        _process(prometheus, broker, fail=True)
+
+
+def _stuck_child(ready) -> None:
+    """A worker process stuck in the middle of a message."""
+    prometheus, broker = Prometheus(), StubBroker(middleware=[])
+    _process(prometheus, broker)
+    prometheus.before_process_message(broker, MessageProxy(Message("q", "work")))
+    ready.set()
+    time.sleep(60)
+
+
+def run_child(server: ExpositionServer, successes: int, failures: int = 0) -> int:
+    process = fork.Process(target=_child, args=(successes, failures))
+    process.start()
+    process.join(30)
+    assert process.exitcode == 0
+    server.child_exited(process.pid)
+    return process.pid
+
+
+@pytest.fixture
+def server(metrics_dir):
+    server = ExpositionServer("127.0.0.1", 0, lambda: {"workers_alive": 1, "workers_expected": 1})
+    assert server.start()
+    yield server
+    server.stop()
+
+
+def url(server: ExpositionServer, path: str) -> str:
+    return f"http://127.0.0.1:{server.port}{path}"
+
+
+def test_counters_sum_over_children_and_survive_their_exit(server, metrics_dir):
+    pids = [run_child(server, 2, 1), run_child(server, 3, 0), run_child(server, 4, 2)]
+    samples = scrape(url(server, "/metrics"))
+    assert value(samples, "taskq_messages_total", **LABELS) == 12
+    assert value(samples, "taskq_message_errors_total", **LABELS) == 3
+    assert value(samples, "taskq_message_duration_milliseconds_count", **LABELS) == 12
+    leftovers = [f for pid in pids for f in glob.glob(os.path.join(metrics_dir, f"*_{pid}.db"))]
+    assert leftovers == []
+
+
+def test_a_killed_childs_inprogress_gauge_drops_to_zero(server):
+    ready = fork.Event()
+    process = fork.Process(target=_stuck_child, args=(ready,))
+    process.start()
+    assert ready.wait(30)
+    samples = scrape(url(server, "/metrics"))
+    assert value(samples, "taskq_messages_inprogress", **LABELS) == 1
+    os.kill(process.pid, signal.SIGKILL)
+    process.join(30)
+    server.child_exited(process.pid)
+    samples = scrape(url(server, "/metrics"))
+    assert value(samples, "taskq_messages_inprogress", **LABELS) == 0
+    assert value(samples, "taskq_messages_total", **LABELS) == 1
+
+
+def test_files_stay_bounded_after_100_child_restarts(server, metrics_dir):
+    run_child(server, 1)
+    files_after_one = sorted(os.listdir(metrics_dir))
+    for _ in range(100):
+        run_child(server, 1, 1)
+    assert sorted(os.listdir(metrics_dir)) == files_after_one
+    samples = scrape(url(server, "/metrics"))
+    assert value(samples, "taskq_messages_total", **LABELS) == 201
+    assert value(samples, "taskq_message_errors_total", **LABELS) == 100
+
+
+def test_a_taken_port_logs_one_line_instead_of_crashing(metrics_dir, caplog):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = ExpositionServer("127.0.0.1", port)
+        with caplog.at_level(logging.ERROR, logger="taskq.exposition"):
+            assert server.start() is False
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert str(port) in errors[0].getMessage()
+    server.stop()
+
+
+def _report_status(failing: bool) -> None:
+    broker = StubBroker(middleware=[])
+    broker.declare_queue("jobs")
+    for _ in range(3):
+        broker.enqueue(Message("jobs", "work"))
+    if failing:
+        broker.queue_stats = lambda: (_ for _ in ()).throw(OSError("connection refused"))
+    StatusReporter(broker, os.environ["PROMETHEUS_MULTIPROC_DIR"]).report()
+
+
+def test_healthz_reports_workers_broker_and_lag(metrics_dir):
+    workers = {"workers_alive": 2, "workers_expected": 2}
+    server = ExpositionServer("127.0.0.1", 0, lambda: dict(workers))
+    assert server.start()
+    try:
+        healthz = url(server, "/healthz")
+        process = fork.Process(target=_report_status, args=(False,))
+        process.start()
+        process.join(30)
+        status, body = health(healthz)
+        assert status == 200, body
+        assert body["broker"]["reachable"] is True
+        assert body["queues"]["jobs"]["lag"] == 3
+
+        workers["workers_alive"] = 1
+        status, body = health(healthz)
+        assert status == 503
+        assert "workers: 1 of 2 alive" in body["problems"]
+
+        workers["workers_alive"] = 2
+        server.child_exited(process.pid)
+        failing = fork.Process(target=_report_status, args=(True,))
+        failing.start()
+        failing.join(30)
+        status, body = wait_for(lambda: health(healthz), message="health answer")
+        assert status == 503
+        assert body["problems"] == ["broker unreachable: OSError: connection refused"]
+    finally:
+        server.stop()
