@@ -14,6 +14,8 @@ from .supervisor_config import WorkerOptions
 
 #: The Python a spawned worker process runs: patch first when gevent is on, then the worker main.
 _SPAWN_CODE = "import sys; from taskq.worker_process import spawned_main; sys.exit(spawned_main())"
+#: Signals a forked worker process receives blocked; it unblocks them once it handles them.
+WORKER_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _SPAWN_CODE_GEVENT = "from gevent import monkey; monkey.patch_all(); " + _SPAWN_CODE
 
 
@@ -107,7 +109,14 @@ def start_worker_child(options: WorkerOptions, slot: int) -> WorkerChild:
         os.close(write_fd)
         return WorkerChild(slot, popen.pid, read_fd, popen)
     flush_logging()
-    pid = os.fork()
+    # Until the worker process installs its own handlers, a signal would run the master's
+    # handler in it and be lost; keep them pending (the worker unblocks them).
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, WORKER_SIGNALS)
+    try:
+        pid = os.fork()
+    finally:
+        if os.getpid() == master_pid:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
     if pid == 0:  # the worker process: never return into the master's code
         exit_code = 1
         try:

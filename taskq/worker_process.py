@@ -7,10 +7,12 @@ interpreter that calls :func:`spawned_main`.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
 import re
+import select
 import signal
 import sys
 import threading
@@ -30,8 +32,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("taskq.worker_process")
 
-#: How often (seconds) the worker process checks for a stop request, its master and its limits.
-POLL_INTERVAL = 0.2
+#: How often (seconds) the worker process checks its master and its limits; a stop request
+#: (signal, recycling) wakes it at once.
+POLL_INTERVAL = 1.0
 #: Written to the ready pipe once the Worker runs.
 READY = b"R"
 
@@ -51,11 +54,35 @@ class StopRequest:
 
     def __init__(self) -> None:
         self.reason: str | None = None
+        # A self-pipe: request() may run in a signal handler or another thread and must wake
+        # the main loop blocked in wait().
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
 
     def request(self, reason: str) -> None:
         """Ask for a graceful stop; the first reason wins."""
         if self.reason is None:
             self.reason = reason
+        with contextlib.suppress(OSError):  # the pipe is full (already woken) or closed
+            os.write(self._wake_write, b"!")
+
+    def wait(self, timeout: float) -> None:
+        """Block until a stop is requested or ``timeout`` seconds pass."""
+        if self.reason is not None:
+            return
+        try:
+            readable, _, _ = select.select([self._wake_read], [], [], timeout)
+            if readable:
+                os.read(self._wake_read, 512)
+        except (OSError, ValueError):
+            time.sleep(timeout)  # the pipe was closed: fall back to polling
+
+    def close(self) -> None:
+        """Release the wake-up pipe."""
+        for fd in (self._wake_read, self._wake_write):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def handle_signal(self, signum: int, frame: FrameType | None) -> None:
         """Signal handler: INT and TERM ask for a graceful stop (the master kills if needed)."""
@@ -211,6 +238,8 @@ class WorkerProcess:
         signal.signal(signal.SIGINT, self.stop_request.handle_signal)
         signal.signal(signal.SIGTERM, self.stop_request.handle_signal)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        # A forked worker starts with them blocked (see start_worker_child): deliver them now.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGINT, signal.SIGTERM, signal.SIGHUP))
 
     def run(self) -> int:
         """Import, check, run until asked to stop; returns the exit code."""
@@ -263,7 +292,7 @@ class WorkerProcess:
 
     def _wait_for_stop(self, worker: Worker) -> str:
         while self.stop_request.reason is None:
-            time.sleep(POLL_INTERVAL)
+            self.stop_request.wait(POLL_INTERVAL)
             self._check_limits(worker)
         return self.stop_request.reason
 
@@ -279,11 +308,16 @@ class WorkerProcess:
 
 def run_worker_process(options: WorkerOptions, *, master_pid: int, ready_fd: int | None) -> int:
     """Run a worker process to completion and return its exit code (never raises)."""
+    process: WorkerProcess | None = None
     try:
-        return WorkerProcess(options, master_pid=master_pid, ready_fd=ready_fd).run()
+        process = WorkerProcess(options, master_pid=master_pid, ready_fd=ready_fd)
+        return process.run()
     except Exception:
         logger.exception("Worker process crashed.", extra={"event": "worker_crashed"})
         return 1
+    finally:
+        if process is not None:
+            process.stop_request.close()
 
 
 def spawned_main(argv: list[str] | None = None) -> int:

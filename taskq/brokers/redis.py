@@ -111,6 +111,10 @@ class RedisBroker(RedisInspection, Broker):
         self._keeper = Keeper(self)
         self._pending: collections.deque[tuple[str, list[Any]]] = collections.deque()
         self._pending_lock = threading.Lock()
+        #: Ids fetched by this process's consumers and not yet settled, per queue; and queues
+        #: where a fetch failed mid-call (its messages may sit in our acks set, unknown to us).
+        self._fetched: dict[str, set[str]] = collections.defaultdict(set)
+        self._fetch_in_doubt: set[str] = set()
 
     def _requeue_interval(self, deadline: int | None, interval: int | None) -> int:
         if interval is not None:

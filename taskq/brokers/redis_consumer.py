@@ -68,6 +68,8 @@ class RedisConsumer(Consumer):
                     continue
                 if self.broker._has_pending():
                     self.broker._flush_pending()
+                if self.queue_name in self.broker._fetch_in_doubt:
+                    self._requeue_orphans()
                 room = self._wait_for_room()
                 if room <= 0:
                     return None
@@ -88,17 +90,43 @@ class RedisConsumer(Consumer):
 
     def _fetch(self, count: int) -> bool:
         broker = self.broker
-        reply = broker.scripts["fetch"](
-            args=[broker.namespace, self.queue_name, broker.worker_id, current_millis(), count]
-        )
+        try:
+            reply = broker.scripts["fetch"](
+                args=[broker.namespace, self.queue_name, broker.worker_id, current_millis(), count]
+            )
+        except (redis.ConnectionError, redis.TimeoutError):
+            # The script may have run without its reply reaching us: the messages would then
+            # sit in our acks set, unknown to this process, until it dies. Check on reconnect.
+            broker._fetch_in_doubt.add(self.queue_name)
+            raise
         if not reply:
             return False
         with self._room:
             for i in range(0, len(reply), 2):
                 message_id = _text(reply[i])
                 self._unacked.add(message_id)
+                broker._fetched[self.queue_name].add(message_id)
                 self._cache.append((message_id, _bytes(reply[i + 1])))
         return True
+
+    def _requeue_orphans(self) -> None:
+        """Requeue the messages our acks set holds that no consumer of this process fetched
+        (a fetch whose reply was lost with the connection)."""
+        broker = self.broker
+        acks = f"{broker.namespace}:__acks__.{broker.worker_id}.{self.queue_name}"
+        held = {_text(member) for member in broker.client.smembers(acks)}
+        with self._room:
+            orphans = sorted(held - broker._fetched[self.queue_name])
+        if orphans:
+            logger.warning(
+                "Requeueing %d message(s) of %s whose fetch was cut off by a lost connection.",
+                len(orphans),
+                self.queue_name,
+            )
+            broker.scripts["requeue"](
+                args=[broker.namespace, self.queue_name, broker.worker_id, *orphans]
+            )
+        broker._fetch_in_doubt.discard(self.queue_name)
 
     def _wait_for_wake_up(self) -> bool:
         """Block until enqueue leaves a token (True) or the wait times out (False)."""
@@ -187,6 +215,7 @@ class RedisConsumer(Consumer):
     def _forget(self, message_id: str) -> None:
         with self._room:
             self._unacked.discard(message_id)
+            self.broker._fetched[self.queue_name].discard(message_id)
             self._etas.pop(message_id, None)
             self._room.notify()
 
