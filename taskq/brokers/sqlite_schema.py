@@ -158,7 +158,7 @@ class Database:
         self.path = os.path.abspath(os.fspath(path))
         self.busy_timeout = busy_timeout
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: list[_Slot] = []
         self._connections_lock = threading.Lock()
         self._pid = os.getpid()
 
@@ -257,14 +257,20 @@ class Database:
 
     # -- connections ----------------------------------------------------------------------
     def connection(self) -> sqlite3.Connection:
-        """This thread's connection, opened on first use (and anew in a forked child)."""
+        """This thread's connection, opened on first use (and anew in a forked child).
+
+        Prefer :meth:`_use`, which also keeps :meth:`close` from closing it mid-statement.
+        """
+        return self._slot().connection
+
+    def _slot(self) -> _Slot:
         pid = os.getpid()
         if pid != self._pid:  # never touch a connection inherited across fork
             self._pid = pid
             self._local = threading.local()
             self._connections = []
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
+        slot: _Slot | None = getattr(self._local, "slot", None)
+        if slot is None or slot.closed:
             try:
                 connection = sqlite3.connect(
                     self.path,
@@ -276,10 +282,23 @@ class Database:
                 connection.execute("PRAGMA synchronous = NORMAL")
             except sqlite3.Error as e:
                 raise self.translate(e) from None
-            self._local.connection = connection
+            slot = _Slot(connection)
+            self._local.slot = slot
             with self._connections_lock:
-                self._connections.append(connection)
-        return connection
+                self._connections.append(slot)
+        return slot
+
+    @contextmanager
+    def _use(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection, held so that :meth:`close` (from any thread) waits."""
+        slot = self._slot()
+        with slot.lock:
+            if slot.closed:  # closed by another thread between _slot() and the lock
+                slot = self._slot()
+                with slot.lock:
+                    yield slot.connection
+                return
+            yield slot.connection
 
     def translate(self, error: sqlite3.Error) -> SQLiteBrokerError:
         """See :func:`translate_error`."""
@@ -289,33 +308,35 @@ class Database:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A short write transaction: ``BEGIN IMMEDIATE`` takes the write lock up front, so
         concurrent writers queue on ``busy_timeout`` instead of failing mid-way."""
-        connection = self.connection()
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as e:
-            raise self.translate(e) from None
-        try:
-            yield connection
-            connection.execute("COMMIT")
-        except BaseException as e:
-            if connection.in_transaction:
-                with suppress(sqlite3.Error):  # SQLite may have rolled back already (SQLITE_FULL)
-                    connection.execute("ROLLBACK")
-            if isinstance(e, sqlite3.Error):
+        with self._use() as connection:
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as e:
                 raise self.translate(e) from None
-            raise
+            try:
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException as e:
+                if connection.in_transaction:
+                    with suppress(sqlite3.Error):  # may be rolled back already (SQLITE_FULL)
+                        connection.execute("ROLLBACK")
+                if isinstance(e, sqlite3.Error):
+                    raise self.translate(e) from None
+                raise
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """Run one read-only statement and return all rows (never blocks writers in WAL)."""
         try:
-            return self.connection().execute(sql, params).fetchall()
+            with self._use() as connection:
+                return connection.execute(sql, params).fetchall()
         except sqlite3.Error as e:
             raise self.translate(e) from None
 
     def write(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one write statement as its own transaction; returns the changed row count."""
         try:
-            return self.connection().execute(sql, params).rowcount
+            with self._use() as connection:
+                return connection.execute(sql, params).rowcount
         except sqlite3.Error as e:
             raise self.translate(e) from None
 
@@ -324,11 +345,23 @@ class Database:
         if os.getpid() != self._pid:
             return
         with self._connections_lock:
-            connections, self._connections = self._connections, []
-        for connection in connections:
-            with suppress(sqlite3.Error):
-                connection.close()
-        self._local = threading.local()
+            slots, self._connections = self._connections, []
+        for slot in slots:
+            with slot.lock:  # never close a connection another thread is using
+                slot.closed = True
+                with suppress(sqlite3.Error):
+                    slot.connection.close()
+
+
+class _Slot:
+    """A thread's connection, its lock, and whether :meth:`Database.close` closed it."""
+
+    __slots__ = ("connection", "lock", "closed")
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+        self.lock = threading.RLock()  # re-entrant: a read inside a transaction is fine
+        self.closed = False
 
 
 def placeholders(count: int) -> str:
