@@ -32,8 +32,10 @@ class TimeLimit(PerThreadMiddleware):
         self._thread: threading.Thread | None = None
         self._wakeup = threading.Event()
         self._next_check = 0.0
+        self._stopping = False
 
     def _ensure_watcher(self) -> None:
+        self._stopping = False
         if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(
                 target=self._watch, name="taskq-time-limit", daemon=True
@@ -42,8 +44,12 @@ class TimeLimit(PerThreadMiddleware):
 
     def _watch(self) -> None:
         while True:
-            wait = min(self.interval / 1000, self._next_wait())
-            self._next_check = time.monotonic() + wait
+            # Until the next check is known, any message starting wakes the watcher; with
+            # nothing running it then sleeps until one does.
+            self._next_check = float("inf")
+            wait = self._next_wait()
+            if wait is not None:
+                self._next_check = time.monotonic() + wait
             self._wakeup.wait(wait)
             self._wakeup.clear()
             now = time.monotonic()
@@ -67,15 +73,19 @@ class TimeLimit(PerThreadMiddleware):
                         self.running[thread_id] = (deadline, message_id, True)
                 raise_thread_exception(thread_id, TimeLimitExceeded)
 
-    def _next_wait(self) -> float:
+    def _next_wait(self) -> float | None:
         with self._lock:
             if not self.running:
-                return self.interval / 1000
+                return None
             soonest = min(d[0] for d in self.running.values())
-        return max(0.001, soonest - time.monotonic())
+        return min(self.interval / 1000, max(0.001, soonest - time.monotonic()))
 
     def after_worker_boot(self, broker: Broker, worker: Any) -> None:
         self._ensure_watcher()
+
+    def after_worker_shutdown(self, broker: Broker, worker: Any) -> None:
+        self._stopping = True
+        self._wakeup.set()
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
         actor = broker.get_actor(message.actor_name)
