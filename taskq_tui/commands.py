@@ -1,0 +1,49 @@
+"""Command palette entries: enqueue to any known actor, jump to a tab, help."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from .app import TaskqApp
+
+
+class TaskqCommands(Provider):
+    """Commands built from the app's known actors and tabs."""
+
+    def _commands(self) -> list[tuple[str, str, object]]:
+        app: TaskqApp = self.app  # type: ignore[assignment]
+        commands: list[tuple[str, str, object]] = []
+        for actor, queue in app.known_actors().items():
+            commands.append(
+                (
+                    f"Enqueue {actor}",
+                    f"send a message to {actor} on {queue}",
+                    partial(app.action_enqueue, actor),
+                )
+            )
+        commands.append(("Enqueue a message…", "any actor, by name", app.action_enqueue))
+        for tab in ("workers", "messages", "metrics", "queues"):
+            commands.append(
+                (
+                    f"Show {tab.title()}",
+                    f"switch to the {tab} tab",
+                    partial(app.action_show_tab, tab),
+                )
+            )
+        commands.append(("Help: key bindings", "every key of every tab", app.action_help))
+        return commands
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text)  # type: ignore[arg-type]
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Screens of the taskq TUI: the four tab views and the modal dialogs."""

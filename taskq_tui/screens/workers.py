@@ -1,0 +1,276 @@
+"""Workers tab: launch `taskq worker` groups, watch their processes, signal them, read logs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.widgets import Button, DataTable, Static
+
+from ..formatting import duration, size
+from ..widgets.group_form import GroupForm
+from ..worker_groups import GroupSpec, ProcessRow, WorkerGroup
+
+if TYPE_CHECKING:
+    from ..app import TaskqApp
+
+STALE_HEARTBEAT_S = 30
+
+
+class WorkersView(Vertical):
+    """Worker groups started here (master + children), and workers seen through heartbeats."""
+
+    TAB = "workers"
+    BINDINGS = [
+        Binding("h", "signal('hup')", "HUP reload"),
+        Binding("t", "signal('term')", "TERM stop"),
+        Binding("k", "signal('kill')", "KILL"),
+        Binding("plus", "restart(1)", "Restart +1 proc"),
+        Binding("minus", "restart(-1)", "Restart -1 proc"),
+        Binding("x", "clear_exited", "Clear exited"),
+    ]
+
+    selected_group: reactive[str] = reactive("")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._next_group = 1
+        self._heartbeat_pids: dict[str, int] = {}
+
+    @property
+    def tui(self) -> TaskqApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def groups(self) -> dict[str, WorkerGroup]:
+        """Groups started from this TUI, by name (owned by the app, which outlives the view)."""
+        return self.tui.worker_groups
+
+    def compose(self) -> ComposeResult:
+        modules = " ".join(self.tui.config.modules)
+        yield GroupForm(modules, id="group-form")
+        table: DataTable[str] = DataTable(id="process-table", cursor_type="row")
+        table.add_column("Group", width=6)
+        table.add_column("Role", width=7)
+        table.add_column("PID", width=8)
+        table.add_column("State", width=34)
+        table.add_column("Uptime", width=7)
+        table.add_column("CPU%", width=6)
+        table.add_column("RSS", width=9)
+        table.add_column("Done", width=6)
+        yield table
+        with Horizontal(id="signal-buttons"):
+            yield Button("HUP reload", id="btn-hup")
+            yield Button("TERM stop", id="btn-term", variant="warning")
+            yield Button("KILL", id="btn-kill", variant="error")
+            yield Button("Restart +1", id="btn-more")
+            yield Button("Restart -1", id="btn-fewer")
+        with Horizontal(id="workers-bottom"):
+            yield Static("No group selected.", id="group-log")
+            beats: DataTable[str] = DataTable(id="heartbeat-table", cursor_type="row")
+            beats.add_column("Worker (heartbeats)", width=20)
+            beats.add_column("Last seen", width=10)
+            beats.add_column("State", width=6)
+            yield beats
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "heartbeats", self.show_heartbeats)
+        if self.tui.config.live:
+            self.set_interval(1.0, self.collect_rows)
+
+    # -- launching ------------------------------------------------------------------------------
+    @on(GroupForm.LaunchRequested)
+    def on_launch_requested(self, event: GroupForm.LaunchRequested) -> None:
+        self.launch(event.spec)
+
+    def launch(self, spec: GroupSpec, name: str | None = None) -> WorkerGroup | None:
+        """Start a group (refused in read-only mode); returns it."""
+        if self.tui.refuse_if_read_only("launching workers"):
+            return None
+        spec.broker_url = spec.broker_url or self.tui.config.broker_url
+        if name is None:
+            name, self._next_group = f"g{self._next_group}", self._next_group + 1
+        group = WorkerGroup(name, spec, cwd=self.tui.config.worker_cwd)
+        self.groups[name] = group
+        self.selected_group = name
+        self._start_group(group)
+        return group
+
+    @work(thread=True, group="launch")
+    def _start_group(self, group: WorkerGroup) -> None:
+        try:
+            pid = group.start()
+        except OSError as e:
+            group.log.append(f"[could not start: {e}]")
+            self.app.call_from_thread(self.notify, f"Launch failed: {e}", severity="error")
+            return
+        self.app.call_from_thread(self.notify, f"Started group {group.name} (master {pid})")
+        group.read_output()
+
+    def running_groups(self) -> list[WorkerGroup]:
+        """Groups whose master is alive."""
+        return [g for g in self.groups.values() if g.running]
+
+    # -- the process table ------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="process-rows")
+    def collect_rows(self) -> None:
+        """Gather psutil figures off the event loop."""
+        now = self.tui.config.clock()
+        rows = [row for group in list(self.groups.values()) for row in group.rows(now)]
+        self.app.call_from_thread(self.show_rows, rows)
+
+    def show_rows(self, rows: list[ProcessRow]) -> None:
+        """Replace the table's rows, keeping the cursor on the same process when possible."""
+        table = self.query_one("#process-table", DataTable)
+        keep = table.cursor_row
+        table.clear()
+        for row in rows:
+            done = self.tui.history.done_by_pid(row.pid) if row.role == "worker" else ""
+            table.add_row(
+                row.group,
+                row.role,
+                str(row.pid),
+                row.state,
+                duration(row.uptime_s) if row.uptime_s else "-",
+                f"{row.cpu_percent:.1f}",
+                size(row.rss_bytes) if row.rss_bytes else "-",
+                str(done),
+                key=f"{row.group}:{row.pid}",
+            )
+        if rows:
+            table.move_cursor(row=min(keep, len(rows) - 1))
+        self.show_log()
+
+    @on(DataTable.RowHighlighted, "#process-table")
+    def on_process_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value:
+            self.selected_group = event.row_key.value.split(":", 1)[0]
+
+    def watch_selected_group(self) -> None:
+        self.show_log()
+
+    def show_log(self) -> None:
+        """The last lines of the selected group's output."""
+        group = self.groups.get(self.selected_group)
+        widget = self.query_one("#group-log", Static)
+        if group is None:
+            widget.update("No group selected.")
+            return
+        visible = max(1, widget.content_size.height - 1)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"{group.name} ", style="bold")
+        text.append(f"{' '.join(group.spec.modules)} -p {group.spec.processes} · {group.state}")
+        for line in list(group.log)[-visible:]:
+            text.append("\n" + line, style="red" if "ERROR" in line else "")
+        widget.update(text)
+
+    # -- signals ----------------------------------------------------------------------------------
+    def action_signal(self, kind: str) -> None:
+        """HUP / TERM / KILL the selected group (or the selected heartbeat worker, if local)."""
+        if self.tui.refuse_if_read_only(f"sending {kind.upper()}"):
+            return
+        if self.query_one("#heartbeat-table", DataTable).has_focus:
+            self._signal_heartbeat_worker(kind)
+            return
+        group = self.groups.get(self.selected_group)
+        if group is None:
+            self.notify("Select a group first (launch one above).", severity="warning")
+            return
+        sent = {"hup": group.reload, "term": group.stop, "kill": group.kill}[kind]()
+        if not sent:
+            self.notify(f"Group {group.name} is not running.", severity="warning")
+        self.show_log()
+
+    def _signal_heartbeat_worker(self, kind: str) -> None:
+        table = self.query_one("#heartbeat-table", DataTable)
+        if table.row_count == 0:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        pid = self._heartbeat_pids.get(key or "")
+        if pid is None:
+            self.notify("That worker is not on this machine.", severity="warning")
+            return
+        sig = {"hup": signal.SIGHUP, "term": signal.SIGTERM, "kill": signal.SIGKILL}[kind]
+        try:
+            os.kill(pid, sig)
+        except OSError as e:
+            self.notify(f"Could not signal {pid}: {e}", severity="error")
+
+    @on(Button.Pressed, "#signal-buttons Button")
+    def on_signal_button(self, event: Button.Pressed) -> None:
+        actions = {
+            "btn-hup": lambda: self.action_signal("hup"),
+            "btn-term": lambda: self.action_signal("term"),
+            "btn-kill": lambda: self.action_signal("kill"),
+            "btn-more": lambda: self.action_restart(1),
+            "btn-fewer": lambda: self.action_restart(-1),
+        }
+        actions[event.button.id or ""]()
+
+    def action_restart(self, delta: int) -> None:
+        """Stop the selected group gracefully, then start it again with ``delta`` more processes."""
+        if self.tui.refuse_if_read_only("restarting workers"):
+            return
+        group = self.groups.get(self.selected_group)
+        if group is None:
+            return
+        processes = max(1, min(64, group.spec.processes + delta))
+        spec = GroupSpec(**{**group.spec.__dict__, "processes": processes})
+        self.notify(f"Restarting {group.name} with {processes} process(es)...")
+        self._restart(group, spec)
+
+    @work(thread=True, group="restart")
+    def _restart(self, group: WorkerGroup, spec: GroupSpec) -> None:
+        if group.running:
+            group.stop()
+            if group.wait(30) is None:
+                group.kill()
+                group.wait(5)
+        self.app.call_from_thread(self.launch, spec, group.name)
+
+    def action_clear_exited(self) -> None:
+        """Forget groups whose master has exited."""
+        for name in [n for n, g in self.groups.items() if not g.running]:
+            del self.groups[name]
+        self.collect_rows()
+
+    # -- shutdown ---------------------------------------------------------------------------------
+    def stop_all_then(self, done: Callable[[], None]) -> None:
+        """TERM every running group, wait for them (KILL after 20 s), then call ``done``."""
+        self._stop_all(done)
+
+    @work(thread=True, group="stop-all")
+    def _stop_all(self, done: Callable[[], None]) -> None:
+        groups = self.running_groups()
+        for group in groups:
+            group.stop()
+        for group in groups:
+            if group.wait(20) is None:
+                group.kill()
+                group.wait(5)
+        self.app.call_from_thread(done)
+
+    # -- heartbeats -------------------------------------------------------------------------------
+    def show_heartbeats(self, beats: list[dict[str, Any]]) -> None:
+        """Workers known to the broker; stale ones are shown as dead until the broker drops them."""
+        table = self.query_one("#heartbeat-table", DataTable)
+        table.clear()
+        now_ms = self.tui.config.clock() * 1000
+        host = socket.gethostname()
+        self._heartbeat_pids.clear()
+        for beat in beats:
+            worker_id = str(beat.get("worker_id", "?"))
+            age = (now_ms - float(beat.get("last_seen", now_ms))) / 1000
+            state = "dead?" if age > STALE_HEARTBEAT_S else "alive"
+            if beat.get("pid") and beat.get("hostname", host) == host:
+                self._heartbeat_pids[worker_id] = int(beat["pid"])
+            table.add_row(worker_id, f"{duration(age)} ago", state, key=worker_id)
