@@ -65,6 +65,8 @@ class Broker:
         self.actor_options: set[str] = set()
         self.message_options: set[str] = {"eta", "redis_message_id"}
         self.middleware: list[Middleware] = []
+        #: hook name -> (the middleware list it was computed for, the middleware to call).
+        self._listeners: dict[str, tuple[list[Any], list[Any]]] = {}
         if middleware is None:
             middleware = [m() for m in default_middleware]
         for m in middleware:
@@ -73,18 +75,40 @@ class Broker:
     # -- middleware bus -------------------------------------------------------------------
     def emit_before(self, signal: str, *args: Any, **kwargs: Any) -> None:
         """Call ``before_<signal>`` on every middleware, in order."""
-        for middleware in self.middleware:
-            getattr(middleware, "before_" + signal)(self, *args, **kwargs)
+        hook = "before_" + signal
+        for middleware in self._listening(hook):
+            getattr(middleware, hook)(self, *args, **kwargs)
 
     def emit_after(self, signal: str, *args: Any, **kwargs: Any) -> None:
         """Call ``after_<signal>`` on every middleware, in reverse order; errors are logged."""
-        for middleware in reversed(self.middleware):
+        hook = "after_" + signal
+        for middleware in reversed(self._listening(hook)):
             try:
-                getattr(middleware, "after_" + signal)(self, *args, **kwargs)
+                getattr(middleware, hook)(self, *args, **kwargs)
             except Exception:
                 self.logger.critical(
                     "Unexpected failure in after_%s of %r.", signal, middleware, exc_info=True
                 )
+
+    def _listening(self, hook: str) -> list[Any]:
+        """The middleware whose ``hook`` is not :class:`Middleware`'s no-op, in stack order.
+
+        Calling only those keeps the per-message cost of a deep stack low; the answer is
+        recomputed whenever the middleware list changes.
+        """
+        cached = self._listeners.get(hook)
+        if cached is not None and cached[0] == self.middleware:
+            return cached[1]
+        base = getattr(Middleware, hook, None)
+        listening = [
+            m
+            for m in self.middleware
+            if base is None
+            or hook in getattr(m, "__dict__", ())
+            or getattr(type(m), hook, None) is not base
+        ]
+        self._listeners[hook] = (list(self.middleware), listening)
+        return listening
 
     def add_middleware(
         self,

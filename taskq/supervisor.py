@@ -7,8 +7,10 @@ replaces every worker with a fresh process that re-imports the code (the master 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import select
 import signal
 import sys
 import time
@@ -25,6 +27,9 @@ logger = logging.getLogger("taskq.supervisor")
 
 #: Seconds between two rounds of the master's loop (reaping, signals, restarts).
 TICK = 0.1
+#: The same while every worker process runs and no file is watched: signals wake the loop at
+#: once, so only the reaping of a crashed worker process waits (at most) this long.
+IDLE_TICK = 1.0
 #: Back-off before restarting a crashed worker process: first delay, cap (seconds).
 RESTART_BACKOFF_FIRST = 0.5
 RESTART_BACKOFF_MAX = 30.0
@@ -72,6 +77,7 @@ class Supervisor:
         self.metrics: Any = None
         self.metrics_server: Any = None
         self.metrics_dir: str | None = None
+        self._wake_fds: tuple[int, int] | None = None
 
     # -- public ---------------------------------------------------------------------------
     def run(self) -> int:
@@ -104,6 +110,7 @@ class Supervisor:
                 self._stop_metrics()
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)
+            self._close_wake_pipe()
             if pid_file is not None:
                 pid_file.release()
 
@@ -134,7 +141,22 @@ class Supervisor:
                     self.phase = Phase.STARTING
                     logger.info("Starting worker processes with freshly imported code.")
             self._start_due_children()
-            time.sleep(TICK)
+            self._sleep()
+
+    def _sleep(self) -> None:
+        """Wait for the next round: a signal ends the wait early (see :meth:`_on_signal`)."""
+        timeout = TICK
+        if self.phase is Phase.RUNNING and self.watcher is None:
+            now = time.monotonic()
+            due = [s.start_after - now for s in self.slots if s.child is None]
+            timeout = max(TICK, min([IDLE_TICK, *due]))
+        if self._wake_fds is None:
+            time.sleep(timeout)
+            return
+        readable, _, _ = select.select([self._wake_fds[0]], [], [], timeout)
+        if readable:
+            with contextlib.suppress(OSError):
+                os.read(self._wake_fds[0], 512)
 
     def _start_due_children(self) -> None:
         now = time.monotonic()
@@ -202,6 +224,10 @@ class Supervisor:
 
     # -- signals --------------------------------------------------------------------------
     def _install_signal_handlers(self) -> dict[int, Any]:
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(read_fd, False)
+        os.set_blocking(write_fd, False)
+        self._wake_fds = (read_fd, write_fd)
         previous = {}
         for signum in (*_STOP_SIGNALS, signal.SIGHUP):
             previous[signum] = signal.signal(signum, self._on_signal)
@@ -209,6 +235,15 @@ class Supervisor:
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.pending_signals.append(signum)
+        if self._wake_fds is not None:
+            with contextlib.suppress(OSError):  # full: the loop is already being woken
+                os.write(self._wake_fds[1], b"!")
+
+    def _close_wake_pipe(self) -> None:
+        fds, self._wake_fds = self._wake_fds, None
+        for fd in fds or ():
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def _handle_signals(self) -> None:
         while self.pending_signals:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from .common import current_millis, q_name
 from .errors import ActorNotFound, ConnectionError, RateLimitExceeded
 from .middleware.middleware import SkipMessage
+from .worker_queue import WorkQueue
 
 if TYPE_CHECKING:
     from .broker import Broker, Consumer, MessageProxy
@@ -45,7 +46,7 @@ class Worker:
         self.worker_timeout = worker_timeout
         self.worker_threads = worker_threads
         self.prefetch = prefetch or max(2, worker_threads * 2)
-        self.work_queue: queue.PriorityQueue[tuple[int, int, MessageProxy]] = queue.PriorityQueue()
+        self.work_queue = WorkQueue()
         self.consumers: dict[str, ConsumerThread] = {}
         self.workers: list[WorkerThread] = []
         self._sequence = itertools.count()
@@ -90,8 +91,7 @@ class Worker:
             thread.join(self.worker_timeout / 1000 * 2 + 1)
         self._requeue_work_queue()
         deadline = time.monotonic() + timeout / 1000
-        for thread in self.workers:
-            thread.join(max(0.0, deadline - time.monotonic()))
+        self._join_workers(deadline)
         still_running = [t for t in self.workers if t.is_alive()]
         if still_running:
             logger.warning(
@@ -114,6 +114,16 @@ class Worker:
             return
 
     # -- internals ------------------------------------------------------------------------
+    def _join_workers(self, deadline: float) -> None:
+        # Idle worker threads block without a timeout: wake them until they have all exited.
+        while True:
+            alive = [thread for thread in self.workers if thread.is_alive()]
+            remaining = deadline - time.monotonic()
+            if not alive or remaining <= 0:
+                return
+            self.work_queue.wake(len(alive))
+            alive[0].join(min(0.1, remaining))
+
     def _add_consumer(self, queue_name: str, *, delay: bool = False) -> None:
         if queue_name in self.consumers:
             return
@@ -307,15 +317,14 @@ class WorkerThread(threading.Thread):
 
     def run(self) -> None:
         self.broker.emit_after("worker_thread_boot", self)
-        timeout = self.worker.worker_timeout / 1000
         work_queue = self.worker.work_queue
         while self.running:
             if self.paused.is_set():
                 time.sleep(0.05)
                 continue
-            try:
-                item = work_queue.get(timeout=timeout)
-            except queue.Empty:
+            # No timeout: an idle thread sleeps until a message arrives or stop() wakes it.
+            item = work_queue.get()
+            if item is None:
                 continue
             if self.paused.is_set():  # paused while blocked in get(): hand the message back
                 work_queue.put(item)
@@ -380,3 +389,4 @@ class WorkerThread(threading.Thread):
     def stop(self) -> None:
         """Finish the current message, then exit."""
         self.running = False
+        self.worker.work_queue.wake(len(self.worker.workers))

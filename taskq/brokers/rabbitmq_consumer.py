@@ -1,8 +1,10 @@
 """The RabbitMQ consumer: one connection and channel per consumer, settled from any thread.
 
 pika connections are not thread-safe. The thread that creates a consumer owns its connection and
-drives it from ``__next__``; acks, nacks and requeues from worker threads are handed to that
-thread with ``add_callback_threadsafe`` and run the next time it touches the connection.
+drives it from ``__next__``; acks, nacks and requeues from worker threads are queued and handed to
+that thread in batches (one ``add_callback_threadsafe`` per batch), and run the next time it
+touches the connection. A batch of acks covering every delivery up to some tag goes out as one
+``basic.ack`` with ``multiple=True``.
 """
 
 from __future__ import annotations
@@ -70,6 +72,12 @@ class RabbitmqConsumer(Consumer):
         self._owner_thread = threading.get_ident()
         self._unacked: set[int] = set()
         self._lock = threading.Lock()
+        #: Delivery tags RabbitMQ still counts as unsettled on this channel (touched only by
+        #: the thread driving the connection); ``multiple=True`` acks never reach past them.
+        self._outstanding: set[int] = set()
+        #: Settlements queued by other threads, run in order by the connection's thread.
+        self._pending: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        self._drain_scheduled = False
         try:
             self.connection, self._target = broker.targets.connect()
         except RETRYABLE_ERRORS as e:
@@ -99,6 +107,7 @@ class RabbitmqConsumer(Consumer):
             ) from None
         if method is None:
             return None
+        self._outstanding.add(method.delivery_tag)
         try:
             message = Message.decode(body)
         except DecodeError as e:
@@ -132,7 +141,7 @@ class RabbitmqConsumer(Consumer):
     def ack(self, message: MessageProxy) -> None:
         """Acknowledge ``message``: RabbitMQ deletes it."""
         if self._settle(message):
-            self._on_connection(self.channel.basic_ack, message._tag)  # type: ignore[attr-defined]
+            self._on_connection(self._ack_tag, message._tag)  # type: ignore[attr-defined]
 
     def nack(self, message: MessageProxy) -> None:
         """Dead-letter ``message``: publish it with its reason to the ``.XQ`` queue, then ack."""
@@ -154,11 +163,7 @@ class RabbitmqConsumer(Consumer):
         """Give fetched-but-unstarted messages back to RabbitMQ (they keep their position)."""
         for message in messages:
             if self._settle(message):
-                self._on_connection(
-                    self.channel.basic_nack,
-                    message._tag,  # type: ignore[attr-defined]
-                    requeue=True,
-                )
+                self._on_connection(self._requeue_tag, message._tag)  # type: ignore[attr-defined]
 
     def publish_then_ack(
         self, message: MessageProxy, routing_key: str, body: bytes, properties: Any
@@ -186,7 +191,30 @@ class RabbitmqConsumer(Consumer):
         self.channel.basic_publish(
             exchange="", routing_key=routing_key, body=body, properties=properties
         )
+        self._ack_tag(tag)
+
+    def _ack_tag(self, tag: int) -> None:
+        self._outstanding.discard(tag)
         self.channel.basic_ack(tag)
+
+    def _requeue_tag(self, tag: int) -> None:
+        self._outstanding.discard(tag)
+        self.channel.basic_nack(tag, requeue=True)
+
+    def _ack_tags(self, tags: list[int]) -> None:
+        """Ack ``tags`` with as few frames as possible: one ``multiple=True`` ack for every tag
+        below the oldest delivery still being worked on, single acks for the rest."""
+        outstanding = self._outstanding
+        acking = set(tags)
+        busy = outstanding - acking
+        oldest_busy = min(busy) if busy else None
+        covered = [t for t in acking if oldest_busy is None or t < oldest_busy]
+        if len(covered) > 1:
+            self.channel.basic_ack(max(covered), multiple=True)
+            outstanding.difference_update(covered)
+            acking.difference_update(covered)
+        for tag in sorted(acking):
+            self._ack_tag(tag)
 
     def _settle(self, message: MessageProxy) -> bool:
         if not self.owns(message):
@@ -201,32 +229,55 @@ class RabbitmqConsumer(Consumer):
         self.broker.track_in_flight(self.queue_name, -1)
         return True
 
-    def _on_connection(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """Run ``function`` on the thread that owns the connection."""
+    def _on_connection(self, function: Callable[..., Any], *args: Any) -> None:
+        """Run ``function`` on the thread that owns the connection (queued from others)."""
         if threading.get_ident() == self._owner_thread:
             try:
-                function(*args, **kwargs)
+                function(*args)
             except RETRYABLE_ERRORS as e:
                 self._lost(e)
                 raise ConnectionClosed(f"Lost RabbitMQ while settling a message: {e!r}") from None
             return
-
-        def guarded() -> None:
-            try:
-                function(*args, **kwargs)
-            except Exception as e:
-                logger.warning(
-                    "Could not settle a message on %s (%r); RabbitMQ will redeliver it.",
-                    self.queue_name,
-                    e,
-                )
-
+        with self._lock:
+            self._pending.append((function, args))
+            if self._drain_scheduled:
+                return
+            self._drain_scheduled = True
         try:
-            self.connection.add_callback_threadsafe(guarded)
+            self.connection.add_callback_threadsafe(self._drain_pending)
         except RETRYABLE_ERRORS as e:
+            with self._lock:
+                self._drain_scheduled = False
             raise ConnectionClosed(
                 f"The consumer connection of {self.queue_name!r} is closed: {e!r}"
             ) from None
+
+    def _drain_pending(self) -> None:
+        """Run every queued settlement in order; consecutive acks are sent together."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+            self._drain_scheduled = False
+        acks: list[int] = []
+        for function, args in pending:
+            if function == self._ack_tag:  # bound methods compare by function and instance
+                acks.append(args[0])
+                continue
+            if acks:
+                self._guarded(self._ack_tags, acks)
+                acks = []
+            self._guarded(function, *args)
+        if acks:
+            self._guarded(self._ack_tags, acks)
+
+    def _guarded(self, function: Callable[..., Any], *args: Any) -> None:
+        try:
+            function(*args)
+        except Exception as e:
+            logger.warning(
+                "Could not settle a message on %s (%r); RabbitMQ will redeliver it.",
+                self.queue_name,
+                e,
+            )
 
     # -- closing --------------------------------------------------------------------------
     def _lost(self, error: BaseException) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import sys
 import threading
 from typing import Any
 
@@ -32,9 +33,8 @@ def current_platform_supported() -> bool:
 
 def is_gevent_active() -> bool:
     """True when gevent has monkey-patched the threading module."""
-    try:
-        from gevent import monkey
-    except ImportError:
+    monkey = sys.modules.get("gevent.monkey")  # never patched unless already imported
+    if monkey is None:
         return False
     return bool(monkey.is_module_patched("threading"))
 
