@@ -244,6 +244,32 @@ class Broker:
         """Delete every dead letter of ``queue_name``; returns how many were deleted."""
         raise NotImplementedError  # pragma: no cover - interface
 
+    def search_dead_letters(
+        self, queue_name: str, text: str, *, limit: int = 100
+    ) -> list[DeadLetter]:
+        """Up to ``limit`` dead letters of ``queue_name`` whose message id, payload (actor,
+        arguments, options) or reason contains ``text`` (case-insensitive), newest first.
+
+        This default pages through :meth:`dead_letter_messages` with a growing limit; brokers
+        that can search where the letters are stored override it.
+        """
+        needle = text.strip().lower()
+        if limit <= 0:
+            return []
+        page = max(1000, limit)
+        while True:
+            letters = self.dead_letter_messages(queue_name, limit=page)
+            found = [
+                letter
+                for letter in letters
+                if needle in letter.message_id.lower()
+                or needle in letter.raw.decode("utf-8", "replace").lower()
+                or needle in (letter.reason or "").lower()
+            ]
+            if len(found) >= limit or len(letters) < page:
+                return found[:limit]
+            page *= 4
+
     def get_results_backend(self) -> ResultBackend:
         """The results backend of this broker's Results middleware."""
         from .results import Results
@@ -252,6 +278,14 @@ class Broker:
         if results is None:
             raise MiddlewareError("The Results middleware is not set up on this broker.")
         return results.backend  # type: ignore[attr-defined]
+
+    def default_results_backend(self) -> ResultBackend:
+        """A result backend stored where this broker keeps its messages, so that every process
+        using the same broker URL sees the same results. This default keeps them in memory
+        (one process only); brokers with a shared store override it."""
+        from .results.backends.stub import StubBackend
+
+        return StubBackend()
 
     # -- lifecycle events (published by the Events middleware, read by taskq.events) ---------
     def publish_event(self, event: dict[str, Any]) -> None:

@@ -7,7 +7,8 @@ import contextlib
 import signal
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -16,6 +17,8 @@ from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import get_current_worker
+
+from taskq.broker import Broker
 
 from .broker_link import CONNECTED, CONNECTING, DOWN, BrokerDown, BrokerLink
 from .broker_tasks import BrokerTasks
@@ -28,9 +31,12 @@ from .screens.messages import MessagesView
 from .screens.metrics import MetricsView
 from .screens.queues import QueuesView
 from .screens.workers import WorkersView
+from .terminal_driver import TerminalGone
 from .widgets.broker_header import BrokerHeader
 from .widgets.connection_banner import ConnectionBanner
 from .worker_groups import WorkerGroup
+
+T = TypeVar("T")
 
 #: The widget focused when a tab opens (its bindings then show in the footer).
 TAB_TABLES = {
@@ -72,9 +78,23 @@ class TaskqApp(BrokerTasks, App[int]):
         self.history = EventHistory(config.buffer_size)
         self.actor_queues: dict[str, str] = {}
         self.worker_groups: dict[str, WorkerGroup] = {}
+        #: The broker the MODULE arguments set up for themselves (``taskq.set_broker``), when it
+        #: is not the TUI's own: its Results and Abortable middleware are the ones to use.
+        self.module_broker: Broker | None = None
         self._follow_stopped = threading.Event()
         self._follow_stopped.set()
         self._quitting = False
+
+    def get_driver_class(self) -> Any:
+        """On Linux, a driver that survives the terminal being closed (see terminal_driver)."""
+        from textual.drivers.linux_driver import LinuxDriver
+
+        driver_class = super().get_driver_class()
+        if driver_class is LinuxDriver:
+            from .terminal_driver import HangupSafeDriver
+
+            return HangupSafeDriver
+        return driver_class
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -212,16 +232,27 @@ class TaskqApp(BrokerTasks, App[int]):
             broker = self.link.broker()
         except BrokerDown:
             return
-        taskq.set_broker(broker)
+        taskq.set_broker(broker)  # modules that do not set up a broker declare actors on ours
         found: dict[str, str] = {}
         for name in self.config.modules:
             try:
                 importlib.import_module(name.split(":", 1)[0])
             except Exception as e:
                 self.call_from_thread(self.notify, f"import {name} failed: {e}", severity="error")
-        for actor_name in broker.get_declared_actors():
-            found[actor_name] = broker.get_actor(actor_name).queue_name
-        self.call_from_thread(self.actor_queues.update, found)
+        module_broker = taskq.get_broker()
+        for actor_name in module_broker.get_declared_actors():
+            found[actor_name] = module_broker.get_actor(actor_name).queue_name
+        if module_broker is not broker:
+            self.module_broker = module_broker
+        self.call_from_thread(lambda: self.actor_queues.update(found))
+
+    def call_with_middleware(self, kind: type[Any], fn: Callable[[Broker], T]) -> T:
+        """Run ``fn`` on the imported modules' broker when it has middleware ``kind`` (their
+        results backend, their abort marks), else on the TUI's broker. Worker threads only."""
+        module_broker = self.module_broker
+        if module_broker is not None and module_broker.get_middleware(kind) is not None:
+            return fn(module_broker)
+        return self.link.call(fn)
 
     # -- actions --------------------------------------------------------------------------
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -264,7 +295,7 @@ class TaskqApp(BrokerTasks, App[int]):
         self._quit_confirmed(True)
 
     def _quit_confirmed(self, confirmed: bool | None) -> None:
-        if not confirmed:
+        if not confirmed or self._quitting:  # a second TERM would kill the groups' workers
             return
         self._quitting = True
         workers = self.part(WorkersView)
@@ -281,10 +312,15 @@ class TaskqApp(BrokerTasks, App[int]):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self._quit_confirmed, True)
 
+    def on_terminal_gone(self, _: TerminalGone) -> None:
+        """Output to the terminal failed (closed without a HUP reaching us): quit the same way."""
+        self._quit_confirmed(True)
+
     async def on_unmount(self) -> None:
         for group in self.worker_groups.values():  # last resort: nothing may outlive the TUI
             if group.running:
-                group.stop()
+                if not group.term_sent:
+                    group.stop()
                 if group.wait(10) is None:
                     group.kill()
         # Threads still reading from the broker must finish before its connection is closed.

@@ -33,7 +33,7 @@ class BrokerLink:
         factory: Callable[[str], Broker] | None = None,
     ) -> None:
         self.url = url
-        self._factory = factory or broker_with_events
+        self._factory = factory or broker_for_tui
         self._broker = broker
         self._fixed = broker is not None
         self._lock = threading.Lock()
@@ -105,6 +105,21 @@ def broker_with_events(url: str) -> Broker:
     broker = broker_from_url(url)
     if broker.get_middleware(Events) is None:
         broker.add_middleware(Events())
+    return broker
+
+
+def broker_for_tui(url: str) -> Broker:
+    """The TUI's broker: events published (see :func:`broker_with_events`), plus, unless already
+    there, a Results middleware whose backend lives where the broker keeps its data (so stored
+    results show in the detail pane) and Abortable (so ``a`` can abort through that backend)."""
+    from taskq.middleware.abort import Abortable
+    from taskq.results import Results
+
+    broker = broker_with_events(url)
+    if broker.get_middleware(Results) is None:
+        broker.add_middleware(Results(backend=broker.default_results_backend()))
+    if broker.get_middleware(Abortable) is None:
+        broker.add_middleware(Abortable())
     return broker
 
 

@@ -151,9 +151,10 @@ class BrokerTasks:
     @work(thread=True, group="actions")
     def _abort(self: TaskqApp, message_id: str) -> None:
         import taskq
+        from taskq.middleware.abort import Abortable
 
         try:
-            self.link.call(lambda b: taskq.abort(message_id, broker=b))
+            self.call_with_middleware(Abortable, lambda b: taskq.abort(message_id, broker=b))
         except ModuleNotFoundError:
             text, severity = "Abort is not available in this taskq build.", "warning"
         except Exception as e:

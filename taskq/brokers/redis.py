@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:
     import redis
@@ -24,6 +24,9 @@ from .redis_consumer import RedisConsumer, redis_id
 from .redis_inspect import RedisInspection
 from .redis_lua import register_scripts
 from .redis_maintenance import Keeper
+
+if TYPE_CHECKING:
+    from ..results.backend import ResultBackend
 
 #: How long (ms) dead letters are kept.
 DEFAULT_DEAD_MESSAGE_TTL = 86_400_000 * 7
@@ -285,6 +288,13 @@ class RedisBroker(RedisInspection, Broker):
             if deadline is not None and time.monotonic() >= deadline:
                 raise QueueJoinTimeout(f"Queue {name!r} did not drain in {timeout} ms")
             time.sleep(interval / 1000)
+
+    def default_results_backend(self) -> ResultBackend:
+        """A :class:`~taskq.results.backends.redis.RedisBackend` on this broker's client, in
+        the namespace ``"{namespace}-results"``."""
+        from ..results.backends.redis import RedisBackend
+
+        return RedisBackend(client=self.client, namespace=f"{self.namespace}-results")
 
     def close(self) -> None:
         """Stop heartbeating and release the connection pool (unless the client was given)."""

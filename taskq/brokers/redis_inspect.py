@@ -23,6 +23,25 @@ logger = logging.getLogger("taskq.RedisBroker")
 
 #: How many events ``recent_events`` can return (the history list is trimmed to this).
 EVENT_HISTORY = 10_000
+#: Hash entries one call of the dead-letter search script looks at.
+SEARCH_SCAN_COUNT = 2000
+#: One HSCAN step over a dead-letter hash, keeping the ids whose id, payload or reason
+#: contains ARGV[2] (lower case; a plain find, not a pattern). Returns {next cursor, ids}.
+SEARCH_LUA = """
+local step = redis.call('HSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[3])
+local entries, found, needle = step[2], {}, ARGV[2]
+for i = 1, #entries, 2 do
+  local id, payload = entries[i], entries[i + 1]
+  local hit = string.find(string.lower(id), needle, 1, true)
+    or string.find(string.lower(payload), needle, 1, true)
+  if not hit then
+    local reason = redis.call('HGET', KEYS[2], id)
+    hit = reason and string.find(string.lower(reason), needle, 1, true)
+  end
+  if hit then found[#found + 1] = id end
+end
+return {step[1], found}
+"""
 
 
 class RedisInspection:
@@ -56,6 +75,47 @@ class RedisInspection:
         entries = self.client.zrevrange(dead, 0, max(0, limit - 1), withscores=True)
         if not entries or limit <= 0:
             return []
+        return self._load_dead_letters(queue_name, entries)
+
+    def search_dead_letters(
+        self, queue_name: str, text: str, *, limit: int = 100
+    ) -> list[DeadLetter]:
+        """Dead letters whose id, payload or reason contains ``text`` (case-insensitive for
+        ASCII), newest first. The ``.XQ.msgs`` hash is walked with HSCAN inside a Lua script
+        that filters on the server (HSCAN's MATCH only sees field names, i.e. ids, not
+        payloads), ``SEARCH_SCAN_COUNT`` entries per call; then the matches are ordered by
+        their dead-at score and the newest ``limit`` are loaded."""
+        if limit <= 0:
+            return []
+        dead = self._dead_key(queue_name)
+        script = self.__dict__.get("_search_script")
+        if script is None:
+            script = self.__dict__["_search_script"] = self.client.register_script(SEARCH_LUA)
+        needle = text.strip().lower()
+        cursor: bytes | str | int = 0
+        matched: list[str] = []
+        while True:
+            cursor, found = script(
+                keys=[f"{dead}.msgs", f"{dead}.reasons"], args=[cursor, needle, SEARCH_SCAN_COUNT]
+            )
+            matched += [_text(member) for member in found]
+            if _text(cursor) == "0":
+                break
+        if not matched:
+            return []
+        scores = self.client.zmscore(dead, matched)
+        entries = sorted(
+            ((m, score) for m, score in zip(matched, scores, strict=True) if score is not None),
+            key=lambda entry: entry[1],
+            reverse=True,
+        )
+        return self._load_dead_letters(queue_name, entries[:limit])
+
+    def _load_dead_letters(
+        self, queue_name: str, entries: list[tuple[Any, float]]
+    ) -> list[DeadLetter]:
+        """Dead letters for ``(redis id, dead-at score)`` pairs, in that order."""
+        dead = self._dead_key(queue_name)
         ids = [_text(member) for member, _ in entries]
         payloads = self.client.hmget(f"{dead}.msgs", ids)
         reasons = self.client.hmget(f"{dead}.reasons", ids)

@@ -14,24 +14,10 @@ logger = logging.getLogger("taskq.notebook")
 
 def results_backend_for(broker: Broker) -> ResultBackend:
     """A result backend stored where ``broker`` keeps its messages, so that every process using
-    the same broker URL sees the same results: the SQLite file, the Redis server (same
-    namespace), else an in-memory StubBackend (one process only)."""
-    kind = type(broker).__name__
-    if kind == "SQLiteBroker":
-        from ..results.backends.sqlite import SQLiteBackend
-
-        return SQLiteBackend(path=broker.path)  # type: ignore[attr-defined]
-    if kind == "RedisBroker":
-        from ..results.backends.redis import RedisBackend
-
-        namespace = f"{getattr(broker, 'namespace', 'taskq')}-results"
-        client = getattr(broker, "client", None)
-        if client is not None:
-            return RedisBackend(client=client, namespace=namespace)
-        return RedisBackend(url=broker.url, namespace=namespace)  # type: ignore[attr-defined]
-    from ..results.backends.stub import StubBackend
-
-    return StubBackend()
+    the same broker URL sees the same results: the SQLite file, the Redis server (namespace
+    ``"{namespace}-results"``), else an in-memory StubBackend (one process only).
+    Kept for compatibility: this is :meth:`Broker.default_results_backend`."""
+    return broker.default_results_backend()
 
 
 def setup_broker(broker: Broker | None = None, *, events: bool = True) -> Broker:

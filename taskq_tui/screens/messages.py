@@ -20,6 +20,8 @@ from ..widgets.event_detail import EventDetail
 if TYPE_CHECKING:
     from ..app import TaskqApp
 
+#: Statuses whose message may have a stored result (or stored failure) to show.
+RESULT_STATUSES = {"succeeded", "failed", "dead"}
 #: Rows kept in the table; older events stay in the history and come back when filtering.
 MAX_ROWS = 400
 STATUS_STYLE = {
@@ -196,25 +198,32 @@ class MessagesView(Vertical):
         detail.result = ""
         detail.timeline = self.tui.history.timeline(selected.get("message_id", ""))
         detail.event = selected
-        if self.tui.config.live and event_status(selected) == "succeeded":
+        if self.tui.config.live and event_status(selected) in RESULT_STATUSES:
             self.fetch_result(selected)
 
     @work(thread=True, exclusive=True, group="result")
     def fetch_result(self, event: dict[str, Any]) -> None:
-        """Look the message's result up in the results backend, when one is configured."""
-        from taskq.message import Message
+        """Look the message's result up in the results backend: the imported modules' own
+        when they set one up, else the one where the TUI's broker keeps its data."""
+        from taskq.results import Results
+        from taskq.results.errors import ResultFailure, ResultMissing
 
-        message = Message(
-            queue_name=event.get("queue_name", "default"),
-            actor_name=event.get("actor_name", ""),
-            message_id=event.get("message_id", ""),
-        )
+        message_id = str(event.get("message_id", ""))
         try:
-            backend = self.tui.link.call(lambda b: b.get_results_backend())
-            text = repr(backend.get_result(message, block=False))
+            backend = self.tui.call_with_middleware(Results, lambda b: b.get_results_backend())
+            text = repr(backend.get_result(message_id, block=False))
+        except ResultMissing:
+            text = "(not stored)"
+        except ResultFailure as e:
+            text = f"(failure stored: {e})"
         except Exception as e:
-            text = f"(none: {type(e).__name__}: {e})"
-        self.app.call_from_thread(setattr, self.query_one(EventDetail), "result", text)
+            text = f"(unavailable: {type(e).__name__}: {e})"
+        self.app.call_from_thread(self._show_result, event, text)
+
+    def _show_result(self, event: dict[str, Any], text: str) -> None:
+        detail = self.query_one(EventDetail)
+        if detail.event is event:  # the user may have moved on
+            detail.result = text
 
     # -- actions ----------------------------------------------------------------------------------
     def action_abort(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -10,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
 from taskq.broker import DeadLetter
@@ -20,20 +22,12 @@ from ..formatting import clock_time, duration, short
 if TYPE_CHECKING:
     from ..app import TaskqApp
 
-#: Dead letters fetched per queue for browsing and searching (newest first).
+#: Dead letters listed per queue when no search is typed (newest first).
 DEAD_LETTER_LIMIT = 2000
-
-
-def dead_letter_text(letter: DeadLetter) -> str:
-    """Lower-cased text a dead-letter search matches: id, actor, arguments, reason."""
-    message = letter.message
-    parts = [letter.message_id, letter.reason or ""]
-    if message is not None:
-        parts += [message.actor_name, json.dumps(list(message.args), default=repr)]
-        parts.append(json.dumps(message.kwargs, default=repr))
-    else:
-        parts.append(letter.raw[:500].decode("utf-8", "replace"))
-    return " ".join(parts).lower()
+#: Matches a search shows (newest first); the broker searches where the letters are stored.
+SEARCH_LIMIT = 500
+#: Seconds of typing pause before a search runs.
+SEARCH_DEBOUNCE = 0.3
 
 
 def last_line(text: str | None) -> str:
@@ -59,8 +53,11 @@ class QueuesView(Vertical):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.dead_letters: list[tuple[DeadLetter, str]] = []
+        self.dead_letters: list[DeadLetter] = []
         self._shown: dict[str, DeadLetter] = {}
+        self._shown_search = ""
+        self._search_ms = 0.0
+        self._search_timer: Timer | None = None
 
     @property
     def tui(self) -> TaskqApp:
@@ -114,49 +111,71 @@ class QueuesView(Vertical):
         if event.row_key.value:
             self.selected_queue = event.row_key.value
 
-    def watch_selected_queue(self, queue: str) -> None:
-        self.query_one("#dead-title", Static).update(f"Dead letters of [b]{queue or '-'}[/b]")
+    def watch_selected_queue(self) -> None:
+        self._shown_search = ""
+        self._show_title()
         self.reload_dead_letters()
+
+    def _show_title(self) -> None:
+        title = f"Dead letters of [b]{self.selected_queue or '-'}[/b]"
+        if self._shown_search:
+            count = len(self.dead_letters)
+            more = f" (the newest {SEARCH_LIMIT})" if count >= SEARCH_LIMIT else ""
+            search = self._shown_search.replace("[", r"\[")
+            title += f": {count} match {search!r}{more} ({self._search_ms:.0f} ms)"
+        self.query_one("#dead-title", Static).update(title)
 
     # -- dead letters -----------------------------------------------------------------------------
     def reload_dead_letters(self) -> None:
-        """Fetch the selected queue's dead letters in a thread worker."""
+        """Fetch the selected queue's dead letters (matching the search) in a thread worker."""
         if self.selected_queue:
-            self._load_dead_letters(self.selected_queue)
+            self._load_dead_letters(self.selected_queue, self.search)
 
     @work(thread=True, exclusive=True, group="dead-letters")
-    def _load_dead_letters(self, queue: str) -> None:
+    def _load_dead_letters(self, queue: str, search: str) -> None:
+        started = time.perf_counter()
         try:
-            letters = self.tui.link.call(
-                lambda b: b.dead_letter_messages(queue, limit=DEAD_LETTER_LIMIT)
-            )
+            if search:
+                letters = self.tui.link.call(
+                    lambda b: b.search_dead_letters(queue, search, limit=SEARCH_LIMIT)
+                )
+            else:
+                letters = self.tui.link.call(
+                    lambda b: b.dead_letter_messages(queue, limit=DEAD_LETTER_LIMIT)
+                )
         except Exception as e:
             self.app.call_from_thread(self.notify, f"Dead letters: {e}", severity="error")
             return
-        indexed = [(letter, dead_letter_text(letter)) for letter in letters]
-        self.app.call_from_thread(self.set_dead_letters, queue, indexed)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self.app.call_from_thread(self.set_dead_letters, queue, letters, search, elapsed_ms)
 
-    def set_dead_letters(self, queue: str, letters: list[tuple[DeadLetter, str]]) -> None:
-        """Show freshly loaded dead letters (main thread)."""
-        if queue == self.selected_queue:
+    def set_dead_letters(
+        self, queue: str, letters: list[DeadLetter], search: str = "", elapsed_ms: float = 0.0
+    ) -> None:
+        """Show freshly loaded dead letters (main thread); stale answers are dropped."""
+        if queue == self.selected_queue and search == self.search:
             self.dead_letters = letters
+            self._shown_search = search
+            self._search_ms = elapsed_ms
+            self._show_title()
             self.show_dead_letters()
 
     @on(Input.Changed, "#dl-search")
     def on_search_changed(self, event: Input.Changed) -> None:
-        self.search = event.value.strip().lower()
+        self.search = event.value.strip()
 
     def watch_search(self) -> None:
-        self.show_dead_letters()
+        """Search on the broker once typing pauses."""
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(SEARCH_DEBOUNCE, self.reload_dead_letters)
 
     def show_dead_letters(self) -> None:
-        """Redraw the dead-letter table with the current search."""
+        """Redraw the dead-letter table."""
         table = self.query_one("#dead-table", DataTable)
         table.clear()
         self._shown.clear()
-        for letter, text in self.dead_letters:
-            if self.search and self.search not in text:
-                continue
+        for letter in self.dead_letters:
             message = letter.message
             self._shown[letter.message_id] = letter
             table.add_row(

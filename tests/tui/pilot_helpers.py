@@ -23,6 +23,13 @@ def echo(value):
 @taskq.actor(queue_name="{queue}", max_retries=0)
 def boom(value):
     raise ValueError(f"boom {{value}}")
+
+
+@taskq.actor(queue_name="{queue}", max_retries=0)
+def nap(seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
 """
 
 

@@ -19,7 +19,7 @@ from taskq_tui.broker_link import BrokerLink
 from taskq_tui.config import TuiConfig
 from taskq_tui.metrics_history import Scrape
 from taskq_tui.screens.metrics import MetricsView
-from taskq_tui.screens.queues import QueuesView, dead_letter_text
+from taskq_tui.screens.queues import QueuesView
 from taskq_tui.screens.workers import WorkersView
 from taskq_tui.worker_groups import ProcessRow
 
@@ -160,7 +160,7 @@ async def show_queues(pilot: Any) -> None:
             "Traceback...\nValueError: mailbox full",
             NOW_MS - 120_000 + i,
         )
-        letters.append((letter, dead_letter_text(letter)))
+        letters.append(letter)
     app.query_one(QueuesView).set_dead_letters("emails", letters)
     await pilot.pause()
 

@@ -46,14 +46,25 @@ class Terminal:
         self.tmux("kill-server")
 
 
-def demo_workers(directory: Path) -> list[psutil.Process]:
-    """Demo worker processes whose working directory is ``directory``."""
+def processes_in(directory: Path, marker: str) -> list[psutil.Process]:
+    """Processes whose command line contains ``marker`` and whose working directory is
+    ``directory`` (each test runs in its own tmp_path, so this never matches anyone else's)."""
     found = []
     for proc in psutil.process_iter(["cmdline", "cwd"]):
         cmdline = " ".join(proc.info["cmdline"] or [])
-        if "taskq_tui.demo_actors" in cmdline and proc.info["cwd"] == str(directory):
+        if marker in cmdline and proc.info["cwd"] == str(directory):
             found.append(proc)
     return found
+
+
+def demo_workers(directory: Path) -> list[psutil.Process]:
+    """Demo worker processes started in ``directory``."""
+    return processes_in(directory, "taskq_tui.demo_actors")
+
+
+def tui_processes(directory: Path) -> list[psutil.Process]:
+    """``taskq tui`` processes started in ``directory``."""
+    return [p for p in processes_in(directory, "-m taskq tui") if "sh -c" not in p.name()]
 
 
 @pytest.fixture
@@ -61,7 +72,7 @@ def terminal(tmp_path: Path) -> Iterator[Terminal]:
     term = Terminal(f"cd {tmp_path} && {sys.executable} -m taskq tui --demo")
     yield term
     term.close()
-    for proc in demo_workers(tmp_path):  # only if the TUI failed to stop its own group
+    for proc in tui_processes(tmp_path) + demo_workers(tmp_path):  # only if a test failed
         proc.kill()
 
 
@@ -95,3 +106,23 @@ def test_demo_in_a_real_terminal(terminal: Terminal, tmp_path: Path) -> None:
         terminal.keys("y")
     wait_for(lambda: not terminal.alive(), 60, message="the TUI to exit")
     wait_for(lambda: not demo_workers(tmp_path), 30, message="demo workers stopped")
+
+
+def test_closing_the_terminal_stops_the_workers_and_exits(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    """Killing the tmux server hangs the terminal up (SIGHUP, then SIGCONT): the TUI must stop
+    its worker group gracefully and exit, not hang on its dead output."""
+    wait_for(lambda: "● connected" in terminal.screen(), 30, message="the connected header")
+    workers = wait_for(lambda: len(demo_workers(tmp_path)) >= 2 and demo_workers(tmp_path), 30)
+    (tui,) = wait_for(lambda: tui_processes(tmp_path), 10, message="the TUI process")
+    terminal.keys("2")  # keep the screen busy redrawing while the terminal goes away
+    wait_for(lambda: "succeeded" in terminal.screen(), 45, message="succeeded events in the tail")
+
+    terminal.close()
+    try:
+        tui.wait(timeout=30)
+    except psutil.TimeoutExpired:
+        pytest.fail("the TUI was still running 30 s after its terminal was closed")
+    gone, alive = psutil.wait_procs(workers, timeout=30)
+    assert not alive, f"demo workers outlived the TUI: {[p.pid for p in alive]}"

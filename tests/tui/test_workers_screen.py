@@ -91,3 +91,43 @@ async def test_quit_stops_groups_started_by_the_tui(make_app: Any, jobs_module: 
         await pilot.press("q")
         await wait_until(pilot, lambda: group.returncode is not None, message="group stopped")
     assert group.returncode == 0
+
+
+async def test_restart_a_group_with_one_more_then_one_fewer_process(
+    make_app: Any, jobs_module: str
+) -> None:
+    from taskq_tui.worker_groups import GroupSpec
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        first = app.query_one(WorkersView).launch(GroupSpec([jobs_module], processes=1, threads=1))
+        await wait_until(pilot, lambda: len(first.child_pids()) == 1, message="1 worker")
+        await pilot.press("1")
+        await wait_until(pilot, lambda: app.focused is app.query_one("#process-table"))
+
+        await pilot.press("plus")  # graceful stop, then the same group with 2 processes
+        await wait_until(pilot, lambda: first.returncode is not None, message="old master exit")
+        assert first.returncode == 0
+        second = await wait_until(
+            pilot,
+            lambda: app.worker_groups["g1"] is not first and app.worker_groups["g1"],
+            message="the restarted group",
+        )
+        await wait_until(pilot, lambda: len(second.child_pids()) == 2, message="2 workers")
+        assert second.spec.processes == 2 and second.pid != first.pid
+        await wait_until(
+            pilot,
+            lambda: table_column(app, "#process-table", 1).count("worker") == 2,
+            message="2 worker rows",
+        )
+
+        await pilot.press("minus")  # and back to 1
+        await wait_until(pilot, lambda: second.returncode == 0, message="second master exit")
+        third = await wait_until(
+            pilot,
+            lambda: app.worker_groups["g1"] is not second and app.worker_groups["g1"],
+            message="the group restarted again",
+        )
+        await wait_until(pilot, lambda: len(third.child_pids()) == 1, message="1 worker again")
+        assert third.spec.processes == 1
+        assert list(app.worker_groups) == ["g1"]
