@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Optional
 
+from .delivery import DeadLetter, MessageProxy
 from .errors import ActorNotFound
 from .event_stream import EventStream, LocalEventBus
 from .middleware.middleware import Middleware, MiddlewareError
@@ -15,6 +16,15 @@ if TYPE_CHECKING:
     from .actor import Actor
     from .message import Message
     from .results.backend import ResultBackend
+
+__all__ = [
+    "Broker",
+    "Consumer",
+    "DeadLetter",
+    "MessageProxy",
+    "get_broker",
+    "set_broker",
+]
 
 logger = logging.getLogger("taskq.broker")
 
@@ -320,45 +330,6 @@ class Broker:
         return f"<{type(self).__name__}>"
 
 
-class DeadLetter:
-    """A dead-lettered message as listed by ``Broker.dead_letter_messages``.
-
-    ``message`` is None when the payload could not be decoded; ``raw`` always holds the bytes.
-    """
-
-    __slots__ = ("message_id", "queue_name", "raw", "message", "reason", "dead_at")
-
-    def __init__(
-        self,
-        message_id: str,
-        queue_name: str,
-        raw: bytes,
-        message: Message[Any] | None,
-        reason: str | None,
-        dead_at: int | None,
-    ) -> None:
-        self.message_id = message_id
-        self.queue_name = queue_name
-        self.raw = raw
-        self.message = message
-        self.reason = reason
-        self.dead_at = dead_at
-
-    def asdict(self) -> dict[str, Any]:
-        """A JSON-friendly dict of this dead letter."""
-        return {
-            "message_id": self.message_id,
-            "queue_name": self.queue_name,
-            "message": self.message.asdict() if self.message else None,
-            "raw": None if self.message else self.raw.decode("utf-8", "replace"),
-            "reason": self.reason,
-            "dead_at": self.dead_at,
-        }
-
-    def __repr__(self) -> str:
-        return f"DeadLetter({self.message_id!r}, reason={self.reason!r})"
-
-
 class Consumer(Iterator[Optional["MessageProxy"]]):
     """Iterates over a queue's messages; yields None when idle so the caller can do other work.
 
@@ -388,64 +359,3 @@ class Consumer(Iterator[Optional["MessageProxy"]]):
 
     def close(self) -> None:
         """Release the consumer's resources."""
-
-
-class MessageProxy:
-    """A consumed message plus its delivery state; attribute access falls through to it."""
-
-    __slots__ = ("_message", "_exception", "failed", "_result", "_fetch_state", "acked", "reason")
-
-    def __init__(self, message: Message[Any], fetch_state: Any = None) -> None:
-        self._message = message
-        self._exception: BaseException | None = None
-        self.failed = False
-        self._result: Any = None
-        self._fetch_state = fetch_state
-        self.acked = False
-        #: Why the message is being dead-lettered; stored beside the dead letter.
-        self.reason: str | None = None
-
-    @property
-    def message(self) -> Message[Any]:
-        """The wrapped message."""
-        return self._message
-
-    def stuff_exception(self, exception: BaseException) -> None:
-        """Remember the exception the actor raised."""
-        self._exception = exception
-
-    def clear_exception(self) -> None:
-        """Forget the remembered exception (Retries does this after scheduling a retry)."""
-        self._exception = None
-
-    def fail(self, reason: str | None = None) -> None:
-        """Mark the message as failed: it will be dead-lettered (with ``reason``), not acked."""
-        self.failed = True
-        if reason is not None:
-            self.reason = reason
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._message, name)
-
-    def __str__(self) -> str:
-        return str(self._message)
-
-    def __repr__(self) -> str:
-        return f"MessageProxy({self._message!r})"
-
-    def __lt__(self, other: MessageProxy) -> bool:
-        eta = self._message.options.get("eta", 0)
-        other_eta = other._message.options.get("eta", 0)
-        if eta != other_eta:
-            return eta < other_eta
-        return self._message < other._message
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, MessageProxy):
-            return self._message.message_id == other._message.message_id
-        if isinstance(other, type(self._message)):
-            return self._message.message_id == other.message_id
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._message.message_id)
