@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from .common import current_millis, q_name
 from .errors import ActorNotFound, ConnectionError, RateLimitExceeded
 from .middleware.middleware import SkipMessage
+from .middleware.threading import interruptible
 from .worker_queue import WorkQueue
 
 if TYPE_CHECKING:
@@ -358,7 +359,8 @@ class WorkerThread(threading.Thread):
                 return
             try:
                 broker.emit_before("process_message", message)
-                result = actor(*message.args, **message.kwargs)
+                with interruptible():
+                    result = actor(*message.args, **message.kwargs)
                 message._result = result
                 broker.emit_after("process_message", message, result=result)
             except SkipMessage:

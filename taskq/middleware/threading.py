@@ -6,6 +6,8 @@ import ctypes
 import logging
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ..errors import TaskqError
@@ -39,17 +41,51 @@ def is_gevent_active() -> bool:
     return bool(monkey.is_module_patched("threading"))
 
 
+# Threads currently running actor code, the only place an Interrupt may land: raised
+# anywhere else (inside logging, a broker client, an ack) it could leave a lock held forever.
+_interruptible: set[int] = set()
+_interruptible_lock = threading.Lock()
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """Mark the calling thread as running actor code for the duration of the block.
+
+    Interrupts are only delivered inside such a block. On the way out, an interrupt that was
+    requested but not yet raised is cancelled, so none can escape into the worker's own code.
+    """
+    thread_id = current_thread_id()
+    with _interruptible_lock:
+        _interruptible.add(thread_id)
+    try:
+        yield
+    finally:
+        while True:
+            try:
+                with _interruptible_lock:
+                    _interruptible.discard(thread_id)
+                    if not is_gevent_active():
+                        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), None)
+                break
+            except Interrupt:  # requested just as the actor finished: too late, drop it
+                continue
+
+
 def raise_thread_exception(thread_id: int, exception: type[BaseException]) -> bool:
-    """Arrange for ``exception`` to be raised in the thread (or greenlet) ``thread_id``.
+    """Arrange for ``exception`` to be raised in the thread (or greenlet) ``thread_id``, if it
+    is running actor code (see :func:`interruptible`).
 
     The exception fires at the thread's next Python bytecode; a thread blocked in C code only
-    sees it when the call returns. Returns False if no such thread exists.
+    sees it when the call returns. Returns False if the thread is not running an actor.
     """
     if is_gevent_active():
         return _raise_in_greenlet(thread_id, exception)
-    count = ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread_id), ctypes.py_object(exception)
-    )
+    with _interruptible_lock:
+        if thread_id not in _interruptible:
+            return False
+        count = ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(thread_id), ctypes.py_object(exception)
+        )
     if count == 0:
         logger.warning("Cannot raise %s: thread %d does not exist.", exception.__name__, thread_id)
         return False
@@ -75,9 +111,9 @@ def _raise_in_greenlet(thread_id: int, exception: type[BaseException]) -> bool:
 
 
 def _throw_unless_finished(target: object, exception: type[BaseException]) -> None:
-    # The greenlet may have finished between the decision and this callback; throwing into a
-    # dead greenlet would raise in the hub instead.
-    if not target.dead:  # type: ignore[attr-defined]
+    # The greenlet may have finished its actor (or died) between the decision and this
+    # callback; throwing then would land in the worker's code or in the hub.
+    if not target.dead and id(target) in _interruptible:  # type: ignore[attr-defined]
         target.throw(exception)  # type: ignore[attr-defined]
 
 

@@ -155,3 +155,40 @@ def test_actors_without_notify_shutdown_finish_their_work(make_stub_broker, queu
     finally:
         worker.stop(timeout=10_000)
     assert outcome == ["finished"]
+
+
+def test_interrupts_land_only_inside_actor_code():
+    from taskq.middleware.threading import interruptible, raise_thread_exception
+
+    ready, release = threading.Event(), threading.Event()
+    outcome: list[str] = []
+
+    def busy_outside_an_actor() -> None:
+        ready.set()
+        while not release.is_set():
+            pass  # Python bytecode: an interrupt would land here if it were allowed to
+        outcome.append("outside: finished")
+
+    def busy_inside_an_actor() -> None:
+        try:
+            with interruptible():
+                ready.set()
+                while True:
+                    pass
+        except TimeLimitExceeded:
+            outcome.append("inside: interrupted")
+
+    outside = threading.Thread(target=busy_outside_an_actor)
+    outside.start()
+    assert ready.wait(5)
+    assert raise_thread_exception(outside.ident, TimeLimitExceeded) is False
+    release.set()
+    outside.join(5)
+
+    ready.clear()
+    inside = threading.Thread(target=busy_inside_an_actor)
+    inside.start()
+    assert ready.wait(5)
+    assert raise_thread_exception(inside.ident, TimeLimitExceeded) is True
+    inside.join(5)
+    assert outcome == ["outside: finished", "inside: interrupted"]
