@@ -33,8 +33,9 @@ def test_two_vhosts_are_isolated(make_vhost, queue_name, start_worker):
             actors[first].send(f"one-{i}")
         for i in range(3):
             actors[second].send(f"two-{i}")
-        assert one.queue_stats()[queue_name]["ready"] == 5
-        assert two.queue_stats()[queue_name]["ready"] == 3
+        # Publishes without confirms are routed asynchronously: poll the counts.
+        wait_for(lambda: one.queue_stats()[queue_name]["ready"] == 5, message="5 on the vhost")
+        wait_for(lambda: two.queue_stats()[queue_name]["ready"] == 3, message="3 on /")
         start_worker(one)
         start_worker(two)
         wait_for(lambda: len(seen[first]) == 5 and len(seen[second]) == 3, message="both vhosts")
