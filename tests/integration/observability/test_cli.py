@@ -210,3 +210,13 @@ def test_events_tails_json_lines_filtered_by_queue_and_exits_0(
         code = tail.stop(signum)
         broker.close()
     assert code == 0, tail.process.stderr.read()
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_info_shows_the_broker_url_with_its_password_masked(as_json):
+    url = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    result = taskq_cli("info", *(["--json"] if as_json else []), "--broker", url)
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "amqp://guest:***@127.0.0.1:5672/%2F" in output
+    assert "guest:guest" not in output
