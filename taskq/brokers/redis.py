@@ -226,11 +226,15 @@ class RedisBroker(RedisInspection, Broker):
                 self._flush_pending()
             self.scripts[script](args=args)
         except _REDIS_ERRORS as e:
-            with self._pending_lock:
-                first = not self._pending
-                self._pending.append((script, args))
-            if first:
-                self.logger.warning("Redis unreachable (%s); acks will be retried.", e)
+            self._retry_later(script, args, e)
+
+    def _retry_later(self, script: str, args: list[Any], error: Exception | None = None) -> None:
+        """Keep a settling script call that may not have run, to resend on reconnect."""
+        with self._pending_lock:
+            first = not self._pending
+            self._pending.append((script, args))
+        if first:
+            self.logger.warning("Redis unreachable (%s); acks will be retried.", error)
 
     def _has_pending(self) -> bool:
         return bool(self._pending)

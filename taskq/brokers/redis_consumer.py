@@ -52,9 +52,12 @@ class RedisConsumer(Consumer):
         else:
             self._max_block = self.timeout
         self._closed = False
-        self._ack_lock = threading.Lock()
+        # Acks of finished messages wait in _ack_batch (guarded by _room). While the consumer
+        # is about to fetch (_carrying), it takes them along in the fetch call; otherwise the
+        # acking thread flushes them itself (group-committed).
         self._ack_batch: list[str] = []
         self._ack_flushing = False
+        self._carrying = False
         broker._keeper.register(self)
 
     # -- fetching -------------------------------------------------------------------------
@@ -70,35 +73,57 @@ class RedisConsumer(Consumer):
                     self.broker._flush_pending()
                 if self.queue_name in self.broker._fetch_in_doubt:
                     self._requeue_orphans()
-                room = self._wait_for_room()
-                if room <= 0:
+                fetched = self._fetch()
+                if fetched is None:  # no room: every prefetched message is still held
                     return None
-                if self._fetch(room):
+                if fetched:
                     continue
+                if self._ack_batch:  # about to block: settle what finished meanwhile
+                    self._flush_acks_unless_flushing()
                 if not self._wait_for_wake_up():
                     return None
-                if not self._fetch(room):
+                if not self._fetch():
                     return None
         except (redis.ConnectionError, redis.TimeoutError) as e:
             raise self.broker._connection_error(e) from None
 
-    def _wait_for_room(self) -> int:
+    def _take_room(self) -> tuple[int, list[str]]:
+        """How many messages the next fetch may take, and the acks it carries along (the
+        script settles them before popping, so at most ``prefetch`` are ever held)."""
         with self._room:
-            if len(self._unacked) >= self.prefetch:
+            self._carrying = True
+            if len(self._unacked) - len(self._ack_batch) >= self.prefetch:
                 self._room.wait(self.timeout)
-            return self.prefetch - len(self._unacked)
+            carried, self._ack_batch = self._ack_batch, []
+            return self.prefetch - len(self._unacked) + len(carried), carried
 
-    def _fetch(self, count: int) -> bool:
+    def _fetch(self) -> bool | None:
+        """Fetch as many messages as there is room for: True if some came, False if the
+        queue is empty, None if there is no room."""
         broker = self.broker
         try:
-            reply = broker.scripts["fetch"](
-                args=[broker.namespace, self.queue_name, broker.worker_id, current_millis(), count]
-            )
-        except (redis.ConnectionError, redis.TimeoutError):
-            # The script may have run without its reply reaching us: the messages would then
-            # sit in our acks set, unknown to this process, until it dies. Check on reconnect.
-            broker._fetch_in_doubt.add(self.queue_name)
-            raise
+            count, carried = self._take_room()
+            if count <= 0 and not carried:
+                return None
+            args = [broker.namespace, self.queue_name, broker.worker_id, current_millis()]
+            args.append(max(count, 0))
+            try:
+                reply = broker.scripts["fetch"](args=[*args, *carried])
+            except (redis.ConnectionError, redis.TimeoutError):
+                # The script may have run without its reply reaching us: the messages would
+                # then sit in our acks set, unknown to this process, until it dies. Check on
+                # reconnect; resend the carried acks then (acking twice is harmless).
+                broker._fetch_in_doubt.add(self.queue_name)
+                if carried:
+                    broker._retry_later("ack", [*args[:4], *carried])
+                raise
+        finally:
+            with self._room:
+                self._carrying = False
+        for message_id in carried:
+            self._forget(message_id)
+        if count <= 0:
+            return None
         if not reply:
             return False
         with self._room:
@@ -162,8 +187,25 @@ class RedisConsumer(Consumer):
         sends every id that piles up meanwhile in one script call, so N threads finishing
         together cost one round trip, not N.
         """
-        with self._ack_lock:
+        with self._room:
             self._ack_batch.append(redis_id(message))
+            if self._carrying:  # the consumer is fetching: it takes this ack along
+                self._room.notify()
+                return
+            if self._ack_flushing:
+                return
+            self._ack_flushing = True
+        self._flush_acks()
+
+    def flush_waiting_acks(self) -> None:
+        """Send acks left for a fetch that has not come (the consumer paused or stopped)."""
+        with self._room:
+            if not self._ack_batch or self._carrying:
+                return
+        self._flush_acks_unless_flushing()
+
+    def _flush_acks_unless_flushing(self) -> None:
+        with self._room:
             if self._ack_flushing:
                 return
             self._ack_flushing = True
@@ -173,7 +215,7 @@ class RedisConsumer(Consumer):
         broker = self.broker
         try:
             while True:
-                with self._ack_lock:
+                with self._room:
                     batch, self._ack_batch = self._ack_batch, []
                     if not batch:
                         self._ack_flushing = False
@@ -183,7 +225,7 @@ class RedisConsumer(Consumer):
                 for message_id in batch:
                     self._forget(message_id)
         except BaseException:
-            with self._ack_lock:
+            with self._room:
                 self._ack_flushing = False
             raise
 
@@ -229,6 +271,8 @@ class RedisConsumer(Consumer):
         if self._closed:
             return
         self._closed = True
+        if self._ack_batch:
+            self._flush_acks_unless_flushing()
         cached = [message_id for message_id, _ in self._cache]
         self._cache.clear()
         self._requeue_ids(cached)

@@ -91,6 +91,10 @@ class Keeper:
             try:
                 self.heartbeat()
                 broker._flush_pending()
+                with self.lock:
+                    consumers = list(self.consumers)
+                for consumer in consumers:  # e.g. acks left for a consumer that then paused
+                    consumer.flush_waiting_acks()
                 if now >= next_maintenance:
                     self.maintain()
                     next_maintenance = now + broker.requeue_interval

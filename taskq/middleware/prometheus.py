@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 from importlib.util import find_spec
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..common import current_millis, q_name
 from .middleware import Middleware
@@ -32,6 +32,18 @@ DURATION_BUCKETS = (
     5, 10, 25, 50, 75, 100, 250, 500, 750, 1_000, 2_500, 5_000, 7_500, 10_000, 30_000, 60_000,
     600_000, 900_000, float("inf"),
 )  # fmt: skip
+
+
+class _Children(NamedTuple):
+    """The labelled children of every metric for one (queue, actor) pair."""
+
+    total: Any
+    errored: Any
+    retried: Any
+    rejected: Any
+    inprogress: Any
+    delayed_inprogress: Any
+    durations: Any
 
 
 def _enable_multiprocess_values() -> None:
@@ -128,6 +140,22 @@ class Prometheus(Middleware):
             buckets=DURATION_BUCKETS,
         )
         self.registry = registry
+        self._children: dict[tuple[str, str], _Children] = {}
+
+    def _for(self, labels: tuple[str, str]) -> _Children:
+        """The metric children of one (queue, actor) pair, created once per process."""
+        children = self._metrics()._children.get(labels)
+        if children is None:
+            children = self._children[labels] = _Children(
+                self.total_messages.labels(*labels),
+                self.total_errored_messages.labels(*labels),
+                self.total_retried_messages.labels(*labels),
+                self.total_rejected_messages.labels(*labels),
+                self.inprogress_messages.labels(*labels),
+                self.inprogress_delayed_messages.labels(*labels),
+                self.message_durations.labels(*labels),
+            )
+        return children
 
     @staticmethod
     def _labels(message: MessageProxy | Message[Any]) -> tuple[str, str]:
@@ -155,28 +183,30 @@ class Prometheus(Middleware):
         current = getattr(self._current, "message", None)
         if current is not None and current["id"] == message.message_id and not current["retried"]:
             current["retried"] = True  # the thread re-enqueued its own message: a retry
-            self._metrics().total_retried_messages.labels(*self._labels(message)).inc()
+            self._for(self._labels(message)).retried.inc()
             return
-        delayed_labels = self._delayed.pop(message.message_id, None)
-        if delayed_labels is not None:  # a held delayed message promoted to its queue
-            self._metrics().inprogress_delayed_messages.labels(*delayed_labels).dec()
+        if self._delayed:
+            delayed_labels = self._delayed.pop(message.message_id, None)
+            if delayed_labels is not None:  # a held delayed message promoted to its queue
+                self._for(delayed_labels).delayed_inprogress.dec()
 
     def before_delay_message(self, broker: Broker, message: MessageProxy) -> None:
         labels = self._labels(message)
         self._delayed[message.message_id] = labels
-        self._metrics().inprogress_delayed_messages.labels(*labels).inc()
+        self._for(labels).delayed_inprogress.inc()
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
-        metrics = self._metrics()
         labels = self._labels(message)
-        delayed_labels = self._delayed.pop(message.message_id, None)
-        if delayed_labels is not None:
-            metrics.inprogress_delayed_messages.labels(*delayed_labels).dec()
-        metrics.inprogress_messages.labels(*labels).inc()
+        if self._delayed:
+            delayed_labels = self._delayed.pop(message.message_id, None)
+            if delayed_labels is not None:
+                self._for(delayed_labels).delayed_inprogress.dec()
+        children = self._for(labels)
+        children.inprogress.inc()
         self._current.message = {
             "id": message.message_id,
             "start": current_millis(),
-            "labels": labels,
+            "children": children,
             "retried": False,
             "running": True,
         }
@@ -189,18 +219,17 @@ class Prometheus(Middleware):
         result: Any = None,
         exception: BaseException | None = None,
     ) -> None:
-        metrics = self._metrics()
         current = getattr(self._current, "message", None)
-        labels = self._labels(message)
+        children = self._for(self._labels(message))
         duration = 0
         if current is not None and current["id"] == message.message_id and current["running"]:
             current["running"] = False
             duration = current_millis() - current["start"]
-            metrics.inprogress_messages.labels(*current["labels"]).dec()
-        metrics.message_durations.labels(*labels).observe(duration)
-        metrics.total_messages.labels(*labels).inc()
+            current["children"].inprogress.dec()
+        children.durations.observe(duration)
+        children.total.inc()
         if exception is not None:
-            metrics.total_errored_messages.labels(*labels).inc()
+            children.errored.inc()
 
     def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
         self.after_process_message(broker, message)
@@ -210,4 +239,4 @@ class Prometheus(Middleware):
 
     def after_nack(self, broker: Broker, message: MessageProxy) -> None:
         self._current.message = None
-        self._metrics().total_rejected_messages.labels(*self._labels(message)).inc()
+        self._for(self._labels(message)).rejected.inc()

@@ -60,6 +60,9 @@ def test_kill_9_of_worker_and_master_loses_nothing(fault_setup: FaultSetup) -> N
 
         restarted = time.monotonic()
         second = WorkerCLI(setup.worker_env(), log, *args)
+        # The orphans may have drained nearly everything: still let the new group boot (and
+        # install its signal handlers) before the TERM that ends the test.
+        second.wait_children(2)
         wait_for(lambda: processed() == MESSAGES, DRAIN_TIMEOUT, message="every message")
         drained_in = time.monotonic() - restarted
         second.signal(signal.SIGTERM)

@@ -1,5 +1,6 @@
--- fetch: pop up to `count` messages for a worker, recording them as unacked.
--- ARGV: namespace, queue_name, worker_id, now_ms, count.
+-- fetch: ack the messages a worker finished, then pop up to `count` messages for it,
+-- recording them as unacked. Carrying the acks saves a round trip per batch.
+-- ARGV: namespace, queue_name, worker_id, now_ms, count [, acked_id ...].
 -- Returns a flat list {id1, payload1, id2, payload2, ...}.
 local ns, queue_name, worker, now, count = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local queue = queue_key(ns, queue_name)
@@ -10,6 +11,13 @@ local acks = acks_key(ns, worker, queue_name)
 redis.call("zadd", heartbeats_key(ns), now, worker)
 -- remember where this worker holds acks, so its recovery needs no KEYS scan
 redis.call("sadd", ack_queues_key(ns, worker), queue_name)
+
+for i = 6, #ARGV do
+  -- as in ack.lua: only the holder of the ack may delete the payload
+  if redis.call("srem", acks, ARGV[i]) == 1 then
+    redis.call("hdel", messages, ARGV[i])
+  end
+end
 
 local fetched = {}
 local taken = 0
