@@ -26,8 +26,10 @@ from ..errors import BrokerError, QueueJoinTimeout
 from ..message import Message
 from ..middleware.middleware import Middleware
 from .rabbitmq_connection import (
+    RETRYABLE_ERRORS,
     Targets,
     close_quietly,
+    logger,
     retry_for,
 )
 from .rabbitmq_consumer import RabbitmqConsumer, RabbitmqMessageProxy
@@ -37,6 +39,10 @@ from .rabbitmq_inspection import RabbitmqInspection
 __all__ = ["DEAD_MESSAGE_TTL", "RabbitmqBroker", "RabbitmqMessageProxy"]
 
 T = TypeVar("T")
+
+#: A producer connection idle longer than this (s) reads what the server sent before the next
+#: publish, so a connection the server closed meanwhile is noticed first.
+_IDLE_CHECK_SECONDS = 1.0
 
 
 class _ProducerState(threading.local):
@@ -112,7 +118,7 @@ class RabbitmqBroker(RabbitmqInspection, Broker):
             state.connection, state.target = self.targets.connect()
             with self._connections_lock:
                 self.connections.add(state.connection)
-        elif time.monotonic() - state.last_used > 1.0:
+        elif time.monotonic() - state.last_used > _IDLE_CHECK_SECONDS:
             # Let pika read what arrived while idle, so a connection the server closed is
             # noticed before a publish is written into it.
             state.connection.process_data_events(time_limit=0)
@@ -232,21 +238,54 @@ class RabbitmqBroker(RabbitmqInspection, Broker):
         canonical, queue_name, message = self._prepare(message, delay)
         self.emit_before("enqueue", message, delay)
         body, properties = message.encode(), self._properties(message)
+        if not self._publish_on_ready_channel(canonical, queue_name, body, properties):
 
-        def publish() -> None:
-            channel = self.channel
-            self._ensure_declared(channel, canonical)
-            channel.basic_publish(
-                exchange="",
-                routing_key=queue_name,
-                body=body,
-                properties=properties,
-                mandatory=self.confirm_delivery,  # unroutable → error, only in confirm mode
-            )
+            def publish() -> None:
+                channel = self.channel
+                self._ensure_declared(channel, canonical)
+                channel.basic_publish(
+                    exchange="",
+                    routing_key=queue_name,
+                    body=body,
+                    properties=properties,
+                    mandatory=self.confirm_delivery,  # unroutable → error, only in confirm mode
+                )
 
-        self._retry(publish, f"enqueue message {message.message_id} to {queue_name!r}")
+            self._retry(publish, f"enqueue message {message.message_id} to {queue_name!r}")
         self.emit_after("enqueue", message, delay)
         return message
+
+    def _publish_on_ready_channel(
+        self, canonical: str, routing_key: str, body: bytes, properties: pika.BasicProperties
+    ) -> bool:
+        """Publish at once on the calling thread's channel when it is open, was used within
+        the last second and has declared ``canonical``: the common case, without the retry
+        machinery. Returns False when the caller must take the retrying path instead (nothing
+        was ready, or the connection broke and was dropped)."""
+        state = self.state
+        channel = state.channel
+        now = time.monotonic()
+        if (
+            channel is None
+            or now - state.last_used > _IDLE_CHECK_SECONDS
+            or canonical not in state.declared
+            or not channel.is_open
+        ):
+            return False
+        try:
+            channel.basic_publish(
+                exchange="",
+                routing_key=routing_key,
+                body=body,
+                properties=properties,
+                mandatory=self.confirm_delivery,  # as in the retrying path
+            )
+        except RETRYABLE_ERRORS as e:
+            logger.debug("Publishing to %r failed (%r); reconnecting.", routing_key, e)
+            self._drop_producer_connection(e)
+            return False
+        state.last_used = now
+        return True
 
     def enqueue_many(
         self, messages: Iterable[Message[Any]], *, delay: int | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import types
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -107,6 +108,7 @@ class Targets:
                 logger.debug("RabbitMQ at %s is unreachable: %r", self.labels[index], e)
                 last_error = e
                 continue
+            send_frames_together(connection)
             if index != start:
                 logger.warning(
                     "Failed over from RabbitMQ at %s to %s.", self.labels[start], self.labels[index]
@@ -151,6 +153,33 @@ def retry_for(
                 ) from None
             logger.debug("Retrying %s in %d ms after %r.", what, backoff_ms, e)
             time.sleep(backoff_ms / 1000)
+
+
+def send_frames_together(connection: pika.BlockingConnection) -> None:
+    """Make ``connection`` write the frames of one AMQP command (a publish is a method, a
+    header and a body frame) to its socket in a single write instead of one write per frame.
+
+    Fewer system calls per publish, and RabbitMQ receives a message in one piece. Relies on
+    pika's connection internals; with a pika that lacks them, the connection is left as is.
+    """
+    impl = getattr(connection, "_impl", None)
+    if not (
+        hasattr(impl, "_output_marshaled_frames")
+        and hasattr(impl, "_adapter_emit_data")
+        and hasattr(impl, "bytes_sent")
+        and hasattr(impl, "frames_sent")
+    ):
+        return
+    impl._output_marshaled_frames = types.MethodType(_output_frames_joined, impl)
+
+
+def _output_frames_joined(impl: Any, marshaled_frames: Sequence[bytes]) -> None:
+    if not marshaled_frames:
+        return
+    data = marshaled_frames[0] if len(marshaled_frames) == 1 else b"".join(marshaled_frames)
+    impl.bytes_sent += len(data)
+    impl.frames_sent += len(marshaled_frames)
+    impl._adapter_emit_data(data)
 
 
 def is_channel_error(error: BaseException, reply_code: int) -> bool:
