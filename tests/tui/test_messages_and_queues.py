@@ -47,8 +47,16 @@ async def test_enqueue_from_the_form_shows_the_event_in_the_tail(
             lambda: done[0]["message_id"][:8] in table_column(app, "#event-table", 4),
             message="the message in the tail",
         )
-        statuses = table_column(app, "#event-table", 1)
-        assert any("queued" in s for s in statuses) and any("succeeded" in s for s in statuses)
+        # The UI publishes "enqueued" from its own process: it may land after the worker's
+        # events, so wait for both rows rather than expecting them in one refresh.
+        await wait_until(
+            pilot,
+            lambda: (
+                any("queued" in s for s in table_column(app, "#event-table", 1))
+                and any("succeeded" in s for s in table_column(app, "#event-table", 1))
+            ),
+            message="queued and succeeded rows in the tail",
+        )
 
         app.query_one("#f-text").value = "from-the-ui"  # the text filter keeps that message only
         await wait_until(
