@@ -10,6 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.widgets import DataTable, Input, Select, Static
 
@@ -192,7 +193,10 @@ class MessagesView(Vertical):
     @on(DataTable.RowHighlighted, "#event-table")
     def on_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         selected = self._rows.get(event.row_key.value or "")
-        detail = self.query_one(EventDetail)
+        try:
+            detail = self.query_one(EventDetail)
+        except NoMatches:  # highlighted while the view is being rebuilt
+            return
         if selected is None or selected is detail.event:
             return
         detail.result = ""
@@ -221,7 +225,10 @@ class MessagesView(Vertical):
         self.app.call_from_thread(self._show_result, event, text)
 
     def _show_result(self, event: dict[str, Any], text: str) -> None:
-        detail = self.query_one(EventDetail)
+        try:
+            detail = self.query_one(EventDetail)
+        except NoMatches:  # the view is being rebuilt or closed: nothing to show it in
+            return
         if detail.event is event:  # the user may have moved on
             detail.result = text
 
