@@ -357,5 +357,11 @@ class Consumer(Iterator[Optional["MessageProxy"]]):
         """Put fetched-but-unprocessed messages back on their queue."""
         raise NotImplementedError
 
+    def set_prefetch(self, prefetch: int) -> None:
+        """Hold at most ``prefetch`` unacked messages from now on (called from the consuming
+        thread). Consumers with a ``prefetch`` attribute take the new value."""
+        if hasattr(self, "prefetch"):
+            self.prefetch = max(1, prefetch)
+
     def close(self) -> None:
         """Release the consumer's resources."""

@@ -44,6 +44,8 @@ class WorkerOptions:
     modules: list[str]
     processes: int = field(default_factory=default_processes)
     threads: int = DEFAULT_THREADS
+    #: Unacked messages per queue consumer; None lets the window adapt (taskq.prefetch).
+    prefetch: int | None = None
     queues: list[str] | None = None
     paths: list[str] = field(default_factory=lambda: ["."])
     broker_url: str | None = None
@@ -82,6 +84,8 @@ class WorkerOptions:
             raise ValueError(f"--processes must be at least 1, got {self.processes}")
         if self.threads < 1:
             raise ValueError(f"--threads must be at least 1, got {self.threads}")
+        if self.prefetch is not None and self.prefetch < 1:
+            raise ValueError(f"--prefetch must be at least 1, got {self.prefetch}")
         if self.shutdown_timeout < 0:
             raise ValueError(f"--shutdown-timeout must be >= 0 ms, got {self.shutdown_timeout}")
         if self.max_tasks_per_child is not None and self.max_tasks_per_child < 1:

@@ -15,6 +15,7 @@ from .common import current_millis, q_name
 from .errors import ActorNotFound, ConnectionError, RateLimitExceeded
 from .middleware.middleware import SkipMessage
 from .middleware.threading import interruptible
+from .prefetch import PrefetchWindow
 from .worker_queue import WorkQueue
 
 if TYPE_CHECKING:
@@ -30,7 +31,8 @@ class Worker:
     """Consume ``queues`` (default: every declared queue) of ``broker`` and run their actors.
 
     ``worker_timeout`` (ms) bounds how long threads block before checking for shutdown;
-    ``prefetch`` defaults to twice ``worker_threads`` per queue.
+    ``prefetch`` pins how many unacked messages each queue's consumer holds; by default the
+    window adapts to how long messages take (see :mod:`taskq.prefetch`).
     """
 
     def __init__(
@@ -46,7 +48,9 @@ class Worker:
         self.queues = set(queues) if queues else None
         self.worker_timeout = worker_timeout
         self.worker_threads = worker_threads
-        self.prefetch = prefetch or max(2, worker_threads * 2)
+        self.fixed_prefetch = prefetch
+        #: The most unacked messages one queue's consumer may hold.
+        self.prefetch = prefetch or PrefetchWindow(worker_threads).maximum
         self.work_queue = WorkQueue()
         self.consumers: dict[str, ConsumerThread] = {}
         self.workers: list[WorkerThread] = []
@@ -130,8 +134,9 @@ class Worker:
             return
         if self.queues is not None and q_name(queue_name) not in self.queues:
             return
-        prefetch = DELAY_QUEUE_PREFETCH if delay else self.prefetch
-        thread = ConsumerThread(self, queue_name, prefetch=prefetch, delay=delay)
+        fixed = DELAY_QUEUE_PREFETCH if delay else self.fixed_prefetch
+        window = PrefetchWindow(self.worker_threads, fixed=fixed)
+        thread = ConsumerThread(self, queue_name, window=window, delay=delay)
         thread.start()
         self.consumers[queue_name] = thread
 
@@ -165,12 +170,14 @@ class Worker:
 class ConsumerThread(threading.Thread):
     """Fetches messages from one queue; holds delayed messages until their eta."""
 
-    def __init__(self, worker: Worker, queue_name: str, *, prefetch: int, delay: bool) -> None:
+    def __init__(
+        self, worker: Worker, queue_name: str, *, window: PrefetchWindow, delay: bool
+    ) -> None:
         super().__init__(name=f"taskq-consumer-{queue_name}", daemon=True)
         self.worker = worker
         self.broker = worker.broker
         self.queue_name = queue_name
-        self.prefetch = prefetch
+        self.window = window
         self.is_delay_queue = delay
         self.paused = threading.Event()
         self._fetching = True
@@ -189,7 +196,9 @@ class ConsumerThread(threading.Thread):
             try:
                 if self.consumer is None:
                     self.consumer = self.broker.consume(
-                        self.queue_name, prefetch=self.prefetch, timeout=self.worker.worker_timeout
+                        self.queue_name,
+                        prefetch=self.window.size,
+                        timeout=self.worker.worker_timeout,
                     )
                     self._ready.set()
                     if error_logged:
@@ -220,6 +229,11 @@ class ConsumerThread(threading.Thread):
                     self.worker.submit(self, message)
             if self.is_delay_queue:
                 self._promote_due()
+            else:
+                resized = self.window.resize()
+                if resized is not None:
+                    logger.debug("Prefetch of %s is now %d.", self.queue_name, resized)
+                    self.consumer.set_prefetch(resized)
             if not self._fetching:
                 return
             while self.paused.is_set() and self._fetching:
@@ -359,8 +373,10 @@ class WorkerThread(threading.Thread):
                 return
             try:
                 broker.emit_before("process_message", message)
+                started = time.perf_counter()
                 with interruptible():
                     result = actor(*message.args, **message.kwargs)
+                consumer.window.record((time.perf_counter() - started) * 1000)
                 message._result = result
                 broker.emit_after("process_message", message, result=result)
             except SkipMessage:

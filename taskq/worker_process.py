@@ -257,7 +257,12 @@ class WorkerProcess:
             broker.add_middleware(RecycleAfter(self.options.max_tasks_per_child, self.stop_request))
         from .worker import Worker
 
-        worker = Worker(broker, queues=self.options.queues, worker_threads=self.options.threads)
+        worker = Worker(
+            broker,
+            queues=self.options.queues,
+            worker_threads=self.options.threads,
+            prefetch=self.options.prefetch,
+        )
         worker.start()
         logger.info(
             "Worker process started: %d thread(s), queues %s.",

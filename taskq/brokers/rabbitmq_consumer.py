@@ -1,10 +1,14 @@
 """The RabbitMQ consumer: one connection and channel per consumer, settled from any thread.
 
 pika connections are not thread-safe. The thread that creates a consumer owns its connection and
-drives it from ``__next__``; acks, nacks and requeues from worker threads are queued and handed to
-that thread in batches (one ``add_callback_threadsafe`` per batch), and run the next time it
-touches the connection. A batch of acks covering every delivery up to some tag goes out as one
-``basic.ack`` with ``multiple=True``.
+drives it from ``__next__``; acks, nacks and requeues from worker threads are queued for that
+thread and handed over in batches (one ``add_callback_threadsafe`` per batch), to run the next
+time it touches the connection. A batch of acks covering every delivery up to some tag
+goes out as one ``basic.ack`` with ``multiple=True``.
+
+Acks are written on the channel's underlying asynchronous channel (pika's ``BlockingChannel``
+would poll the socket after every one); they leave with the next poll, which comes at the
+latest when this consumer asks for its next delivery.
 """
 
 from __future__ import annotations
@@ -88,7 +92,10 @@ class RabbitmqConsumer(Consumer):
             self.channel = self.connection.channel()
             broker.declare_on_channel(self.channel, q_name(queue_name))
             self.channel.basic_qos(prefetch_count=prefetch)
-            self._deliveries = self.channel.consume(queue_name, inactivity_timeout=timeout / 1000)
+            self._inactivity_timeout = timeout / 1000
+            self._deliveries = self.channel.consume(
+                queue_name, inactivity_timeout=self._inactivity_timeout
+            )
         except RETRYABLE_ERRORS as e:
             close_quietly(self.connection)
             raise ConnectionClosed(
@@ -127,6 +134,24 @@ class RabbitmqConsumer(Consumer):
         return RabbitmqMessageProxy(
             message, redelivered=method.redelivered, tag=method.delivery_tag, owner=self
         )
+
+    def set_prefetch(self, prefetch: int) -> None:
+        """Consume again with a new prefetch: RabbitMQ fixes it when a consumer starts.
+
+        Deliveries pika buffered but did not hand out yet go back to the queue; those handed
+        out stay unacked on this channel and are settled as usual.
+        """
+        try:
+            self.channel.cancel()
+            self.channel.basic_qos(prefetch_count=prefetch)
+            self._deliveries = self.channel.consume(
+                self.queue_name, inactivity_timeout=self._inactivity_timeout
+            )
+        except RETRYABLE_ERRORS as e:
+            self._lost(e)
+            raise ConnectionClosed(
+                f"Lost the consumer of {self.queue_name!r} while changing its prefetch: {e!r}"
+            ) from None
 
     # -- settling (from any thread) -------------------------------------------------------
     def owns(self, message: MessageProxy) -> bool:
@@ -195,11 +220,11 @@ class RabbitmqConsumer(Consumer):
 
     def _ack_tag(self, tag: int) -> None:
         self._outstanding.discard(tag)
-        self.channel.basic_ack(tag)
+        self.channel._impl.basic_ack(tag)
 
     def _requeue_tag(self, tag: int) -> None:
         self._outstanding.discard(tag)
-        self.channel.basic_nack(tag, requeue=True)
+        self.channel._impl.basic_nack(tag, requeue=True)
 
     def _ack_tags(self, tags: list[int]) -> None:
         """Ack ``tags`` with as few frames as possible: one ``multiple=True`` ack for every tag
@@ -210,7 +235,7 @@ class RabbitmqConsumer(Consumer):
         oldest_busy = min(busy) if busy else None
         covered = [t for t in acking if oldest_busy is None or t < oldest_busy]
         if len(covered) > 1:
-            self.channel.basic_ack(max(covered), multiple=True)
+            self.channel._impl.basic_ack(max(covered), multiple=True)
             outstanding.difference_update(covered)
             acking.difference_update(covered)
         for tag in sorted(acking):

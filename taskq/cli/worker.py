@@ -81,6 +81,13 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
         help="worker threads (greenlets with --gevent) per process (default: %(default)s)",
     )
     parser.add_argument(
+        "--prefetch",
+        type=int,
+        metavar="N",
+        help="unacked messages each queue's consumer may hold (default: adapts to job length, "
+        "from 2 to 8 per thread)",
+    )
+    parser.add_argument(
         "-Q",
         "--queues",
         nargs="+",
@@ -156,6 +163,7 @@ def options_from_args(args: argparse.Namespace) -> WorkerOptions:
         modules=list(args.modules),
         processes=args.processes,
         threads=args.threads,
+        prefetch=args.prefetch,
         queues=list(args.queues) if args.queues else None,
         paths=list(args.paths) if args.paths else ["."],
         broker_url=args.broker,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import weakref
 from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -60,6 +61,18 @@ def _enable_multiprocess_values() -> None:
         values.ValueClass = values.get_value_class()
 
 
+def _forget_metrics_after_fork(middleware: Prometheus) -> None:
+    """Have a forked child drop ``middleware``'s metrics (without keeping it alive)."""
+    reference = weakref.ref(middleware)
+
+    def forget() -> None:
+        alive = reference()
+        if alive is not None:
+            alive._forget_metrics()
+
+    os.register_at_fork(after_in_child=forget)
+
+
 class Prometheus(Middleware):
     """Export ``taskq_*`` message metrics to Prometheus (on by default when installed).
 
@@ -77,7 +90,8 @@ class Prometheus(Middleware):
             )
         self.registry: Any = None
         self._setup_lock = threading.Lock()
-        self._setup_pid: int | None = None
+        self._children: dict[tuple[str, str], _Children] = {}
+        _forget_metrics_after_fork(self)
         self._current = threading.local()  # the message each worker thread is processing
         self._delayed: dict[str, tuple[str, str]] = {}
         self._status_reporter: Any = None
@@ -90,13 +104,17 @@ class Prometheus(Middleware):
     # -- metric set-up --------------------------------------------------------------------
     def _metrics(self) -> Prometheus:
         """Create the metrics once per process (after a fork the child gets its own)."""
-        if self._setup_pid == os.getpid():
-            return self
-        with self._setup_lock:
-            if self._setup_pid != os.getpid():
-                self._create_metrics()
-                self._setup_pid = os.getpid()
+        if self.registry is None:
+            with self._setup_lock:
+                if self.registry is None:
+                    self._create_metrics()
         return self
+
+    def _forget_metrics(self) -> None:
+        """In a forked child: drop the parent's metrics; the first hook creates new ones."""
+        self._setup_lock = threading.Lock()
+        self._children = {}
+        self.registry = None
 
     def _create_metrics(self) -> None:
         _enable_multiprocess_values()
@@ -139,27 +157,30 @@ class Prometheus(Middleware):
             registry=registry,
             buckets=DURATION_BUCKETS,
         )
+        self._children = {}
         self.registry = registry
-        self._children: dict[tuple[str, str], _Children] = {}
 
     def _for(self, labels: tuple[str, str]) -> _Children:
         """The metric children of one (queue, actor) pair, created once per process."""
-        children = self._metrics()._children.get(labels)
+        children = self._children.get(labels)
         if children is None:
+            self._metrics()
+            metric_labels = (q_name(labels[0]), labels[1])
             children = self._children[labels] = _Children(
-                self.total_messages.labels(*labels),
-                self.total_errored_messages.labels(*labels),
-                self.total_retried_messages.labels(*labels),
-                self.total_rejected_messages.labels(*labels),
-                self.inprogress_messages.labels(*labels),
-                self.inprogress_delayed_messages.labels(*labels),
-                self.message_durations.labels(*labels),
+                self.total_messages.labels(*metric_labels),
+                self.total_errored_messages.labels(*metric_labels),
+                self.total_retried_messages.labels(*metric_labels),
+                self.total_rejected_messages.labels(*metric_labels),
+                self.inprogress_messages.labels(*metric_labels),
+                self.inprogress_delayed_messages.labels(*metric_labels),
+                self.message_durations.labels(*metric_labels),
             )
         return children
 
     @staticmethod
     def _labels(message: MessageProxy | Message[Any]) -> tuple[str, str]:
-        return q_name(message.queue_name), message.actor_name
+        """The raw (queue, actor) key; :meth:`_for` maps delay queues to their parent."""
+        return message.queue_name, message.actor_name
 
     # -- hooks ----------------------------------------------------------------------------
     def after_process_boot(self, broker: Broker) -> None:

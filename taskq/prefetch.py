@@ -1,0 +1,71 @@
+"""How many unacknowledged messages a worker's consumer may hold: sized from how long they take.
+
+A consumer that holds few messages is fair to the other workers of its queue: what it holds
+and cannot start yet, nobody else can start either. With jobs of seconds, Dramatiq's
+``2 × threads`` is right. With jobs of microseconds it starves the worker: threads sit idle
+while acks travel to the broker and replacements travel back. So the window starts at
+``2 × threads`` and follows the mean processing time: it holds about :data:`BUDGET_MS` of
+work per thread, never fewer than ``2 × threads`` messages nor more than ``8 × threads``.
+A ``prefetch`` chosen by the user (``Worker(prefetch=N)``, ``taskq worker --prefetch N``)
+is never changed.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+#: Milliseconds of work each worker thread may have waiting for it in the window.
+BUDGET_MS = 50.0
+#: The window is at least this many messages per worker thread...
+MIN_PER_THREAD = 2
+#: ...and at most this many.
+MAX_PER_THREAD = 8
+#: Seconds between two looks at the mean processing time.
+CHECK_EVERY = 0.2
+#: Weight of each new duration in the running mean.
+SMOOTHING = 0.1
+
+
+class PrefetchWindow:
+    """The prefetch of one consumer, resized from the durations its messages take."""
+
+    def __init__(
+        self, threads: int, fixed: int | None = None, *, check_every: float = CHECK_EVERY
+    ) -> None:
+        self.minimum = max(2, threads * MIN_PER_THREAD)
+        self.maximum = max(self.minimum, threads * MAX_PER_THREAD)
+        self.threads = threads
+        self.size = fixed or self.minimum
+        self.adaptive = fixed is None
+        #: Running mean of processing time, in ms (None until a message is done).
+        self.mean_ms: float | None = None
+        self._check_every = check_every
+        self._next_check = time.monotonic() + check_every
+
+    def record(self, duration_ms: float) -> None:
+        """Note that a message of this consumer took ``duration_ms`` to process."""
+        mean = self.mean_ms
+        self.mean_ms = duration_ms if mean is None else mean + SMOOTHING * (duration_ms - mean)
+
+    def resize(self) -> int | None:
+        """The new window when it should change by at least half, else None.
+
+        Cheap enough to call after every message: it looks at the mean only every
+        ``check_every`` seconds.
+        """
+        if not self.adaptive or self.mean_ms is None:
+            return None
+        now = time.monotonic()
+        if now < self._next_check:
+            return None
+        self._next_check = now + self._check_every
+        wanted = self.threads * BUDGET_MS / max(self.mean_ms, 1e-3)
+        target = max(self.minimum, min(self.maximum, math.ceil(wanted)))
+        at_a_bound = target in (self.minimum, self.maximum)
+        if target == self.size or not (
+            at_a_bound or self.size / 2 >= target or target >= self.size * 2
+        ):
+            return None
+        self.size = target
+        return target
