@@ -85,40 +85,44 @@ class Broker:
     # -- middleware bus -------------------------------------------------------------------
     def emit_before(self, signal: str, *args: Any, **kwargs: Any) -> None:
         """Call ``before_<signal>`` on every middleware, in order."""
-        hook = "before_" + signal
-        for middleware in self._listening(hook):
-            getattr(middleware, hook)(self, *args, **kwargs)
+        for hook in self._hooks("before_" + signal):
+            hook(self, *args, **kwargs)
 
     def emit_after(self, signal: str, *args: Any, **kwargs: Any) -> None:
         """Call ``after_<signal>`` on every middleware, in reverse order; errors are logged."""
-        hook = "after_" + signal
-        for middleware in reversed(self._listening(hook)):
+        for hook in self._hooks("after_" + signal):
             try:
-                getattr(middleware, hook)(self, *args, **kwargs)
+                hook(self, *args, **kwargs)
             except Exception:
                 self.logger.critical(
-                    "Unexpected failure in after_%s of %r.", signal, middleware, exc_info=True
+                    "Unexpected failure in after_%s of %r.",
+                    signal,
+                    getattr(hook, "__self__", hook),
+                    exc_info=True,
                 )
 
-    def _listening(self, hook: str) -> list[Any]:
-        """The middleware whose ``hook`` is not :class:`Middleware`'s no-op, in stack order.
+    def _hooks(self, name: str) -> list[Any]:
+        """The bound ``name`` methods of the middleware that override :class:`Middleware`'s
+        no-op, in calling order (reversed for ``after_`` hooks).
 
         Calling only those keeps the per-message cost of a deep stack low; the answer is
         recomputed whenever the middleware list changes.
         """
-        cached = self._listeners.get(hook)
+        cached = self._listeners.get(name)
         if cached is not None and cached[0] == self.middleware:
             return cached[1]
-        base = getattr(Middleware, hook, None)
-        listening = [
-            m
+        base = getattr(Middleware, name, None)
+        hooks = [
+            getattr(m, name)
             for m in self.middleware
             if base is None
-            or hook in getattr(m, "__dict__", ())
-            or getattr(type(m), hook, None) is not base
+            or name in getattr(m, "__dict__", ())
+            or getattr(type(m), name, None) is not base
         ]
-        self._listeners[hook] = (list(self.middleware), listening)
-        return listening
+        if name.startswith("after_"):
+            hooks.reverse()
+        self._listeners[name] = (list(self.middleware), hooks)
+        return hooks
 
     def add_middleware(
         self,

@@ -22,7 +22,7 @@ MIN_PER_THREAD = 2
 #: ...and at most this many.
 MAX_PER_THREAD = 8
 #: Seconds between two looks at the mean processing time.
-CHECK_EVERY = 0.2
+CHECK_EVERY = 0.05
 #: Weight of each new duration in the running mean.
 SMOOTHING = 0.1
 

@@ -6,8 +6,6 @@ import ctypes
 import logging
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from ..errors import TaskqError
@@ -44,31 +42,45 @@ def is_gevent_active() -> bool:
 # Threads currently running actor code, the only place an Interrupt may land: raised
 # anywhere else (inside logging, a broker client, an ack) it could leave a lock held forever.
 _interruptible: set[int] = set()
+#: Threads an interrupt was requested for since they entered their block.
+_requested: set[int] = set()
 _interruptible_lock = threading.Lock()
 
 
-@contextmanager
-def interruptible() -> Iterator[None]:
-    """Mark the calling thread as running actor code for the duration of the block.
+class _Interruptible:
+    """The context manager :func:`interruptible` returns."""
 
-    Interrupts are only delivered inside such a block. On the way out, an interrupt that was
-    requested but not yet raised is cancelled, so none can escape into the worker's own code.
-    """
-    thread_id = current_thread_id()
-    with _interruptible_lock:
-        _interruptible.add(thread_id)
-    try:
-        yield
-    finally:
+    __slots__ = ("thread_id",)
+
+    def __enter__(self) -> None:
+        self.thread_id = thread_id = current_thread_id()
+        with _interruptible_lock:
+            _interruptible.add(thread_id)
+
+    def __exit__(self, *exc_info: object) -> None:
+        thread_id = self.thread_id
         while True:
             try:
                 with _interruptible_lock:
                     _interruptible.discard(thread_id)
-                    if not is_gevent_active():
-                        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), None)
+                    if thread_id in _requested:
+                        _requested.discard(thread_id)
+                        if not is_gevent_active():
+                            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                                ctypes.c_ulong(thread_id), None
+                            )
                 break
             except Interrupt:  # requested just as the actor finished: too late, drop it
                 continue
+
+
+def interruptible() -> _Interruptible:
+    """Mark the calling thread as running actor code for the duration of a ``with`` block.
+
+    Interrupts are only delivered inside such a block. On the way out, an interrupt that was
+    requested but not yet raised is cancelled, so none can escape into the worker's own code.
+    """
+    return _Interruptible()
 
 
 def raise_thread_exception(thread_id: int, exception: type[BaseException]) -> bool:
@@ -86,6 +98,8 @@ def raise_thread_exception(thread_id: int, exception: type[BaseException]) -> bo
         count = ctypes.pythonapi.PyThreadState_SetAsyncExc(
             ctypes.c_ulong(thread_id), ctypes.py_object(exception)
         )
+        if count == 1:
+            _requested.add(thread_id)
     if count == 0:
         logger.warning("Cannot raise %s: thread %d does not exist.", exception.__name__, thread_id)
         return False
