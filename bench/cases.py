@@ -178,7 +178,9 @@ def all_cases(quick: bool, idle_seconds: float) -> list[Case]:
     return [
         Case("no-op throughput, 20k, -p 2 -t 8", "msg/s", True, both, throughput(n)),
         Case("no-op throughput, 20k, -p 2 -t 8", "msg/s", True, ("sqlite",), throughput(n), True),
-        Case("1 ms sleep throughput, 20k, -p 2 -t 8", "msg/s", True, both, throughput(n, sleep_ms=1)),
+        Case(
+            "1 ms sleep throughput, 20k, -p 2 -t 8", "msg/s", True, both, throughput(n, sleep_ms=1)
+        ),
         Case(
             "100 ms sleep throughput, gevent -p 2 -t 250",
             "msg/s",

@@ -6,11 +6,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from importlib.util import find_spec
 from pathlib import Path
@@ -47,12 +45,16 @@ def run(args: argparse.Namespace) -> int:
     if args.path:
         scratch, path = None, Path(args.path).resolve()
     else:
+        import tempfile
+
         scratch = Path(tempfile.mkdtemp(prefix="taskq-demo-"))
         path = scratch / "taskq.db"
     try:
         return _run_demo(path, args.timeout, log_dir=path.parent)
     finally:
         if scratch is not None:
+            import shutil
+
             shutil.rmtree(scratch, ignore_errors=True)
 
 

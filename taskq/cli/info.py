@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import json
 import os
-import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -46,7 +45,11 @@ def broker_url(args: argparse.Namespace) -> str:
 
 def unreachable_errors() -> tuple[type[BaseException], ...]:
     """Exceptions meaning "the broker cannot be reached", for each installed client."""
-    errors: list[type[BaseException]] = [TaskqConnectionError, OSError, sqlite3.OperationalError]
+    errors: list[type[BaseException]] = [TaskqConnectionError, OSError]
+    if "sqlite3" in sys.modules:
+        import sqlite3
+
+        errors.append(sqlite3.OperationalError)
     if "redis" in sys.modules:
         import redis
 

@@ -6,7 +6,6 @@ from importlib.util import find_spec
 from typing import Any
 
 from .age_limit import AgeLimit
-from .asyncio import AsyncIO
 from .callbacks import Callbacks
 from .current_message import CurrentMessage
 from .middleware import Middleware, MiddlewareError, SkipMessage
@@ -17,6 +16,7 @@ from .threading import Interrupt, raise_thread_exception
 from .time_limit import TimeLimit, TimeLimitExceeded
 
 _LAZY = {
+    "AsyncIO": ".asyncio",
     "Prometheus": ".prometheus",
     "GroupCallbacks": ".group_callbacks",
     "Abortable": ".abort",
