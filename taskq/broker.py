@@ -311,6 +311,12 @@ class Broker:
         """
         self._local_events().publish(event)
 
+    def publish_events(self, events: list[dict[str, Any]]) -> None:
+        """Publish several events, in order; brokers that can send them in one round trip do.
+        Fire-and-forget, like :meth:`publish_event`."""
+        for event in events:
+            self.publish_event(event)
+
     def subscribe_events(self, *, timeout: int = 1000) -> EventStream:
         """A live stream of events published from now on; ``next()`` waits up to ``timeout`` ms
         and yields None when nothing arrived."""

@@ -16,6 +16,22 @@ except ImportError:  # pragma: no cover - depends on the environment
 MessageData = dict[str, Any]
 
 
+def dumps_lenient(value: Any) -> str:
+    """JSON text of ``value`` for display (events, logs): what JSON cannot hold becomes its
+    ``repr``. Uses orjson when installed."""
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(value, default=repr, option=_orjson.OPT_NON_STR_KEYS).decode()
+        except TypeError:
+            pass  # e.g. integers wider than 64 bits: the standard library copes
+    return json.dumps(value, default=repr)
+
+
+def loads_json(text: str | bytes) -> Any:
+    """Parse JSON text (orjson when installed)."""
+    return _orjson.loads(text) if _orjson is not None else json.loads(text)
+
+
 class Encoder:
     """Base class for message encoders: turn a message dict into bytes and back."""
 

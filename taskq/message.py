@@ -28,8 +28,9 @@ _FIELD_TYPES: tuple[tuple[str, type | tuple[type, ...]], ...] = (
 )
 #: Options that hold a number (ms or a count): refused on the way in when of another type, so
 #: the message is dead-lettered with the reason instead of tripping a middleware on every try.
-_NUMERIC_OPTIONS = ("eta", "time_limit", "max_age", "max_retries", "min_backoff", "max_backoff")
-_NUMERIC_OPTIONS += ("retries",)
+_NUMERIC_OPTIONS = frozenset(
+    ("eta", "time_limit", "max_age", "max_retries", "min_backoff", "max_backoff", "retries")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +93,9 @@ class Message(Generic[R]):
                     data,
                     name,
                 )
-        for name in _NUMERIC_OPTIONS:
-            value = fields["options"].get(name)
+        options = fields["options"]
+        for name in sorted(options.keys() & _NUMERIC_OPTIONS) if options else ():
+            value = options[name]
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, int | float)
             ):

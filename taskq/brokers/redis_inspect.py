@@ -3,6 +3,7 @@ lifecycle event channel. Mixed into :class:`~taskq.brokers.redis.RedisBroker`.""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import logging
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..broker import DeadLetter
 from ..common import current_millis, q_name
+from ..encoder import dumps_lenient
 from ..errors import DecodeError
 from ..event_stream import EventStream
 from ..message import Message
@@ -203,15 +205,24 @@ class RedisInspection:
     def publish_event(self, event: dict[str, Any]) -> None:
         """PUBLISH the event on ``{ns}:__events__`` and keep it in a capped history list.
         Fire-and-forget: errors are logged at debug level and swallowed."""
+        self.publish_events([event])
+
+    def publish_events(self, events: list[dict[str, Any]]) -> None:
+        """Publish ``events`` in order, in one round trip (see :meth:`publish_event`)."""
+        if not events:
+            return
         try:
-            data = json.dumps(event, default=str)
+            encoded = [dumps_lenient(event) for event in events]
             pipe = self.client.pipeline(transaction=False)
-            pipe.publish(self._events_channel, data)
-            pipe.lpush(f"{self._events_channel}.history", data)
+            # Several events travel as one JSON array: one PUBLISH however many there are.
+            pipe.publish(
+                self._events_channel, encoded[0] if len(encoded) == 1 else f"[{','.join(encoded)}]"
+            )
+            pipe.lpush(f"{self._events_channel}.history", *encoded)
             pipe.ltrim(f"{self._events_channel}.history", 0, EVENT_HISTORY - 1)
             pipe.execute()
         except Exception:
-            logger.debug("Could not publish event %r.", event, exc_info=True)
+            logger.debug("Could not publish %d event(s).", len(events), exc_info=True)
 
     def subscribe_events(self, *, timeout: int = 1000) -> EventStream:
         """Events published from now on; ``next()`` waits up to ``timeout`` ms, else None."""
@@ -237,10 +248,11 @@ class RedisEventStream(EventStream):
     def __init__(self, pubsub: Any, timeout: int) -> None:
         self.pubsub = pubsub
         self.timeout = timeout / 1000
+        self._received: collections.deque[dict[str, Any]] = collections.deque()
 
     def __next__(self) -> dict[str, Any] | None:
         deadline = time.monotonic() + self.timeout
-        while True:
+        while not self._received:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
@@ -248,9 +260,13 @@ class RedisEventStream(EventStream):
             if item is None or item.get("type") != "message":
                 continue
             try:
-                return json.loads(item["data"])
+                data = json.loads(item["data"])
             except ValueError:
                 continue
+            # A publisher sends one event as an object, several at once as an array.
+            batch = data if isinstance(data, list) else [data]
+            self._received.extend(event for event in batch if isinstance(event, dict))
+        return self._received.popleft()
 
     def close(self) -> None:
         self.pubsub.close()

@@ -2,14 +2,14 @@
 dead_lettered, skipped) on the broker, for ``taskq events``, the TUI and notebooks.
 
 Publishing is fire-and-forget: hooks put events on a bounded in-memory queue and one daemon
-thread hands them to ``broker.publish_event``. A slow or broken transport drops events (logged
+thread hands whatever has queued up to ``broker.publish_events`` at once (Redis sends a batch
+in one round trip). A slow or broken transport drops events (logged
 once), it never slows the worker.
 """
 
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import os
 import queue
@@ -21,6 +21,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from ..common import current_millis, q_name
+from ..encoder import dumps_lenient, loads_json
 from .middleware import Middleware
 
 if TYPE_CHECKING:
@@ -40,10 +41,25 @@ _publishers: weakref.WeakSet[Events] = weakref.WeakSet()
 
 def bounded(value: Any, limit: int = MAX_FIELD_SIZE) -> Any:
     """``value`` as JSON-safe data, or a truncated JSON string when it is too large."""
-    text = json.dumps(value, default=repr)
+    text = dumps_lenient(value)
     if len(text) <= limit:
-        return json.loads(text)
+        return loads_json(text)
     return text[:limit] + "…"
+
+
+#: Most events handed to the broker at once (queued events go out together, in order).
+PUBLISH_BATCH = 500
+
+
+def _runs_by_broker(batch: list[tuple[Any, dict[str, Any]]]) -> list[tuple[Any, list[Any]]]:
+    """Split ``(broker, event)`` pairs into consecutive runs of one broker, order kept."""
+    runs: list[tuple[Any, list[Any]]] = []
+    for broker, event in batch:
+        if runs and runs[-1][0] is broker:
+            runs[-1][1].append(event)
+        else:
+            runs.append((broker, [event]))
+    return runs
 
 
 class Events(Middleware):
@@ -106,9 +122,15 @@ class Events(Middleware):
     def _publish_forever(self) -> None:
         events = self._queue
         while True:
-            broker, event = events.get()
+            batch = [events.get()]
+            while len(batch) < PUBLISH_BATCH:
+                try:
+                    batch.append(events.get_nowait())
+                except queue.Empty:
+                    break
             try:
-                broker.publish_event(event)
+                for broker, run in _runs_by_broker(batch):
+                    broker.publish_events(run)
                 self._error_logged = False
             except Exception as e:
                 if not self._error_logged:
@@ -117,7 +139,8 @@ class Events(Middleware):
                     )
                     self._error_logged = True
             finally:
-                events.task_done()
+                for _ in batch:
+                    events.task_done()
 
     # -- hooks ----------------------------------------------------------------------------
     def _processing(self, message_id: str) -> dict[str, Any] | None:

@@ -32,6 +32,18 @@ def test_events_are_published_to_subscribers_and_kept_in_history(brokers, namesp
     assert stranger.recent_events() == []
 
 
+def test_a_batch_of_events_arrives_one_by_one_in_order(brokers, namespace):
+    publisher = brokers(namespace=namespace)
+    listener = brokers(namespace=namespace)
+    with listener.subscribe_events(timeout=200) as stream:
+        wait_for(lambda: listener.client.pubsub_numsub(f"{namespace}:__events__")[0][1] >= 1)
+        publisher.publish_events([{"event": "started", "message_id": str(i)} for i in range(4)])
+        publisher.publish_event({"event": "started", "message_id": "4"})
+        received = [next(stream) for _ in range(5)]
+    assert [e["message_id"] for e in received] == ["0", "1", "2", "3", "4"]
+    assert [e["message_id"] for e in listener.recent_events(limit=3)] == ["2", "3", "4"]
+
+
 def test_worker_heartbeats_describe_live_workers(redis_broker, queue_name, start_worker):
     @taskq.actor(queue_name=queue_name)
     def noop():
