@@ -84,6 +84,27 @@ class MessageProxy:
         if reason is not None:
             self.reason = reason
 
+    # The fields middleware reads on every message, without the __getattr__ detour.
+    @property
+    def message_id(self) -> str:
+        """The wrapped message's id."""
+        return self._message.message_id
+
+    @property
+    def actor_name(self) -> str:
+        """The wrapped message's actor name."""
+        return self._message.actor_name
+
+    @property
+    def queue_name(self) -> str:
+        """The wrapped message's queue name."""
+        return self._message.queue_name
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The wrapped message's options."""
+        return self._message.options
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._message, name)
 
