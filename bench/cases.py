@@ -33,6 +33,24 @@ class Case:
     brokers: tuple[str, ...]
     run: Callable[[Setup], float]
     taskq_only: bool = False
+    #: Issue 10's target per broker: "≥2×"/"≤1×" (taskq/Dramatiq) or "≤5 ms" (taskq's value).
+    #: Brokers not named must simply do better than Dramatiq.
+    targets: dict[str, str] | None = None
+
+    def target(self, broker: str) -> str:
+        """The target this case has on ``broker``."""
+        default = "≥1×" if self.higher_is_better else "≤1×"
+        return (self.targets or {}).get(broker, default)
+
+
+def meets(target: str, ratio: float, value: float) -> bool:
+    """Whether a result meets ``target`` (see :attr:`Case.targets`); unrounded values."""
+    comparison, bound_text = target[0], target[1:]
+    if bound_text.endswith("×"):
+        measured, bound = ratio, float(bound_text[:-1])
+    else:
+        measured, bound = value, float(bound_text.split()[0])
+    return measured >= bound if comparison == "≥" else measured <= bound
 
 
 def _prefill(app: Any, messages: list[Any]) -> None:
@@ -176,10 +194,22 @@ def all_cases(quick: bool, idle_seconds: float) -> list[Case]:
     samples = 30 if quick else 100
     both = ("redis", "rabbitmq")
     return [
-        Case("no-op throughput, 20k, -p 2 -t 8", "msg/s", True, both, throughput(n)),
+        Case(
+            "no-op throughput, 20k, -p 2 -t 8",
+            "msg/s",
+            True,
+            both,
+            throughput(n),
+            targets={"redis": "≥2×", "rabbitmq": "≥2×"},
+        ),
         Case("no-op throughput, 20k, -p 2 -t 8", "msg/s", True, ("sqlite",), throughput(n), True),
         Case(
-            "1 ms sleep throughput, 20k, -p 2 -t 8", "msg/s", True, both, throughput(n, sleep_ms=1)
+            "1 ms sleep throughput, 20k, -p 2 -t 8",
+            "msg/s",
+            True,
+            both,
+            throughput(n, sleep_ms=1),
+            targets={"redis": "≥1.5×", "rabbitmq": "≥1.5×"},
         ),
         Case(
             "100 ms sleep throughput, gevent -p 2 -t 250",
@@ -189,13 +219,21 @@ def all_cases(quick: bool, idle_seconds: float) -> list[Case]:
             throughput(gevent_n, sleep_ms=100, threads=250, gevent=True),
         ),
         Case("single-send enqueue", "msg/s", True, both, enqueue_single(io_n)),
-        Case("batched enqueue (group.run)", "msg/s", True, ("redis",), enqueue_batched(n)),
+        Case(
+            "batched enqueue (group.run)",
+            "msg/s",
+            True,
+            ("redis",),
+            enqueue_batched(n),
+            targets={"redis": "≥10×"},
+        ),
         Case(
             "send→start latency p50, idle worker",
             "ms",
             False,
             both,
             send_to_start_latency(samples, 0.50),
+            targets={"redis": "≤5 ms"},
         ),
         Case(
             "send→start latency p99, idle worker",
@@ -203,6 +241,7 @@ def all_cases(quick: bool, idle_seconds: float) -> list[Case]:
             False,
             both,
             send_to_start_latency(samples, 0.99),
+            targets={"redis": "≤20 ms"},
         ),
         Case(
             "results round trip (send → get_result)",
