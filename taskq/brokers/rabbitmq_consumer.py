@@ -2,8 +2,9 @@
 
 pika connections are not thread-safe. The thread that creates a consumer owns its connection and
 drives it from ``__next__``; acks, nacks and requeues from worker threads are queued for that
-thread and handed over in batches (one ``add_callback_threadsafe`` per batch), to run the next
-time it touches the connection. A batch of acks covering every delivery up to some tag
+thread. While that thread is busy handing out deliveries pika has buffered, it runs the queued
+work itself before it next waits on the socket; only while it waits is it woken, with one
+``add_callback_threadsafe`` per batch. A batch of acks covering every delivery up to some tag
 goes out as one ``basic.ack`` with ``multiple=True``.
 
 Acks are written on the channel's underlying asynchronous channel (pika's ``BlockingChannel``
@@ -82,6 +83,8 @@ class RabbitmqConsumer(Consumer):
         #: Settlements queued by other threads, run in order by the connection's thread.
         self._pending: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
         self._drain_scheduled = False
+        #: True while the owning thread waits (or may wait) on the socket for a delivery.
+        self._waiting = True
         try:
             self.connection, self._target = broker.targets.connect()
         except RETRYABLE_ERRORS as e:
@@ -104,8 +107,15 @@ class RabbitmqConsumer(Consumer):
 
     # -- fetching -------------------------------------------------------------------------
     def __next__(self) -> RabbitmqMessageProxy | None:
+        if not self._has_buffered_delivery():
+            with self._lock:
+                run_pending = bool(self._pending) and not self._drain_scheduled
+                self._waiting = True
+            if run_pending:
+                self._drain_pending()
         try:
             method, properties, body = next(self._deliveries)
+            self._waiting = False
         except RETRYABLE_ERRORS as e:
             self._lost(e)
             raise ConnectionClosed(
@@ -152,6 +162,12 @@ class RabbitmqConsumer(Consumer):
             raise ConnectionClosed(
                 f"Lost the consumer of {self.queue_name!r} while changing its prefetch: {e!r}"
             ) from None
+
+    def _has_buffered_delivery(self) -> bool:
+        """Whether pika holds a delivery it can hand out without reading the socket (private
+        pika state: when it is missing, every call counts as a wait, which is always safe)."""
+        generator = getattr(self.channel, "_queue_consumer_generator", None)
+        return bool(getattr(generator, "pending_events", None))
 
     # -- settling (from any thread) -------------------------------------------------------
     def owns(self, message: MessageProxy) -> bool:
@@ -265,8 +281,8 @@ class RabbitmqConsumer(Consumer):
             return
         with self._lock:
             self._pending.append((function, args))
-            if self._drain_scheduled:
-                return
+            if self._drain_scheduled or not self._waiting:
+                return  # queued for the owning thread, which runs it before it next waits
             self._drain_scheduled = True
         try:
             self.connection.add_callback_threadsafe(self._drain_pending)
@@ -325,6 +341,8 @@ class RabbitmqConsumer(Consumer):
             return
         try:
             done = threading.Event()
+            self._waiting = True  # the owning thread fetches no more: wake whoever drives
+            self.connection.add_callback_threadsafe(self._drain_pending)
             self.connection.add_callback_threadsafe(done.set)
             deadline = time.monotonic() + 5
             while not done.is_set() and time.monotonic() < deadline:
