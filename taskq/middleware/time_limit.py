@@ -30,17 +30,21 @@ class TimeLimit(PerThreadMiddleware):
         self.time_limit = time_limit
         self.interval = interval
         self._thread: threading.Thread | None = None
+        self._watcher_lock = threading.Lock()
         self._wakeup = threading.Event()
         self._next_check = 0.0
         self._stopping = False
 
     def _ensure_watcher(self) -> None:
         self._stopping = False
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(
-                target=self._watch, name="taskq-time-limit", daemon=True
-            )
-            self._thread.start()
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._watcher_lock:  # two threads starting messages at once start one watcher
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._watch, name="taskq-time-limit", daemon=True
+                )
+                self._thread.start()
 
     def _watch(self) -> None:
         while True:
