@@ -116,7 +116,7 @@ class Actor(Generic[P, R]):
         start = time.perf_counter()
         try:
             result = self.fn(*args, **kwargs)
-            if inspect.isawaitable(result):
+            if result is not None and inspect.isawaitable(result):
                 from .middleware.asyncio import run_coroutine
 
                 result = run_coroutine(result)

@@ -28,12 +28,14 @@ class WorkQueue:
         #: Items put and not yet marked done with :meth:`task_done`.
         self.unfinished_tasks = 0
 
-    def put(self, item: Any) -> None:
-        """Add ``item`` and wake one waiting thread."""
+    def put(self, item: Any) -> bool:
+        """Add ``item`` and wake one waiting thread; True when no other item was waiting."""
         with self._lock:
             heapq.heappush(self._heap, item)
             self.unfinished_tasks += 1
+            alone = len(self._heap) == 1
         self._tokens.put(None)
+        return alone
 
     def get(self, timeout: float | None = None) -> Any:
         """The smallest item, blocking up to ``timeout`` seconds (forever if None).

@@ -48,12 +48,12 @@ class TimeLimit(PerThreadMiddleware):
 
     def _watch(self) -> None:
         while True:
-            # Until the next check is known, any message starting wakes the watcher; with
-            # nothing running it then sleeps until one does.
+            # Until the next check is known, any message starting wakes the watcher. An idle
+            # watcher checks every ``interval`` too, so a message with a longer limit starts
+            # without waking it (that wake-up would compete with the actor for the GIL).
             self._next_check = float("inf")
             wait = self._next_wait()
-            if wait is not None:
-                self._next_check = time.monotonic() + wait
+            self._next_check = time.monotonic() + wait
             self._wakeup.wait(wait)
             self._wakeup.clear()
             now = time.monotonic()
@@ -77,10 +77,10 @@ class TimeLimit(PerThreadMiddleware):
                         self.running[thread_id] = (deadline, message_id, True)
                 raise_thread_exception(thread_id, TimeLimitExceeded)
 
-    def _next_wait(self) -> float | None:
+    def _next_wait(self) -> float:
         with self._lock:
             if not self.running:
-                return None
+                return self.interval / 1000
             soonest = min(d[0] for d in self.running.values())
         return min(self.interval / 1000, max(0.001, soonest - time.monotonic()))
 
