@@ -35,7 +35,7 @@ logger = logging.getLogger("taskq.exposition")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9191
 #: How often (ms) each child rewrites its status file, and when (ms) a status counts as stale.
-STATUS_INTERVAL = 2_000
+STATUS_INTERVAL = 5_000
 STATUS_STALE_AFTER = 30_000
 _DEFAULT_DIR_PREFIX = "taskq-prometheus-"
 _STATUS_PREFIX = "taskq_status_"

@@ -59,7 +59,7 @@ class RedisBroker(RedisInspection, Broker):
       requeue_deadline: ms after a worker's last heartbeat by which its messages must be
         requeued; sets ``requeue_interval`` to ``requeue_deadline - heartbeat_timeout``.
       requeue_interval: ms between maintenance runs (dead-worker recovery, dead-letter expiry);
-        default ``min(heartbeat_timeout / 4, 2000)``. Recovery happens within
+        default ``min(heartbeat_timeout / 4, 5000)``. Recovery happens within
         ``heartbeat_timeout + requeue_interval`` of the last heartbeat.
       client: a ``redis.Redis`` to use instead of creating one (it is not closed by ``close``).
       maintenance_chance: accepted for Dramatiq compatibility and ignored: maintenance runs on
@@ -131,7 +131,7 @@ class RedisBroker(RedisInspection, Broker):
                     f"heartbeat_timeout ({self.heartbeat_timeout} ms)"
                 )
             return deadline - self.heartbeat_timeout
-        return max(20, min(self.heartbeat_timeout // 4, 2000))
+        return max(20, min(self.heartbeat_timeout // 4, 5000))
 
     # -- declaration ----------------------------------------------------------------------
     def declare_queue(self, queue_name: str) -> None:

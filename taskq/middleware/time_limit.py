@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("taskq.middleware.time_limit")
 
+#: Seconds after the last message start during which an idle watcher keeps polling.
+QUIET_AFTER = 5.0
+
 
 class TimeLimitExceeded(Interrupt):
     """Raised inside an actor's thread when it exceeds its time limit."""
@@ -33,6 +36,7 @@ class TimeLimit(PerThreadMiddleware):
         self._watcher_lock = threading.Lock()
         self._wakeup = threading.Event()
         self._next_check = 0.0
+        self._last_start = 0.0
         self._stopping = False
 
     def _ensure_watcher(self) -> None:
@@ -48,12 +52,14 @@ class TimeLimit(PerThreadMiddleware):
 
     def _watch(self) -> None:
         while True:
-            # Until the next check is known, any message starting wakes the watcher. An idle
-            # watcher checks every ``interval`` too, so a message with a longer limit starts
-            # without waking it (that wake-up would compete with the actor for the GIL).
+            # Until the next check is known, any message starting wakes the watcher. While
+            # messages keep starting, an idle watcher checks every ``interval`` anyway, so they
+            # start without waking it (that wake-up competes with the actor for the GIL);
+            # after QUIET_AFTER without one, it sleeps until the next message starts.
             self._next_check = float("inf")
             wait = self._next_wait()
-            self._next_check = time.monotonic() + wait
+            if wait is not None:
+                self._next_check = time.monotonic() + wait
             self._wakeup.wait(wait)
             self._wakeup.clear()
             now = time.monotonic()
@@ -77,12 +83,13 @@ class TimeLimit(PerThreadMiddleware):
                         self.running[thread_id] = (deadline, message_id, True)
                 raise_thread_exception(thread_id, TimeLimitExceeded)
 
-    def _next_wait(self) -> float:
+    def _next_wait(self) -> float | None:
+        now = time.monotonic()
         with self._lock:
             if not self.running:
-                return self.interval / 1000
+                return self.interval / 1000 if now - self._last_start < QUIET_AFTER else None
             soonest = min(d[0] for d in self.running.values())
-        return min(self.interval / 1000, max(0.001, soonest - time.monotonic()))
+        return min(self.interval / 1000, max(0.001, soonest - now))
 
     def after_worker_boot(self, broker: Broker, worker: Any) -> None:
         self._ensure_watcher()
@@ -99,7 +106,8 @@ class TimeLimit(PerThreadMiddleware):
         if not limit:
             return
         self._ensure_watcher()
-        deadline = time.monotonic() + limit / 1000
+        self._last_start = now = time.monotonic()
+        deadline = now + limit / 1000
         self._remember((deadline, message.message_id, False))
         if deadline < self._next_check:  # only wake the watcher if it would check too late
             self._wakeup.set()

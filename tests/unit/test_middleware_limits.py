@@ -93,6 +93,36 @@ def test_time_limit_interrupts_a_sleeping_loop(make_stub_broker, queue_name, sta
     assert outcome == ["interrupted"]
 
 
+def test_time_limit_holds_for_a_message_started_after_a_quiet_spell(
+    make_stub_broker, queue_name, start_worker, monkeypatch
+):
+    from taskq.middleware import time_limit
+
+    monkeypatch.setattr(time_limit, "QUIET_AFTER", 0.2)
+    broker = make_stub_broker()
+    watcher = next(m for m in broker.middleware if isinstance(m, time_limit.TimeLimit))
+    outcome = []
+
+    @taskq.actor(queue_name=queue_name, max_retries=0)
+    def nap(seconds):
+        try:
+            for _ in range(int(seconds * 100)):
+                time.sleep(0.01)
+        except TimeLimitExceeded:
+            outcome.append("interrupted")
+            raise
+        outcome.append("finished")
+
+    start_worker(broker)
+    nap.send(0)
+    wait_for(lambda: outcome == ["finished"], message="the first message")
+    # Quiet for longer than QUIET_AFTER: the watcher sleeps until a message starts.
+    wait_for(lambda: watcher._next_check == float("inf"), message="the watcher to go quiet")
+    nap.send_with_options(args=(20,), time_limit=1500)  # longer than one check interval
+    wait_for(lambda: len(outcome) == 2, timeout=10, message="the second message to end")
+    assert outcome == ["finished", "interrupted"]
+
+
 def test_actors_within_their_time_limit_are_left_alone(make_stub_broker, queue_name, start_worker):
     broker = make_stub_broker()
 
