@@ -367,6 +367,11 @@ class Consumer(Iterator[Optional["MessageProxy"]]):
         """Put fetched-but-unprocessed messages back on their queue."""
         raise NotImplementedError
 
+    def holds_more(self) -> bool:
+        """Whether the next ``__next__`` can return a message already fetched, without asking
+        the broker (consumers that fetch in batches say so; the default is no)."""
+        return False
+
     def set_prefetch(self, prefetch: int) -> None:
         """Hold at most ``prefetch`` unacked messages from now on (called from the consuming
         thread). Consumers with a ``prefetch`` attribute take the new value."""

@@ -139,17 +139,15 @@ class Worker:
         thread.start()
         self.consumers[queue_name] = thread
 
-    def submit(self, consumer: ConsumerThread, message: MessageProxy) -> None:
-        """Hand a fetched message to the worker threads, lowest priority number first."""
+    def submit(self, consumer: ConsumerThread, message: MessageProxy) -> bool:
+        """Hand a fetched message to the worker threads, lowest priority number first; True
+        when no other message was waiting (so a worker thread is likely idle)."""
         try:
             priority = self.broker.get_actor(message.actor_name).priority
         except ActorNotFound:
             priority = 0
         message._fetch_state = (consumer, message._fetch_state)
-        if self.work_queue.put((priority, next(self._sequence), message)):
-            # The queue was empty, so a worker thread is likely idle: let it take the GIL now
-            # instead of when this thread next blocks on the broker (lower send→start latency).
-            time.sleep(0)
+        return self.work_queue.put((priority, next(self._sequence), message))
 
     def _requeue_work_queue(self) -> None:
         by_consumer: dict[ConsumerThread, list[MessageProxy]] = {}
@@ -227,8 +225,10 @@ class ConsumerThread(threading.Thread):
             if message is not None:
                 if self.is_delay_queue:
                     self._hold(message)
-                else:
-                    self.worker.submit(self, message)
+                elif self.worker.submit(self, message) and not self.consumer.holds_more():
+                    # An idle worker thread was just woken and this thread turns to the broker
+                    # next: hand over the GIL now rather than when the broker call blocks.
+                    time.sleep(0)
             if self.is_delay_queue:
                 self._promote_due()
             else:

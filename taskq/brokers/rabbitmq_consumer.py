@@ -107,7 +107,7 @@ class RabbitmqConsumer(Consumer):
 
     # -- fetching -------------------------------------------------------------------------
     def __next__(self) -> RabbitmqMessageProxy | None:
-        if not self._has_buffered_delivery():
+        if not self.holds_more():
             with self._lock:
                 run_pending = bool(self._pending) and not self._drain_scheduled
                 self._waiting = True
@@ -163,7 +163,7 @@ class RabbitmqConsumer(Consumer):
                 f"Lost the consumer of {self.queue_name!r} while changing its prefetch: {e!r}"
             ) from None
 
-    def _has_buffered_delivery(self) -> bool:
+    def holds_more(self) -> bool:
         """Whether pika holds a delivery it can hand out without reading the socket (private
         pika state: when it is missing, every call counts as a wait, which is always safe)."""
         generator = getattr(self.channel, "_queue_consumer_generator", None)

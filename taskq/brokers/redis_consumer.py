@@ -87,6 +87,10 @@ class RedisConsumer(Consumer):
         except (redis.ConnectionError, redis.TimeoutError) as e:
             raise self.broker._connection_error(e) from None
 
+    def holds_more(self) -> bool:
+        """Whether fetched messages wait in this consumer's cache."""
+        return bool(self._cache)
+
     def _take_room(self) -> tuple[int, list[str]]:
         """How many messages the next fetch may take, and the acks it carries along (the
         script settles them before popping, so at most ``prefetch`` are ever held)."""

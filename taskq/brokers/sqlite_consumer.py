@@ -74,6 +74,10 @@ class SQLiteConsumer(Consumer):
             time.sleep(min(self._pause, remaining))
             self._pause = min(self._pause * 2, MAX_POLL_INTERVAL)
 
+    def holds_more(self) -> bool:
+        """Whether leased messages wait in this consumer's buffer."""
+        return bool(self._buffer)
+
     def _fetch(self, limit: int) -> bool:
         """Lease up to ``limit`` ready messages; dead-letter undecodable ones. True if any."""
         now = current_millis()
