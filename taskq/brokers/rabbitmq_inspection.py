@@ -1,4 +1,5 @@
-"""Inspection and events for the RabbitMQ broker: queue stats, dead letters, the event stream.
+"""Inspection, maintenance and events for the RabbitMQ broker: queue counts and stats,
+flushing and joining queues, dead letters, the event stream.
 
 A mixin of :class:`taskq.brokers.rabbitmq.RabbitmqBroker`; it only uses the broker's producer
 connection and retry helpers.
@@ -6,6 +7,7 @@ connection and retry helpers.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -14,6 +16,7 @@ import pika.exceptions
 
 from ..broker import DeadLetter
 from ..common import dq_name, q_name, xq_name
+from ..errors import QueueJoinTimeout
 from ..event_stream import EventStream
 from . import rabbitmq_dead_letters as dead_letters
 from .rabbitmq_connection import close_quietly, is_channel_error, logger
@@ -26,7 +29,8 @@ T = TypeVar("T")
 
 
 class RabbitmqInspection:
-    """Queue stats, dead letters and lifecycle events on top of the broker's connections."""
+    """Queue counts, flush and join, dead letters and lifecycle events on top of the broker's
+    connections."""
 
     if TYPE_CHECKING:
         queues: dict[str, None]
@@ -37,9 +41,59 @@ class RabbitmqInspection:
         def connection(self) -> pika.BlockingConnection: ...
 
         def _retry(self, action: Callable[[], T], what: str) -> T: ...
+        @property
+        def channel(self) -> Any: ...
+
         def _held(self, queue_name: str) -> int: ...
-        def get_queue_message_counts(self, queue_name: str) -> tuple[int, int, int]: ...
         def declare_on_channel(self, channel: Any, canonical: str) -> tuple[int, int, int]: ...
+
+    # -- maintenance ----------------------------------------------------------------------
+    def get_queue_message_counts(self, queue_name: str) -> tuple[int, int, int]:
+        """Ready messages in the queue, its delay queue and its dead-letter queue."""
+        canonical = q_name(queue_name)
+        return self._retry(lambda: self.declare_on_channel(self.channel, canonical), "count")
+
+    def flush(self, queue_name: str) -> None:
+        """Drop every message of ``queue_name``, its delay queue and its dead letters."""
+        for name in (q_name(queue_name), dq_name(queue_name), xq_name(queue_name)):
+            self._retry(lambda name=name: self._purge(name), f"purge {name!r}")
+
+    def flush_all(self) -> None:
+        """Flush every declared queue."""
+        for queue_name in list(self.queues):
+            self.flush(queue_name)
+
+    def _purge(self, name: str) -> int:
+        channel = self.channel
+        try:
+            return channel.queue_purge(name).method.message_count
+        except pika.exceptions.ChannelClosedByBroker as e:
+            if e.reply_code != 404:
+                raise
+            self.state.channel = None  # the queue does not exist: nothing to purge
+            return 0
+
+    def join(
+        self,
+        queue_name: str,
+        min_successes: int = 10,
+        idle_time: int = 100,
+        *,
+        timeout: int | None = None,
+    ) -> None:
+        """Wait until ``queue_name`` and its delay queue are empty and nothing fetched by this
+        broker's consumers is unacked, ``min_successes`` polls in a row, ``idle_time`` ms
+        apart; raise :class:`QueueJoinTimeout` after ``timeout`` ms."""
+        canonical = q_name(queue_name)
+        deadline = None if timeout is None else time.monotonic() + timeout / 1000
+        successes = 0
+        while successes < min_successes:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise QueueJoinTimeout(f"Queue {canonical!r} did not drain in {timeout} ms")
+            ready, delayed, _ = self.get_queue_message_counts(canonical)
+            busy = ready + delayed + self._held(canonical) + self._held(dq_name(canonical))
+            successes = successes + 1 if busy == 0 else 0
+            time.sleep(idle_time / 1000)
 
     # -- inspection -----------------------------------------------------------------------
     def queue_stats(self) -> dict[str, dict[str, int]]:
