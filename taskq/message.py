@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -116,9 +116,19 @@ class Message(Generic[R]):
 
     def copy(self, **attributes: Any) -> Message[R]:
         """Return a copy with ``attributes`` replaced; ``options`` is copied, not shared."""
-        if "options" not in attributes:
-            attributes["options"] = dict(self.options)
-        return replace(self, **attributes)
+        values = {
+            "queue_name": self.queue_name,
+            "actor_name": self.actor_name,
+            "args": self.args,
+            "kwargs": self.kwargs,
+            "options": None,
+            "message_id": self.message_id,
+            "message_timestamp": self.message_timestamp,
+        }
+        values.update(attributes)  # an unknown name fails in the constructor, as in replace()
+        if values["options"] is None:
+            values["options"] = dict(self.options)
+        return type(self)(**values)
 
     def get_result(
         self,

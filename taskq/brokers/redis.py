@@ -6,7 +6,6 @@ from __future__ import annotations
 import collections
 import threading
 import time
-import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,14 @@ except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError("RedisBroker needs the redis client: pip install 'taskq[redis]'") from e
 
 from ..broker import Broker, Consumer, MessageProxy
-from ..common import current_millis, dq_name, mask_url, q_name, validate_queue_name
+from ..common import (
+    current_millis,
+    dq_name,
+    generate_unique_id,
+    mask_url,
+    q_name,
+    validate_queue_name,
+)
 from ..errors import ConnectionClosed, QueueJoinTimeout
 from ..message import Message
 from ..middleware.middleware import Middleware
@@ -101,7 +107,7 @@ class RedisBroker(RedisInspection, Broker):
         self.heartbeat_interval = max(20, min(heartbeat_timeout // 4, 5000))
         self.requeue_interval = self._requeue_interval(requeue_deadline, requeue_interval)
         #: Identifies this process's consumers in ``__acks__`` and ``__heartbeats__`` keys.
-        self.worker_id = self.broker_id = str(uuid.uuid4())
+        self.worker_id = self.broker_id = generate_unique_id()
         self._owns_client = client is None
         if client is None:
             if url:
@@ -149,7 +155,7 @@ class RedisBroker(RedisInspection, Broker):
     # -- producing ------------------------------------------------------------------------
     def _prepare(self, message: Message[Any], delay: int | None) -> Message[Any]:
         options = dict(message.options)
-        options["redis_message_id"] = str(uuid.uuid4())
+        options["redis_message_id"] = generate_unique_id()
         if delay:
             options["eta"] = current_millis() + delay
             return message.copy(queue_name=dq_name(message.queue_name), options=options)
@@ -196,7 +202,7 @@ class RedisBroker(RedisInspection, Broker):
         """
         target = message.message.copy(queue_name=q_name(message.queue_name))
         target.options.pop("eta", None)
-        target.options["redis_message_id"] = str(uuid.uuid4())
+        target.options["redis_message_id"] = generate_unique_id()
         delayed_id = redis_id(message)
         self.emit_before("enqueue", target, 0)
         args = [

@@ -33,6 +33,26 @@ def test_encode_is_utf8_json_with_exactly_the_wire_fields():
     assert abs(message.message_timestamp - current_millis()) < 60_000
 
 
+def test_message_ids_are_canonical_distinct_uuid4_strings():
+    ids = [make_message().message_id for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for message_id in ids:
+        parsed = uuid.UUID(message_id)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+        assert str(parsed) == message_id  # lower-case, dashed: what Dramatiq sends
+
+
+def test_copy_replaces_fields_and_never_shares_options():
+    message = make_message(options={"max_retries": 2})
+    copied = message.copy(queue_name="other")
+    assert (copied.queue_name, copied.actor_name, copied.args) == ("other", "add", (1, 2))
+    assert copied.message_id == message.message_id
+    copied.options["max_retries"] = 5
+    assert message.options == {"max_retries": 2}
+    with pytest.raises(TypeError):
+        message.copy(no_such_field=1)
+
+
 def test_decode_round_trips():
     message = make_message(kwargs={"text": "héllo ✓"})
     assert Message.decode(message.encode()) == message

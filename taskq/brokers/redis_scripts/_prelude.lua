@@ -36,10 +36,12 @@ local function notify_key(ns, queue_name) return ns .. ":__notify__." .. queue_n
 local function ack_queues_key(ns, worker) return ns .. ":__ackqueues__." .. worker end
 local function workers_key(ns) return ns .. ":__workers__" end
 
--- Leave a wake-up token for an idle consumer of queue_name (bounded, so it never grows).
-local function wake(ns, queue_name)
+-- Leave up to `count` (default 1) wake-up tokens for idle consumers of queue_name, never
+-- more than WAKE_TOKENS_MAX in all (so the list never grows).
+local function wake(ns, queue_name, count)
   local key = notify_key(ns, queue_name)
-  if redis.call("llen", key) < WAKE_TOKENS_MAX then
+  local missing = math.min(count or 1, WAKE_TOKENS_MAX - redis.call("llen", key))
+  for _ = 1, missing do
     redis.call("rpush", key, "1")
   end
 end

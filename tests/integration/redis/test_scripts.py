@@ -34,6 +34,16 @@ def test_enqueue_stores_payload_queues_id_and_bounds_wake_tokens(run, key, raw_r
     assert raw_redis.llen(key("__notify__.jobs")) == 16
 
 
+def test_enqueue_of_interleaved_queues_keeps_each_queue_in_order(run, key, raw_redis):
+    run("enqueue", "jobs", "j1", "J1", "mail", "m1", "M1", "jobs", "j2", "J2", "mail", "m2", "M2")
+    run("enqueue", "jobs", "j3", "J3")
+    assert raw_redis.lrange(key("jobs"), 0, -1) == [b"j1", b"j2", b"j3"]
+    assert raw_redis.lrange(key("mail"), 0, -1) == [b"m1", b"m2"]
+    assert raw_redis.hgetall(key("mail.msgs")) == {b"m1": b"M1", b"m2": b"M2"}
+    assert raw_redis.llen(key("__notify__.jobs")) == 3  # one token per message, up to 16
+    assert raw_redis.llen(key("__notify__.mail")) == 2
+
+
 def test_fetch_records_acks_and_heartbeat_and_skips_orphans(run, key, raw_redis):
     run("enqueue", "jobs", "a", "A", "jobs", "b", "B", "jobs", "c", "C")
     raw_redis.hdel(key("jobs.msgs"), "a")  # an id whose payload is gone
