@@ -121,13 +121,11 @@ class Message(Generic[R]):
             "actor_name": self.actor_name,
             "args": self.args,
             "kwargs": self.kwargs,
-            "options": None,
+            "options": dict(self.options),
             "message_id": self.message_id,
             "message_timestamp": self.message_timestamp,
         }
         values.update(attributes)  # an unknown name fails in the constructor, as in replace()
-        if values["options"] is None:
-            values["options"] = dict(self.options)
         return type(self)(**values)
 
     def get_result(

@@ -37,10 +37,8 @@ class TimeLimit(PerThreadMiddleware):
         self._wakeup = threading.Event()
         self._next_check = 0.0
         self._last_start = 0.0
-        self._stopping = False
 
     def _ensure_watcher(self) -> None:
-        self._stopping = False
         if self._thread is not None and self._thread.is_alive():
             return
         with self._watcher_lock:  # two threads starting messages at once start one watcher
@@ -93,10 +91,6 @@ class TimeLimit(PerThreadMiddleware):
 
     def after_worker_boot(self, broker: Broker, worker: Any) -> None:
         self._ensure_watcher()
-
-    def after_worker_shutdown(self, broker: Broker, worker: Any) -> None:
-        self._stopping = True
-        self._wakeup.set()
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
         actor = broker.get_actor(message.actor_name)
