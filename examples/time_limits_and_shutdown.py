@@ -48,8 +48,9 @@ def crunch() -> None:
 
 @taskq.actor(max_retries=0)
 def report() -> None:
-    say("report: started")
     try:
+        # Inside the try: the abort may land as soon as the caller has seen this line.
+        say("report: started")
         while True:
             time.sleep(0.01)
     except Abort:
@@ -59,9 +60,10 @@ def report() -> None:
 
 @taskq.actor(notify_shutdown=True)
 def export() -> None:
-    say("export: started")
     rows = 0
     try:
+        # Inside the try: the worker may be told to stop as soon as this line is out.
+        say("export: started")
         while True:
             rows += 1
             time.sleep(0.01)
