@@ -223,7 +223,10 @@ class App:
         path = self.directory / "events.log"
         if not path.exists():
             return []
-        lines = [line.split() for line in path.read_text().splitlines() if line.strip()]
+        text = path.read_text()
+        # A line being appended right now may be read half-written: only complete lines count.
+        complete = text[: text.rfind("\n") + 1]
+        lines = [line.split() for line in complete.splitlines() if line.strip()]
         return [line for line in lines if kind is None or line[0] == kind]
 
     def release(self) -> None:
