@@ -144,7 +144,8 @@ class Supervisor:
             self._sleep()
 
     def _sleep(self) -> None:
-        """Wait for the next round: a signal ends the wait early (see :meth:`_on_signal`)."""
+        """Wait for the next round: a signal ends the wait early (see :meth:`_on_signal`), and
+        so does a starting worker process reporting ready (the next ones start at once)."""
         timeout = TICK
         if self.phase is Phase.RUNNING and self.watcher is None:
             now = time.monotonic()
@@ -153,12 +154,18 @@ class Supervisor:
         if self._wake_fds is None:
             time.sleep(timeout)
             return
-        readable, _, _ = select.select([self._wake_fds[0]], [], [], timeout)
-        if readable:
+        starting = [
+            s.child.ready_fd for s in self.slots if s.child and s.child.ready_fd is not None
+        ]
+        readable, _, _ = select.select([self._wake_fds[0], *starting], [], [], timeout)
+        if self._wake_fds[0] in readable:
             with contextlib.suppress(OSError):
                 os.read(self._wake_fds[0], 512)
 
     def _start_due_children(self) -> None:
+        for slot in self.slots:  # reads each pending ready report, so _sleep never spins on it
+            if slot.child is not None:
+                slot.child.poll_ready()
         now = time.monotonic()
         if self.phase is Phase.STARTING:
             canary = self.slots[0]

@@ -56,6 +56,11 @@ class WorkerChild:
             self._close_ready_fd()
         return self.ready
 
+    @property
+    def ready_fd(self) -> int | None:
+        """The pipe that becomes readable when the process reports ready (None once read)."""
+        return self._ready_fd
+
     def poll_exit(self) -> int | None:
         """The process's return code once it has exited (negative: killed by that signal)."""
         if self.returncode is not None:

@@ -2,7 +2,8 @@
 
 Under ``taskq worker`` the master sets ``PROMETHEUS_MULTIPROC_DIR`` before forking (see
 :mod:`taskq.exposition`), so every worker process writes its metrics there and the master's
-exposition server serves the sum. Without that directory the metrics live in this process's
+exposition server serves the sum; worker processes write their updates in batches, at most
+half a second late (:mod:`taskq.middleware.metric_buffer`). Without that directory the metrics live in this process's
 own :attr:`Prometheus.registry`. Metrics go to a private ``CollectorRegistry``, never the
 global one, so an application's own metrics never collide with taskq's.
 """
@@ -17,6 +18,7 @@ from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..common import current_millis, q_name
+from .metric_buffer import BufferedMetrics, DirectMetrics
 from .middleware import Middleware
 
 if TYPE_CHECKING:
@@ -95,6 +97,7 @@ class Prometheus(Middleware):
         self._current = threading.local()  # the message each worker thread is processing
         self._delayed: dict[str, tuple[str, str]] = {}
         self._status_reporter: Any = None
+        self._updates: DirectMetrics | BufferedMetrics = DirectMetrics()
 
     @property
     def forks(self) -> list[Any]:
@@ -114,6 +117,7 @@ class Prometheus(Middleware):
         """In a forked child: drop the parent's metrics; the first hook creates new ones."""
         self._setup_lock = threading.Lock()
         self._children = {}
+        self._updates = DirectMetrics()
         self.registry = None
 
     def _create_metrics(self) -> None:
@@ -158,6 +162,9 @@ class Prometheus(Middleware):
             buckets=DURATION_BUCKETS,
         )
         self._children = {}
+        # Worker processes write to shared files that a scrape reads later: batch the writes.
+        multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        self._updates = BufferedMetrics() if multiprocess else DirectMetrics()
         self.registry = registry
 
     def _for(self, labels: tuple[str, str]) -> _Children:
@@ -199,31 +206,32 @@ class Prometheus(Middleware):
         if self._status_reporter is not None:
             self._status_reporter.stop()
             self._status_reporter = None
+        self._updates.stop()
 
     def after_enqueue(self, broker: Broker, message: Message[Any], delay: int) -> None:
         current = getattr(self._current, "message", None)
         if current is not None and current["id"] == message.message_id and not current["retried"]:
             current["retried"] = True  # the thread re-enqueued its own message: a retry
-            self._for(self._labels(message)).retried.inc()
+            self._updates.inc(self._for(self._labels(message)).retried)
             return
         if self._delayed:
             delayed_labels = self._delayed.pop(message.message_id, None)
             if delayed_labels is not None:  # a held delayed message promoted to its queue
-                self._for(delayed_labels).delayed_inprogress.dec()
+                self._updates.inc(self._for(delayed_labels).delayed_inprogress, -1)
 
     def before_delay_message(self, broker: Broker, message: MessageProxy) -> None:
         labels = self._labels(message)
         self._delayed[message.message_id] = labels
-        self._for(labels).delayed_inprogress.inc()
+        self._updates.inc(self._for(labels).delayed_inprogress)
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
         labels = self._labels(message)
         if self._delayed:
             delayed_labels = self._delayed.pop(message.message_id, None)
             if delayed_labels is not None:
-                self._for(delayed_labels).delayed_inprogress.dec()
+                self._updates.inc(self._for(delayed_labels).delayed_inprogress, -1)
         children = self._for(labels)
-        children.inprogress.inc()
+        self._updates.inc(children.inprogress)
         self._current.message = {
             "id": message.message_id,
             "start": current_millis(),
@@ -242,15 +250,16 @@ class Prometheus(Middleware):
     ) -> None:
         current = getattr(self._current, "message", None)
         children = self._for(self._labels(message))
+        updates = self._updates
         duration = 0
         if current is not None and current["id"] == message.message_id and current["running"]:
             current["running"] = False
             duration = current_millis() - current["start"]
-            current["children"].inprogress.dec()
-        children.durations.observe(duration)
-        children.total.inc()
+            updates.inc(current["children"].inprogress, -1)
+        updates.observe(children.durations, duration)
+        updates.inc(children.total)
         if exception is not None:
-            children.errored.inc()
+            updates.inc(children.errored)
 
     def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
         self.after_process_message(broker, message)
@@ -260,4 +269,4 @@ class Prometheus(Middleware):
 
     def after_nack(self, broker: Broker, message: MessageProxy) -> None:
         self._current.message = None
-        self._for(self._labels(message)).rejected.inc()
+        self._updates.inc(self._for(self._labels(message)).rejected)

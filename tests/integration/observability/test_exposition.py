@@ -36,12 +36,13 @@ def _process(prometheus: Prometheus, broker: StubBroker, *, fail: bool = False) 
 
 
 def _child(successes: int, failures: int) -> None:
-    """A worker process: runs messages through the Prometheus middleware, then exits."""
+    """A worker process: runs messages through the Prometheus middleware, then stops."""
     prometheus, broker = Prometheus(), StubBroker(middleware=[])
     for _ in range(successes):
         _process(prometheus, broker)
     for _ in range(failures):
         _process(prometheus, broker, fail=True)
+    prometheus.after_worker_shutdown(broker, None)  # as Worker.stop does
 
 
 def _stuck_child(ready) -> None:
@@ -89,8 +90,12 @@ def test_a_killed_childs_inprogress_gauge_drops_to_zero(server):
     process = fork.Process(target=_stuck_child, args=(ready,))
     process.start()
     assert ready.wait(30)
-    samples = scrape(url(server, "/metrics"))
-    assert value(samples, "taskq_messages_inprogress", **LABELS) == 1
+
+    def one_in_progress() -> bool:
+        samples = scrape(url(server, "/metrics"))
+        return value(samples, "taskq_messages_inprogress", **LABELS) == 1
+
+    wait_for(one_in_progress, message="the stuck message counted (written within 0.5 s)")
     os.kill(process.pid, signal.SIGKILL)
     process.join(30)
     server.child_exited(process.pid)

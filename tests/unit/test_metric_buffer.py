@@ -1,0 +1,104 @@
+"""BufferedMetrics: batched Prometheus updates end up exactly where direct updates would."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from taskq.middleware.metric_buffer import BufferedMetrics, DirectMetrics
+
+from ..helpers import wait_for
+
+prom = pytest.importorskip("prometheus_client")
+
+BUCKETS = (5, 10, 25, float("inf"))
+
+
+def metrics() -> tuple[object, object, object, object]:
+    registry = prom.CollectorRegistry()
+    counter = prom.Counter("jobs_total", "", registry=registry)
+    gauge = prom.Gauge("jobs_running", "", registry=registry)
+    histogram = prom.Histogram("job_ms", "", registry=registry, buckets=BUCKETS)
+    return registry, counter, gauge, histogram
+
+
+def samples(registry) -> dict:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for metric in registry.collect()
+        for s in metric.samples
+        if not s.name.endswith("_created")
+    }
+
+
+def record(updates, counter, gauge, histogram, durations) -> None:
+    for duration in durations:
+        updates.inc(gauge)
+        updates.observe(histogram, duration)
+        updates.inc(counter)
+        updates.inc(gauge, -1)
+    updates.inc(gauge, 2)
+
+
+DURATIONS = [0, 5, 5.5, 10, 24, 25, 26, 1000, 3]
+
+
+def test_a_flush_writes_what_direct_updates_write():
+    direct_registry, *direct = metrics()
+    record(DirectMetrics(), *direct, DURATIONS)
+    buffered_registry, *buffered = metrics()
+    updates = BufferedMetrics(interval=60)
+    record(updates, *buffered, DURATIONS)
+
+    assert samples(buffered_registry)[("jobs_total", ())] == 0  # nothing written yet
+    updates.flush()
+    assert samples(buffered_registry) == samples(direct_registry)
+    assert samples(buffered_registry)[("job_ms_bucket", (("le", "5.0"),))] == 3
+    updates.stop()
+
+
+def test_updates_are_written_by_the_background_thread_within_the_interval():
+    registry, counter, gauge, histogram = metrics()
+    updates = BufferedMetrics(interval=0.05)
+    try:
+        updates.inc(counter, 3)
+        wait_for(lambda: samples(registry)[("jobs_total", ())] == 3, timeout=5)
+        updates.inc(counter)  # a second batch, after the thread went back to sleep
+        wait_for(lambda: samples(registry)[("jobs_total", ())] == 4, timeout=5)
+    finally:
+        updates.stop()
+
+
+def test_stop_writes_what_is_pending_and_a_later_update_starts_over():
+    registry, counter, _, histogram = metrics()
+    updates = BufferedMetrics(interval=60)
+    updates.inc(counter, 2)
+    updates.observe(histogram, 7)
+    updates.stop()
+    assert samples(registry)[("jobs_total", ())] == 2
+    assert samples(registry)[("job_ms_sum", ())] == 7
+
+    updates.interval = 0.05
+    updates.inc(counter)
+    wait_for(lambda: samples(registry)[("jobs_total", ())] == 3, timeout=5)
+    updates.stop()
+
+
+def test_concurrent_updates_are_all_counted():
+    registry, counter, gauge, histogram = metrics()
+    updates = BufferedMetrics(interval=0.01)
+
+    def work() -> None:
+        record(updates, counter, gauge, histogram, [1.0] * 2_000)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    updates.stop()
+    values = samples(registry)
+    assert values[("jobs_total", ())] == 16_000
+    assert values[("job_ms_count", ())] == 16_000
+    assert values[("jobs_running", ())] == 16  # each thread left +2 behind
