@@ -68,8 +68,9 @@ def render(rows: list[tuple[Case, str, dict[str, list[float]]]], runs: int) -> s
         "Notes: throughput drains a pre-filled queue (timed from the first message processed to "
         "an empty queue; on RabbitMQ, to no message left ready, when taskq may still hold up to "
         "128 unacked and Dramatiq 32: at most 0.5% of 20k in taskq's favour). Latency samples are taken on an "
-        "idle worker with random 20–200 ms gaps between sends. Idle CPU is summed over the master "
-        "and its children. Both frameworks run their default middleware stacks and settings "
+        "idle worker with random 20–200 ms gaps between sends. Idle CPU is the scheduler's run "
+        "time of every thread of the master and its children (nanosecond schedstat, not clock "
+        "ticks). Both frameworks run their default middleware stacks and settings "
         "(taskq's adaptive prefetch window, Dramatiq's 2 × threads).",
     ]
     return "\n".join(lines) + "\n"
