@@ -4,8 +4,11 @@ pika connections are not thread-safe. The thread that creates a consumer owns it
 drives it from ``__next__``; acks, nacks and requeues from worker threads are queued for that
 thread. While that thread is busy handing out deliveries pika has buffered, it runs the queued
 work itself before it next waits on the socket; only while it waits is it woken, with one
-``add_callback_threadsafe`` per batch. A batch of acks covering every delivery up to some tag
-goes out as one ``basic.ack`` with ``multiple=True``.
+``add_callback_threadsafe`` per batch. An ack arriving then waits up to :data:`ACK_DELAY` for
+others (unless a quarter of the prefetch is already waiting), so acks of jobs finishing one by
+one leave together and RabbitMQ answers with deliveries in bursts, not one wake-up per
+message. A batch of acks covering every delivery up to some tag goes out as one
+``basic.ack`` with ``multiple=True``.
 
 Acks are written on the channel's underlying asynchronous channel (pika's ``BlockingChannel``
 would poll the socket after every one); they leave with the next poll, which comes at the
@@ -37,6 +40,8 @@ REASON_HEADER = "x-taskq-reason"
 DEAD_AT_HEADER = "x-taskq-dead-at"
 #: Dead-letter reasons longer than this are truncated to keep headers small.
 MAX_REASON_LENGTH = 16_384
+#: Seconds an ack may wait for others to go out with it while the consumer waits on the socket.
+ACK_DELAY = 0.002
 
 
 class RabbitmqMessageProxy(MessageProxy):
@@ -82,7 +87,11 @@ class RabbitmqConsumer(Consumer):
         self._outstanding: set[int] = set()
         #: Settlements queued by other threads, run in order by the connection's thread.
         self._pending: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
-        self._drain_scheduled = False
+        #: None, or how the owning thread was asked to run them: "now", or "later" (an ack
+        #: waiting up to ACK_DELAY for company).
+        self._drain_scheduled: str | None = None
+        #: This many pending acks are sent at once, without waiting for ACK_DELAY.
+        self._ack_batch = max(1, prefetch // 4)
         #: True while the owning thread waits (or may wait) on the socket for a delivery.
         self._waiting = True
         try:
@@ -109,7 +118,7 @@ class RabbitmqConsumer(Consumer):
     def __next__(self) -> RabbitmqMessageProxy | None:
         if not self.holds_more():
             with self._lock:
-                run_pending = bool(self._pending) and not self._drain_scheduled
+                run_pending = bool(self._pending)
                 self._waiting = True
             if run_pending:
                 self._drain_pending()
@@ -154,6 +163,7 @@ class RabbitmqConsumer(Consumer):
         try:
             self.channel.cancel()
             self.channel.basic_qos(prefetch_count=prefetch)
+            self._ack_batch = max(1, prefetch // 4)
             self._deliveries = self.channel.consume(
                 self.queue_name, inactivity_timeout=self._inactivity_timeout
             )
@@ -280,24 +290,34 @@ class RabbitmqConsumer(Consumer):
                 raise ConnectionClosed(f"Lost RabbitMQ while settling a message: {e!r}") from None
             return
         with self._lock:
-            self._pending.append((function, args))
-            if self._drain_scheduled or not self._waiting:
-                return  # queued for the owning thread, which runs it before it next waits
-            self._drain_scheduled = True
+            pending = self._pending
+            pending.append((function, args))
+            if not self._waiting or self._drain_scheduled == "now":
+                return  # the owning thread runs it before it next waits, or is about to
+            urgent = function != self._ack_tag or len(pending) >= self._ack_batch
+            if not urgent and self._drain_scheduled == "later":
+                return
+            self._drain_scheduled = "now" if urgent else "later"
         try:
-            self.connection.add_callback_threadsafe(self._drain_pending)
+            self.connection.add_callback_threadsafe(
+                self._drain_pending if urgent else self._drain_after_delay
+            )
         except RETRYABLE_ERRORS as e:
             with self._lock:
-                self._drain_scheduled = False
+                self._drain_scheduled = None
             raise ConnectionClosed(
                 f"The consumer connection of {self.queue_name!r} is closed: {e!r}"
             ) from None
+
+    def _drain_after_delay(self) -> None:
+        """On the owning thread: send the pending acks once ACK_DELAY has passed."""
+        self.connection.call_later(ACK_DELAY, self._drain_pending)
 
     def _drain_pending(self) -> None:
         """Run every queued settlement in order; consecutive acks are sent together."""
         with self._lock:
             pending, self._pending = self._pending, []
-            self._drain_scheduled = False
+            self._drain_scheduled = None
         acks: list[int] = []
         for function, args in pending:
             if function == self._ack_tag:  # bound methods compare by function and instance

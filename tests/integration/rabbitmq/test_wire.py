@@ -121,6 +121,51 @@ def test_acks_from_other_threads_are_applied_by_the_consumer(queue_name):
         assert broker.get_queue_message_counts(queue_name) == (0, 0, 0)
 
 
+def test_a_lone_ack_sent_while_the_consumer_waits_frees_its_window(queue_name):
+    """Acks that arrive while the consumer's thread waits on the socket may wait a moment for
+    company; a lone one must still go out soon, or a full window would stall."""
+    with make_broker() as broker:
+
+        @taskq.actor(broker=broker, queue_name=queue_name)
+        def job(i):
+            pass
+
+        for i in range(9):
+            job.send(i)
+        fetched: list = []
+        ninth: list = []
+        consumer_ready = threading.Event()
+
+        def owner() -> None:  # the thread that owns the consumer, as a ConsumerThread does
+            consumer = broker.consume(queue_name, prefetch=8, timeout=30_000)
+            try:
+                while len(fetched) < 8:
+                    message = next(consumer)
+                    if message is not None:
+                        fetched.append(message)
+                fetched.append(consumer)
+                consumer_ready.set()
+                ninth.append(next(consumer))  # blocks: the window is full until an ack lands
+                consumer.ack(ninth[0])
+                for message in fetched[1:8]:
+                    consumer.ack(message)
+            finally:
+                consumer.close()
+
+        thread = threading.Thread(target=owner)
+        thread.start()
+        try:
+            assert consumer_ready.wait(10)
+            consumer = fetched[8]
+            consumer.ack(fetched[0])  # from another thread, while the owner waits
+            thread.join(10)  # well below the 30 s inactivity timeout
+            assert not thread.is_alive(), "the ninth message never came: the ack was held"
+        finally:
+            thread.join(40)
+        assert ninth[0] is not None and ninth[0].args == (8,)
+        wait_for(lambda: broker.get_queue_message_counts(queue_name) == (0, 0, 0))
+
+
 def test_message_rejected_by_a_foreign_consumer_is_listed_as_dead_letter(queue_name):
     with make_broker() as broker:
 
