@@ -66,8 +66,10 @@ def render(rows: list[tuple[Case, str, dict[str, list[float]]]], runs: int) -> s
     lines += [
         "",
         "Notes: throughput drains a pre-filled queue (timed from the first message processed to "
-        "an empty queue; on RabbitMQ, to no message left ready, when taskq may still hold up to "
-        "128 unacked and Dramatiq 32: at most 0.5% of 20k in taskq's favour). Latency samples are taken on an "
+        "an empty queue; on RabbitMQ, which shows only ready messages, to no message left ready, "
+        "counting as done only the messages the workers cannot still be holding: 20,000 minus "
+        "a full prefetch window per process, 512 for taskq and 32 for Dramatiq at -p 2 -t 8). "
+        "Latency samples are taken on an "
         "idle worker with random 20–200 ms gaps between sends. Idle CPU is the scheduler's run "
         "time of every thread of the master and its children (nanosecond schedstat, not clock "
         "ticks). Both frameworks run their default middleware stacks and settings "

@@ -5,7 +5,10 @@ and cannot start yet, nobody else can start either. With jobs of seconds, Dramat
 ``2 × threads`` is right. With jobs of microseconds it starves the worker: threads sit idle
 while acks travel to the broker and replacements travel back. So the window starts at
 ``2 × threads`` and follows the mean processing time: it holds about :data:`BUDGET_MS` of
-work per thread, never fewer than ``2 × threads`` messages nor more than ``8 × threads``.
+work per thread, never fewer than ``2 × threads`` messages nor more than ``32 × threads``.
+It widens when the work it should hold has doubled, and narrows only when that has fallen to a
+quarter (or to the minimum): a mean that wobbles (a no-op's wall time swings with the GIL)
+never makes it resize back and forth, and each resize on RabbitMQ costs a re-subscription.
 A ``prefetch`` chosen by the user (``Worker(prefetch=N)``, ``taskq worker --prefetch N``)
 is never changed.
 """
@@ -20,7 +23,9 @@ BUDGET_MS = 50.0
 #: The window is at least this many messages per worker thread...
 MIN_PER_THREAD = 2
 #: ...and at most this many.
-MAX_PER_THREAD = 8
+MAX_PER_THREAD = 32
+#: The window narrows once the work it should hold is under 1/SHRINK_BELOW of its size.
+SHRINK_BELOW = 4
 #: Seconds between two looks at the mean processing time.
 CHECK_EVERY = 0.05
 #: Weight of each new duration in the running mean.
@@ -49,7 +54,8 @@ class PrefetchWindow:
         self.mean_ms = duration_ms if mean is None else mean + SMOOTHING * (duration_ms - mean)
 
     def resize(self) -> int | None:
-        """The new window when it should change by at least half, else None.
+        """The new window when it should grow to double or shrink to a quarter (or reach a
+        bound), else None.
 
         Cheap enough to call after every message: it looks at the mean only every
         ``check_every`` seconds.
@@ -62,10 +68,13 @@ class PrefetchWindow:
         self._next_check = now + self._check_every
         wanted = self.threads * BUDGET_MS / max(self.mean_ms, 1e-3)
         target = max(self.minimum, min(self.maximum, math.ceil(wanted)))
-        at_a_bound = target in (self.minimum, self.maximum)
-        if target == self.size or not (
-            at_a_bound or self.size / 2 >= target or target >= self.size * 2
-        ):
+        if target > self.size:
+            change = target == self.maximum or target >= self.size * 2
+        else:
+            change = target < self.size and (
+                target == self.minimum or target <= self.size / SHRINK_BELOW
+            )
+        if not change:
             return None
         self.size = target
         return target

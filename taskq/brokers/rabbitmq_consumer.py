@@ -5,9 +5,9 @@ drives it from ``__next__``; acks, nacks and requeues from worker threads are qu
 thread. While that thread is busy handing out deliveries pika has buffered, it runs the queued
 work itself before it next waits on the socket; only while it waits is it woken, with one
 ``add_callback_threadsafe`` per batch. An ack arriving then waits up to :data:`ACK_DELAY` for
-others (unless a quarter of the prefetch is already waiting), so acks of jobs finishing one by
-one leave together and RabbitMQ answers with deliveries in bursts, not one wake-up per
-message. A batch of acks covering every delivery up to some tag goes out as one
+others (unless a quarter of the prefetch is already waiting, or nothing else is in flight), so
+acks of jobs finishing one by one leave together and RabbitMQ answers with deliveries in
+bursts, not one wake-up per message. A batch of acks covering every delivery up to some tag goes out as one
 ``basic.ack`` with ``multiple=True``.
 
 Acks are written on the channel's underlying asynchronous channel (pika's ``BlockingChannel``
@@ -294,7 +294,11 @@ class RabbitmqConsumer(Consumer):
             pending.append((function, args))
             if not self._waiting or self._drain_scheduled == "now":
                 return  # the owning thread runs it before it next waits, or is about to
-            urgent = function != self._ack_tag or len(pending) >= self._ack_batch
+            urgent = (
+                function != self._ack_tag
+                or len(pending) >= self._ack_batch
+                or not self._unacked  # nothing else in flight: no ack will come to join it
+            )
             if not urgent and self._drain_scheduled == "later":
                 return
             self._drain_scheduled = "now" if urgent else "later"

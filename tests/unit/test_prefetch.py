@@ -15,12 +15,12 @@ def test_starts_at_two_per_thread_and_waits_for_a_duration() -> None:
     assert w.resize() is None
 
 
-def test_short_jobs_widen_it_to_eight_per_thread() -> None:
+def test_short_jobs_widen_it_to_thirty_two_per_thread() -> None:
     w = window()
     for _ in range(20):
         w.record(0.05)
-    assert w.resize() == 64
-    assert w.size == 64
+    assert w.resize() == 256
+    assert w.size == 256
     assert w.resize() is None  # no change, nothing to do
 
 
@@ -37,17 +37,32 @@ def test_long_jobs_narrow_it_back() -> None:
 def test_it_holds_about_fifty_ms_of_work_per_thread_in_between() -> None:
     w = window(threads=4)
     for _ in range(100):
-        w.record(2.0)  # 50 ms / 2 ms = 25 per thread, clamped to 8 per thread
-    assert w.resize() == 32
+        w.record(2.0)  # 50 ms / 2 ms = 25 per thread
+    assert w.resize() == 100
     for _ in range(100):
-        w.record(5.0)  # 10 per thread → 40 > 32: stays at the maximum
+        w.record(5.0)  # 10 per thread = 40: more than a quarter of 100, kept
     assert w.resize() is None
     for _ in range(200):
-        w.record(10.0)  # 5 per thread = 20: not half of 32, kept
-    assert w.resize() is None
-    for _ in range(200):
-        w.record(20.0)  # 2.5 per thread = 10: under half, narrowed
+        w.record(20.0)  # 2.5 per thread = 10: under a quarter, narrowed
     assert w.resize() in (10, 11)  # the running mean is still a hair under 20 ms
+    for _ in range(200):
+        w.record(10.0)  # 5 per thread = 20: less than double, kept
+    assert w.resize() is None
+    for _ in range(200):
+        w.record(5.0)  # 10 per thread = 40: more than double, widened again
+    assert w.resize() in (40, 41)
+
+
+def test_a_wobbling_mean_does_not_make_it_resize_back_and_forth() -> None:
+    w = window()
+    for _ in range(20):
+        w.record(0.05)
+    assert w.resize() == 256
+    for duration in (3.0, 6.0, 1.0, 5.0, 0.1, 4.0):  # a no-op's wall time under GIL contention
+        for _ in range(30):
+            w.record(duration)
+        assert w.resize() is None
+    assert w.size == 256
 
 
 def test_a_fixed_prefetch_never_changes() -> None:

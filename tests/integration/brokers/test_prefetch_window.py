@@ -6,6 +6,7 @@ import threading
 import time
 
 import taskq
+from taskq.prefetch import MAX_PER_THREAD
 from tests.helpers import wait_for
 
 THREADS = 2
@@ -36,13 +37,15 @@ def test_short_jobs_widen_what_a_worker_holds_and_long_ones_narrow_it(
 
     def widened() -> bool:
         taskq.group(quick.message() for _ in range(50)).run()
-        return window.size == 8 * THREADS
+        return window.size == MAX_PER_THREAD * THREADS
 
     wait_for(widened, timeout=30, interval=0.05, message="the window to widen")
-    for _ in range(40):
+    for _ in range(MAX_PER_THREAD * THREADS + 16):
         blocker.send()
     # Both threads busy, the rest of the window waits in the worker for a free thread.
-    wait_for(lambda: worker.work_queue.qsize() == 8 * THREADS - THREADS, message="held jobs")
+    wait_for(
+        lambda: worker.work_queue.qsize() == MAX_PER_THREAD * THREADS - THREADS, message="held jobs"
+    )
 
     release.set()
     for _ in range(12):
