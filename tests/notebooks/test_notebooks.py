@@ -84,10 +84,14 @@ def outputs(notebook: Any, source_start: str) -> str:
         if cell.cell_type == "code" and cell.source.startswith(source_start):
             parts = []
             for output in cell.outputs:
-                parts.append(output.get("text", ""))
+                if output.get("output_type") == "stream":
+                    # One print() may reach the notebook in several stream chunks: keep them
+                    # joined exactly as printed.
+                    parts.append(output.get("text", ""))
+                    continue
                 data = output.get("data", {})
-                parts += [data.get("text/plain", ""), data.get("text/html", "")]
-            return "\n".join(parts)
+                parts.append(f"\n{data.get('text/plain', '')}\n{data.get('text/html', '')}\n")
+            return "".join(parts)
     raise AssertionError(f"no cell starts with {source_start!r}")
 
 
