@@ -7,8 +7,8 @@ work itself before it next waits on the socket; only while it waits is it woken,
 ``add_callback_threadsafe`` per batch. An ack arriving then waits up to :data:`ACK_DELAY` for
 others (unless a quarter of the prefetch is already waiting, or nothing else is in flight), so
 acks of jobs finishing one by one leave together and RabbitMQ answers with deliveries in
-bursts, not one wake-up per message. A batch of acks covering every delivery up to some tag goes out as one
-``basic.ack`` with ``multiple=True``.
+bursts, not one wake-up per message. A batch of acks covering every delivery up to some tag
+goes out as one ``basic.ack`` with ``multiple=True``.
 
 Acks are written on the channel's underlying asynchronous channel (pika's ``BlockingChannel``
 would poll the socket after every one); they leave with the next poll, which comes at the

@@ -55,14 +55,15 @@ class BufferedMetrics:
     def observe(self, child: Any, value: float) -> None:
         """Record ``value`` in a histogram child at the next flush (at once when this
         prometheus_client release does not expose a child's buckets)."""
-        if not _has_buckets(child):
-            child.observe(value)
-            return
         with self._lock:
             observations = self._observations.get(child)
-            if observations is None:
+            if observations is None and _has_buckets(child):
                 observations = self._observations[child] = _Observations(child)
-            observations.add(value)
+            if observations is not None:
+                observations.add(value)
+        if observations is None:
+            child.observe(value)
+            return
         self._mark_changed()
 
     def flush(self) -> None:

@@ -3,8 +3,8 @@
 Under ``taskq worker`` the master sets ``PROMETHEUS_MULTIPROC_DIR`` before forking (see
 :mod:`taskq.exposition`), so every worker process writes its metrics there and the master's
 exposition server serves the sum; worker processes write their updates in batches, at most
-half a second late (:mod:`taskq.middleware.metric_buffer`). Without that directory the metrics live in this process's
-own :attr:`Prometheus.registry`. Metrics go to a private ``CollectorRegistry``, never the
+half a second late (:mod:`taskq.middleware.metric_buffer`). Without that directory the
+metrics live in this process's own :attr:`Prometheus.registry`. Metrics go to a private ``CollectorRegistry``, never the
 global one, so an application's own metrics never collide with taskq's.
 """
 
