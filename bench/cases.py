@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import operator
 import random
 import statistics
 import time
@@ -21,23 +22,30 @@ from .harness import (
     purge,
     redis_client,
     wait_drained,
+    wait_filled,
     wait_ready,
 )
 
 
 @dataclass(frozen=True)
 class Case:
-    """A measured quantity: ``run(setup) -> float`` for one framework on one broker."""
+    """A measured quantity for one framework on one broker: ``pick(run(setup))``.
+
+    Cases built on the same ``run`` (the p50 and p99 of one latency sampling, the CPU and RSS
+    of one idle group) share its runs: :func:`bench.__main__.measure` runs it once per round.
+    """
 
     name: str
     unit: str
     higher_is_better: bool
     brokers: tuple[str, ...]
-    run: Callable[[Setup], float]
+    run: Callable[[Setup], Any]
     taskq_only: bool = False
     #: Issue 10's target per broker: "≥2×"/"≤1×" (taskq/Dramatiq) or "≤5 ms" (taskq's value).
     #: Brokers not named must simply do better than Dramatiq.
     targets: dict[str, str] | None = None
+    #: This case's value out of what ``run`` returns (by default, that is the value).
+    pick: Callable[[Any], float] = float
 
     def target(self, broker: str) -> str:
         """The target this case has on ``broker``."""
@@ -78,6 +86,7 @@ def throughput(
         else:
             messages = [app.noop.message() for _ in range(total)]
         _prefill(app, messages)
+        wait_filled(setup, app, total)
         with WorkerGroup(setup, processes=processes, threads=threads, gevent=gevent):
             seconds = wait_drained(setup, app, total)
         # RabbitMQ shows only ready messages: when none is left, the workers may still hold
@@ -131,10 +140,11 @@ def enqueue_batched(total: int) -> Callable[[Setup], float]:
     return run
 
 
-def send_to_start_latency(samples: int, quantile: float) -> Callable[[Setup], float]:
-    """Milliseconds from ``send`` to the actor starting on an idle worker (random idle gaps)."""
+def send_to_start_latency(samples: int) -> Callable[[Setup], list[float]]:
+    """Milliseconds from ``send`` to the actor starting on an idle worker (random idle gaps),
+    one per sample, sorted."""
 
-    def run(setup: Setup) -> float:
+    def run(setup: Setup) -> list[float]:
         app = load_app(setup)
         purge(setup, app)
         client = redis_client()
@@ -147,30 +157,37 @@ def send_to_start_latency(samples: int, quantile: float) -> Callable[[Setup], fl
                 deadline = time.monotonic() + 10
                 while client.llen(latency_key(setup)) <= i and time.monotonic() < deadline:
                     time.sleep(0.0005)
-            values = sorted(float(v) * 1000 for v in client.lrange(latency_key(setup), 0, -1))
-        return statistics.quantiles(values, n=100, method="inclusive")[int(quantile * 100) - 1]
+            return sorted(float(v) * 1000 for v in client.lrange(latency_key(setup), 0, -1))
 
     return run
 
 
-def idle_cost(seconds: float, what: str) -> Callable[[Setup], float]:
-    """Idle CPU (% of one core) of a `-p 2 -t 8` group over ``seconds``, or its RSS (MiB)."""
+def percentile(p: int) -> Callable[[list[float]], float]:
+    """The ``p``-th percentile of a list of samples."""
 
-    def run(setup: Setup) -> float:
+    def pick(values: list[float]) -> float:
+        return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
+
+    return pick
+
+
+def idle_cost(seconds: float) -> Callable[[Setup], tuple[float, float]]:
+    """Idle CPU (% of one core) of a `-p 2 -t 8` group over ``seconds``, and its RSS (MiB)."""
+
+    def run(setup: Setup) -> tuple[float, float]:
         app = load_app(setup)
         purge(setup, app)
         with WorkerGroup(setup, processes=2, threads=8) as group:
             wait_ready(setup, app)
             time.sleep(3)  # let start-up work finish before measuring the idle state
             processes = group.all_processes()
-            if what == "rss":
-                return sum(p.memory_info().rss for p in processes) / 2**20
+            rss = sum(p.memory_info().rss for p in processes) / 2**20
             before = _thread_cpu(processes)
             start = time.monotonic()
             time.sleep(seconds)
             after = _thread_cpu(processes)
             used = sum(ns - before.get(thread, 0) for thread, ns in after.items()) / 1e9
-            return used / (time.monotonic() - start) * 100
+            return used / (time.monotonic() - start) * 100, rss
 
     return run
 
@@ -217,6 +234,8 @@ def all_cases(quick: bool, idle_seconds: float) -> list[Case]:
     io_n = 1_000 if quick else 5_000
     gevent_n = 500 if quick else 2_000
     samples = 30 if quick else 100
+    latency = send_to_start_latency(60 if quick else 300)
+    idle = idle_cost(idle_seconds)
     both = ("redis", "rabbitmq")
     return [
         Case(
@@ -257,16 +276,18 @@ def all_cases(quick: bool, idle_seconds: float) -> list[Case]:
             "ms",
             False,
             both,
-            send_to_start_latency(samples, 0.50),
+            latency,
             targets={"redis": "≤5 ms"},
+            pick=percentile(50),
         ),
         Case(
             "send→start latency p99, idle worker",
             "ms",
             False,
             both,
-            send_to_start_latency(samples, 0.99),
+            latency,
             targets={"redis": "≤20 ms"},
+            pick=percentile(99),
         ),
         Case(
             "results round trip (send → get_result)",
@@ -280,13 +301,15 @@ def all_cases(quick: bool, idle_seconds: float) -> list[Case]:
             "% core",
             False,
             ("redis",),
-            idle_cost(idle_seconds, "cpu"),
+            idle,
+            pick=operator.itemgetter(0),
         ),
         Case(
             "RSS of a -p 2 -t 8 group (master + children)",
             "MiB",
             False,
             ("redis",),
-            idle_cost(idle_seconds, "rss"),
+            idle,
+            pick=operator.itemgetter(1),
         ),
     ]

@@ -164,6 +164,19 @@ def latency_key(setup: Setup) -> str:
     return f"{setup.namespace}:latency"
 
 
+def wait_filled(setup: Setup, app: Any, total: int, timeout: float = 60) -> None:
+    """Block until the queue shows all ``total`` pre-filled messages.
+
+    Publishes without confirms (both frameworks' default) return before RabbitMQ has queued
+    them: a drain timed from then would count the tail of the fill, and the workers' boot.
+    """
+    deadline = time.monotonic() + timeout
+    while (left := pending(setup, app)) < total:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{setup.framework}/{setup.broker}: only {left} of {total} queued")
+        time.sleep(0.01)
+
+
 def wait_drained(setup: Setup, app: Any, total: int, timeout: float = 600) -> float:
     """Seconds from the first processed message to an empty queue."""
     deadline = time.monotonic() + timeout
