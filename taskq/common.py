@@ -26,6 +26,18 @@ def generate_unique_id() -> str:
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
+def generate_unique_ids(count: int) -> list[str]:
+    """Return ``count`` new random UUID4 strings, from one read of the system's randomness."""
+    raw = bytearray(os.urandom(16 * count))
+    ids = []
+    for start in range(0, 16 * count, 16):
+        raw[start + 6] = raw[start + 6] & 0x0F | 0x40  # version 4
+        raw[start + 8] = raw[start + 8] & 0x3F | 0x80  # RFC 4122 variant
+        digits = raw[start : start + 16].hex()
+        ids.append(f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}")
+    return ids
+
+
 def dq_name(queue_name: str) -> str:
     """Name of the delay queue that belongs to ``queue_name``."""
     if queue_name.endswith(".DQ"):

@@ -121,11 +121,15 @@ class Message(Generic[R]):
             "actor_name": self.actor_name,
             "args": self.args,
             "kwargs": self.kwargs,
-            "options": dict(self.options),
+            "options": self.options,
             "message_id": self.message_id,
             "message_timestamp": self.message_timestamp,
         }
-        values.update(attributes)  # an unknown name fails in the constructor, as in replace()
+        values.update(attributes)
+        if "options" not in attributes:
+            values["options"] = dict(
+                self.options
+            )  # an unknown name fails in the constructor, as in replace()
         return type(self)(**values)
 
     def get_result(

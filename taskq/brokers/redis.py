@@ -19,6 +19,7 @@ from ..common import (
     current_millis,
     dq_name,
     generate_unique_id,
+    generate_unique_ids,
     mask_url,
     q_name,
     validate_queue_name,
@@ -153,9 +154,9 @@ class RedisBroker(RedisInspection, Broker):
         self.emit_after("declare_delay_queue", delayed)
 
     # -- producing ------------------------------------------------------------------------
-    def _prepare(self, message: Message[Any], delay: int | None) -> Message[Any]:
+    def _prepare(self, message: Message[Any], delay: int | None, redis_id: str) -> Message[Any]:
         options = dict(message.options)
-        options["redis_message_id"] = generate_unique_id()
+        options["redis_message_id"] = redis_id
         if delay:
             options["eta"] = current_millis() + delay
             return message.copy(queue_name=dq_name(message.queue_name), options=options)
@@ -169,9 +170,14 @@ class RedisBroker(RedisInspection, Broker):
         self, messages: Iterable[Message[Any]], *, delay: int | None = None
     ) -> list[Message[Any]]:
         """Enqueue many messages in one round trip (a pipeline of batched Lua calls)."""
-        prepared = [self._prepare(message, delay) for message in messages]
-        for message in prepared:
-            self.emit_before("enqueue", message, delay or 0)
+        messages = list(messages)
+        ids = generate_unique_ids(len(messages))
+        prepared = [
+            self._prepare(m, delay, redis_id) for m, redis_id in zip(messages, ids, strict=True)
+        ]
+        if self._hooks("before_enqueue"):
+            for message in prepared:
+                self.emit_before("enqueue", message, delay or 0)
         triples = [(m.queue_name, m.options["redis_message_id"], m.encode()) for m in prepared]
         batches = [triples[i : i + ENQUEUE_BATCH] for i in range(0, len(triples), ENQUEUE_BATCH)]
         try:
@@ -184,8 +190,9 @@ class RedisBroker(RedisInspection, Broker):
                 pipe.execute()
         except _REDIS_ERRORS as e:
             raise self._connection_error(e) from None
-        for message in prepared:
-            self.emit_after("enqueue", message, delay or 0)
+        if self._hooks("after_enqueue"):
+            for message in prepared:
+                self.emit_after("enqueue", message, delay or 0)
         return prepared
 
     # -- consuming ------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from taskq import DecodeError, Message
-from taskq.common import current_millis
+from taskq.common import current_millis, generate_unique_ids
 
 
 def make_message(**overrides):
@@ -40,6 +40,16 @@ def test_message_ids_are_canonical_distinct_uuid4_strings():
         parsed = uuid.UUID(message_id)
         assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
         assert str(parsed) == message_id  # lower-case, dashed: what Dramatiq sends
+
+
+def test_ids_made_in_bulk_are_distinct_uuid4_strings_too():
+    ids = generate_unique_ids(2000) + generate_unique_ids(1)
+    assert len(ids) == 2001 and len(set(ids)) == len(ids)
+    for message_id in ids:
+        parsed = uuid.UUID(message_id)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+        assert str(parsed) == message_id
+    assert generate_unique_ids(0) == []
 
 
 def test_copy_replaces_fields_and_never_shares_options():
