@@ -1,9 +1,13 @@
-"""`python -m bench.profile`: where a busy worker group spends its time, by function.
+"""`python -m bench.profile`: where a busy worker group (or a producer) spends its time.
 
 Fills a queue with no-op (or ``--sleep-ms``) messages, starts ``taskq worker`` (or
 ``dramatiq``) under ``py-spy record --subprocesses --gil`` and prints the functions that
 held the GIL most, by own time and including callees. Only samples holding the GIL are
 kept, so threads waiting on a socket or a queue do not drown the picture.
+
+With ``--enqueue single`` or ``--enqueue batched`` it profiles the sending side instead, in
+this process, with pyinstrument: ``send()`` one at a time, or ``group(...).run()`` in chunks
+of 1,000, and prints pyinstrument's call tree.
 """
 
 from __future__ import annotations
@@ -48,6 +52,30 @@ def summarize(raw: Path, top: int) -> str:
     return "\n".join(lines)
 
 
+def profile_enqueue(framework: str, broker: str, how: str, count: int) -> str:
+    """pyinstrument's call tree of sending ``count`` no-op messages ``how`` (single/batched)."""
+    from pyinstrument import Profiler
+
+    namespace = f"profile-{uuid.uuid4().hex[:6]}"
+    setup = Setup(framework, broker, namespace, queue=f"profile_{namespace[-6:]}")
+    app = load_app(setup)
+    purge(setup, app)
+    messages = [app.noop.message() for _ in range(count)] if how == "batched" else []
+    profiler = Profiler(interval=0.0002)
+    try:
+        with profiler:
+            if how == "batched":
+                for i in range(0, count, 1000):
+                    app.fw.group(messages[i : i + 1000]).run()
+            else:
+                for _ in range(count):
+                    app.noop.send()
+    finally:
+        purge(setup, app)
+        clear_redis(namespace)
+    return profiler.output_text(unicode=True, short_mode=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     parser.add_argument("--framework", choices=("taskq", "dramatiq"), default="taskq")
@@ -57,7 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10, help="how long to record")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument(
+        "--enqueue",
+        choices=("single", "batched"),
+        help="profile sending --messages (in this process, with pyinstrument) instead",
+    )
     args = parser.parse_args(argv)
+    if args.enqueue:
+        print(profile_enqueue(args.framework, args.broker, args.enqueue, args.messages))
+        return 0
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(py_spy).exists():
         parser.exit(2, "python -m bench.profile: py-spy is not installed (pip install py-spy)\n")

@@ -157,10 +157,19 @@ class RedisBroker(RedisInspection, Broker):
     def _prepare(self, message: Message[Any], delay: int | None, redis_id: str) -> Message[Any]:
         options = dict(message.options)
         options["redis_message_id"] = redis_id
+        queue_name = message.queue_name
         if delay:
             options["eta"] = current_millis() + delay
-            return message.copy(queue_name=dq_name(message.queue_name), options=options)
-        return message.copy(options=options)
+            queue_name = dq_name(queue_name)
+        return type(message)(
+            queue_name=queue_name,
+            actor_name=message.actor_name,
+            args=message.args,
+            kwargs=message.kwargs,
+            options=options,
+            message_id=message.message_id,
+            message_timestamp=message.message_timestamp,
+        )
 
     def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
         """Enqueue ``message`` (on the delay queue when ``delay`` ms is given)."""
