@@ -71,11 +71,12 @@ class Actor(Generic[P, R]):
         **options: Any,
     ) -> Message[R]:
         """Build a message with per-message ``options`` (validated against the middleware)."""
-        self._check_options(options)
-        for name in ("on_success", "on_failure"):
-            callback = options.get(name)
-            if isinstance(callback, Actor):
-                options[name] = callback.actor_name
+        if options:
+            self._check_options(options)
+            for name in ("on_success", "on_failure"):
+                callback = options.get(name)
+                if isinstance(callback, Actor):
+                    options[name] = callback.actor_name
         return Message(
             queue_name=self.queue_name,
             actor_name=self.actor_name,
