@@ -19,23 +19,21 @@ def current_millis() -> int:
 def generate_unique_id() -> str:
     """Return a new random UUID4 string, as ``str(uuid.uuid4())`` but without building a
     :class:`uuid.UUID` (a message needs one or two, so it shows on the enqueue path)."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = raw[6] & 0x0F | 0x40  # version 4
-    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
-    digits = raw.hex()
-    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+    return _uuid4_text(bytearray(os.urandom(16)), 0)
 
 
 def generate_unique_ids(count: int) -> list[str]:
     """Return ``count`` new random UUID4 strings, from one read of the system's randomness."""
     raw = bytearray(os.urandom(16 * count))
-    ids = []
-    for start in range(0, 16 * count, 16):
-        raw[start + 6] = raw[start + 6] & 0x0F | 0x40  # version 4
-        raw[start + 8] = raw[start + 8] & 0x3F | 0x80  # RFC 4122 variant
-        digits = raw[start : start + 16].hex()
-        ids.append(f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}")
-    return ids
+    return [_uuid4_text(raw, start) for start in range(0, 16 * count, 16)]
+
+
+def _uuid4_text(raw: bytearray, start: int) -> str:
+    """The UUID4 string of the 16 random bytes at ``raw[start:]`` (version bits set in place)."""
+    raw[start + 6] = raw[start + 6] & 0x0F | 0x40  # version 4
+    raw[start + 8] = raw[start + 8] & 0x3F | 0x80  # RFC 4122 variant
+    digits = raw[start : start + 16].hex()
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 def dq_name(queue_name: str) -> str:
