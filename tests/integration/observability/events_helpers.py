@@ -20,11 +20,16 @@ class EventLog:
     def until(
         self, message_id: str, last: str, *, count: int = 1, timeout: float = 15
     ) -> list[dict[str, Any]]:
-        """Events of ``message_id`` up to its ``count``-th ``last`` event."""
+        """Events of ``message_id`` up to its ``count``-th ``last`` event, and its "enqueued".
+
+        The producer publishes "enqueued" on its own, so it can arrive after a worker's
+        last event; waiting for ``last`` alone would race it.
+        """
         deadline = time.monotonic() + timeout
         while True:
             seen = self.by_message[message_id]
-            if sum(e["event"] == last for e in seen) >= count:
+            done = sum(e["event"] == last for e in seen) >= count
+            if done and any(e["event"] == "enqueued" for e in seen):
                 return in_order(seen)
             if time.monotonic() > deadline:
                 raise AssertionError(f"no {last!r} event for {message_id} in {timeout}s: {seen}")
