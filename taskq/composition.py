@@ -216,10 +216,11 @@ class group:  # noqa: N801 - Dramatiq's name
         import json
 
         backend = broker.get_results_backend()
-        ids = [m.message_id for m in self.children]
+        # queue and actor too: some backends (Dramatiq's layout) key results by all three
+        members = [[m.queue_name, m.actor_name, m.message_id] for m in self.children]
         backend._store(
             f"{backend.namespace}:group-members:{self.group_id}",
-            json.dumps(ids).encode(),
+            json.dumps(members).encode(),
             GROUP_TTL,
         )
 

@@ -57,6 +57,15 @@ class Pipelines(Middleware):
         if done != message.options["group_size"]:
             return
         raw = backend._get(f"{backend.namespace}:group-members:{group_id}")
-        member_ids = json.loads(raw) if raw else []
-        results = [backend.get_result(member_id) for member_id in member_ids]
+        members = json.loads(raw) if raw else []
+        results = [backend.get_result(_member_message(member)) for member in members]
         self._enqueue_next(broker, message.options["group_target"], results)
+
+
+def _member_message(member: list[str] | str) -> Message[Any] | str:
+    """A group member as recorded by ``group``: ``[queue, actor, id]`` (or a bare id, as
+    recorded before queue and actor were kept)."""
+    if isinstance(member, str):
+        return member
+    queue_name, actor_name, message_id = member
+    return Message(queue_name, actor_name, message_id=message_id)

@@ -101,9 +101,14 @@ class Tracker:
     ) -> None:
         self.broker = broker
         self.rows: dict[str, Row] = {}
+        # what a results backend is asked for: the message when known (some backends key
+        # results by queue and actor too), else the bare id
+        self._lookups: dict[str, Message[Any] | str] = {}
         for message in messages:
-            label = str(message) if message.actor_name != "?" else message.message_id
+            known = message.actor_name != "?"
+            label = str(message) if known else message.message_id
             self.rows.setdefault(message.message_id, Row(message.message_id, label))
+            self._lookups[message.message_id] = message if known else message.message_id
         self.poll_interval = poll_interval / 1000
         self.started_at = time.monotonic()
         self.finished_at: float | None = None
@@ -300,7 +305,7 @@ class Tracker:
 
         assert self.backend is not None
         try:
-            value = self.backend.get_result(message_id)
+            value = self.backend.get_result(self._lookups.get(message_id, message_id))
         except ResultMissing:
             return False
         except ResultFailure as e:

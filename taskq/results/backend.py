@@ -55,18 +55,25 @@ class ResultBackend:
 
     def store_result(self, message: Message[Any] | str, result: Any, ttl: int) -> None:
         """Store ``result`` for ``ttl`` ms."""
-        self._store(self.build_message_key(message), self.encoder.encode({"ok": result}), ttl)
+        self._store(self.build_message_key(message), self._encode_result(result), ttl)
 
     def store_exception(
         self, message: Message[Any] | str, exception: BaseException, ttl: int
     ) -> None:
         """Store a failure so that ``get_result`` raises ResultFailure."""
-        payload = {"error": {"type": type(exception).__name__, "message": str(exception)}}
-        self._store(self.build_message_key(message), self.encoder.encode(payload), ttl)
+        self._store(self.build_message_key(message), self._encode_exception(exception), ttl)
 
     def has_result(self, message: Message[Any] | str) -> bool:
         """True if a result or failure is stored for the message."""
         return self._get(self.build_message_key(message)) is not None
+
+    # -- the stored value: {"ok": result} or {"error": {"type": ..., "message": ...}} --------
+    def _encode_result(self, result: Any) -> bytes:
+        return self.encoder.encode({"ok": result})
+
+    def _encode_exception(self, exception: BaseException) -> bytes:
+        error = {"type": type(exception).__name__, "message": str(exception)}
+        return self.encoder.encode({"error": error})
 
     def _unwrap(self, data: bytes) -> Any:
         payload = self.encoder.decode(data)

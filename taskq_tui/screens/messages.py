@@ -209,13 +209,18 @@ class MessagesView(Vertical):
     def fetch_result(self, event: dict[str, Any]) -> None:
         """Look the message's result up in the results backend: the imported modules' own
         when they set one up, else the one where the TUI's broker keeps its data."""
+        from taskq import Message
         from taskq.results import Results
         from taskq.results.errors import ResultFailure, ResultMissing
 
-        message_id = str(event.get("message_id", ""))
+        message = Message(
+            str(event.get("queue_name", "")),
+            str(event.get("actor_name", "")),
+            message_id=str(event.get("message_id", "")),
+        )
         try:
             backend = self.tui.call_with_middleware(Results, lambda b: b.get_results_backend())
-            text = repr(backend.get_result(message_id, block=False))
+            text = repr(backend.get_result(message, block=False))
         except ResultMissing:
             text = "(not stored)"
         except ResultFailure as e:

@@ -8,6 +8,7 @@ from .stub import StubBackend
 
 _LAZY = {
     "RedisBackend": ".redis",
+    "DramatiqRedisBackend": ".dramatiq_redis",
     "MemcachedBackend": ".memcached",
     "SQLiteBackend": ".sqlite",
 }
