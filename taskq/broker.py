@@ -294,9 +294,16 @@ class Broker:
         return results.backend  # type: ignore[attr-defined]
 
     def default_results_backend(self) -> ResultBackend:
-        """A result backend stored where this broker keeps its messages, so that every process
-        using the same broker URL sees the same results. This default keeps them in memory
-        (one process only); brokers with a shared store override it."""
+        """The result backend every process using this broker should share: the one
+        ``TASKQ_RESULTS_URL`` names, else one stored where the broker keeps its messages (the
+        SQLite file, the Redis server), else, for brokers with no such store (RabbitMQ, the
+        stub), an in-memory one that only this process sees."""
+        from .results.urls import backend_from_environment
+
+        return backend_from_environment() or self._results_backend_in_store()
+
+    def _results_backend_in_store(self) -> ResultBackend:
+        """Overridden by brokers whose store can hold results too."""
         from .results.backends.stub import StubBackend
 
         return StubBackend()

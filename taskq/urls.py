@@ -20,13 +20,13 @@ ENTRY_POINT_GROUP = "taskq.brokers"
 def _redis(url: str, **kwargs: Any) -> Broker:
     from .brokers.redis import RedisBroker
 
-    url, namespace = _pop_query_parameter(url, "namespace")
+    url, namespace = pop_query_parameter(url, "namespace")
     if namespace:
         kwargs.setdefault("namespace", namespace)
     return RedisBroker(url=url, **kwargs)
 
 
-def _pop_query_parameter(url: str, name: str) -> tuple[str, str | None]:
+def pop_query_parameter(url: str, name: str) -> tuple[str, str | None]:
     """``redis://h/0?namespace=app`` → (``redis://h/0``, ``"app"``)."""
     split = urlsplit(url)
     pairs = parse_qsl(split.query, keep_blank_values=True)

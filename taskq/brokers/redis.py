@@ -315,7 +315,7 @@ class RedisBroker(RedisInspection, Broker):
                 raise QueueJoinTimeout(f"Queue {name!r} did not drain in {timeout} ms")
             time.sleep(interval / 1000)
 
-    def default_results_backend(self) -> ResultBackend:
+    def _results_backend_in_store(self) -> ResultBackend:
         """A :class:`~taskq.results.backends.redis.RedisBackend` on this broker's client, in
         the namespace ``"{namespace}-results"``."""
         from ..results.backends.redis import RedisBackend

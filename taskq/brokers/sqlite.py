@@ -346,7 +346,7 @@ class SQLiteBroker(Broker):
             "DELETE FROM taskq_dead_letters WHERE queue_name = ?", (q_name(queue_name),)
         )
 
-    def default_results_backend(self) -> ResultBackend:
+    def _results_backend_in_store(self) -> ResultBackend:
         """A :class:`~taskq.results.backends.sqlite.SQLiteBackend` on this broker's file."""
         from ..results.backends.sqlite import SQLiteBackend
 

@@ -31,12 +31,28 @@ def setup_broker(broker: Broker | None = None, *, events: bool = True) -> Broker
     broker = broker or get_broker()
     set_broker(broker)
     if broker.get_middleware(Results) is None:
-        broker.add_middleware(Results(backend=results_backend_for(broker)))
+        backend = results_backend_for(broker)
+        _warn_if_results_stay_here(broker, backend)
+        broker.add_middleware(Results(backend=backend))
     if broker.get_middleware(CurrentMessage) is None:
         broker.add_middleware(CurrentMessage())
     if events:
         _add_events(broker)
     return broker
+
+
+def _warn_if_results_stay_here(broker: Broker, backend: ResultBackend) -> None:
+    from ..brokers.stub import StubBroker
+    from ..results.backends.stub import StubBackend
+    from ..results.urls import RESULTS_URL_ENV
+
+    if isinstance(backend, StubBackend) and not isinstance(broker, StubBroker):
+        logger.warning(
+            "%s has no store for results: values stay in the worker that computed them. "
+            "Set %s (e.g. redis://127.0.0.1:6379/0) to share them with this notebook.",
+            type(broker).__name__,
+            RESULTS_URL_ENV,
+        )
 
 
 def _add_events(broker: Broker) -> None:

@@ -6,6 +6,8 @@ server the broker may have connected to.
 
 from __future__ import annotations
 
+import subprocess
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -58,3 +60,24 @@ def push_raw(broker: RabbitmqBroker, queue_name: str, payload: bytes) -> None:
         body=payload,
         properties=pika.BasicProperties(delivery_mode=2),
     )
+
+
+def rabbitmqctl(*args: str, node: str | None = None, timeout: float = 60) -> str:
+    """Run ``rabbitmqctl`` (against ``node`` when given); raise on a non-zero exit."""
+    command = ["rabbitmqctl", *(["-n", node] if node else []), *args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {result.stderr.strip()[-500:]}")
+    return result.stdout
+
+
+@contextmanager
+def temporary_vhost() -> Iterator[str]:
+    """A fresh vhost that guest may use, deleted on exit (each rabbitmqctl call takes ~1 s)."""
+    name = f"taskq-test-{uuid.uuid4().hex[:10]}"
+    rabbitmqctl("add_vhost", name)
+    try:
+        rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+        yield name
+    finally:
+        rabbitmqctl("delete_vhost", name)

@@ -1,5 +1,6 @@
 """Every notebook in notebooks/ runs top to bottom headless (nbclient) with a real worker
-started by the notebook itself, on SQLite and on Redis; the outputs hold the expected results."""
+started by the notebook itself, on SQLite, Redis and RabbitMQ (results in Redis through
+TASKQ_RESULTS_URL); the outputs hold the expected results."""
 
 from __future__ import annotations
 
@@ -41,21 +42,37 @@ def kernelspec(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-def broker_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """sqlite: a file in tmp_path; redis: a namespace of its own, deleted afterwards."""
+#: The broker class each URL scheme makes, as the quickstart notebook prints it.
+BROKER_KINDS = {"sqlite": "SQLiteBroker", "redis": "RedisBroker", "amqp": "RabbitmqBroker"}
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("rabbitmq", marks=pytest.mark.rabbitmq),
+    ]
+)
+def broker_url(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """sqlite: a file in tmp_path; redis: a namespace of its own, deleted afterwards;
+    rabbitmq: a vhost of its own, with results in a Redis namespace of their own."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'taskq.db'}"
         return
     redis = pytest.importorskip("redis")
     client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
     namespace = f"nbtest-{uuid.uuid4().hex[:10]}"
     try:
-        yield f"{REDIS_URL}?namespace={namespace}"
+        if request.param == "redis":
+            yield f"{REDIS_URL}?namespace={namespace}"
+        else:
+            from ..factories.rabbitmq import temporary_vhost
+
+            monkeypatch.setenv("TASKQ_RESULTS_URL", f"{REDIS_URL}?namespace={namespace}")
+            with temporary_vhost() as vhost:
+                yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
     finally:
         keys = list(client.scan_iter(match=f"{namespace}*", count=1000))
         if keys:
@@ -106,7 +123,7 @@ def test_quickstart(kernelspec: Path, broker_url: str, monkeypatch: pytest.Monke
     nb = execute("01-quickstart.ipynb", kernelspec, broker_url, monkeypatch)
 
     assert_no_errors(nb)
-    kind = "SQLiteBroker" if broker_url.startswith("sqlite") else "RedisBroker"
+    kind = BROKER_KINDS[broker_url.split(":", 1)[0]]
     assert f"broker: {kind}" in outputs(nb, "import os")
     assert "taskq worker" in outputs(nb, "worker = tqnb.run_worker")
     assert "taskq.Message" in outputs(nb, "messages = [")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 
 import pytest
 
-from .node import SecondNode, rabbitmqctl
+from ...factories.rabbitmq import temporary_vhost
+from .node import SecondNode
 
 
 @pytest.fixture(scope="session")
@@ -28,15 +29,5 @@ def second_node() -> Iterator[SecondNode]:
 @pytest.fixture
 def make_vhost() -> Iterator[Callable[[], str]]:
     """``make_vhost()`` creates a vhost guest may use; every one is deleted after the test."""
-    created: list[str] = []
-
-    def make() -> str:
-        name = f"taskq-test-{uuid.uuid4().hex[:10]}"
-        rabbitmqctl("add_vhost", name)
-        created.append(name)
-        rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
-        return name
-
-    yield make
-    for name in created:
-        rabbitmqctl("delete_vhost", name)
+    with ExitStack() as stack:
+        yield lambda: stack.enter_context(temporary_vhost())

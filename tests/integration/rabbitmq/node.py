@@ -14,6 +14,7 @@ import socket
 import subprocess
 import tempfile
 
+from ...factories.rabbitmq import rabbitmqctl
 from ...helpers import wait_for
 
 RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
@@ -24,15 +25,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def rabbitmqctl(*args: str, node: str | None = None, timeout: float = 60) -> str:
-    """Run ``rabbitmqctl`` (against ``node`` when given); raise on a non-zero exit."""
-    command = ["rabbitmqctl", *(["-n", node] if node else []), *args]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed: {result.stderr.strip()[-500:]}")
-    return result.stdout
 
 
 class SecondNode:
