@@ -3,27 +3,31 @@
 from __future__ import annotations
 
 import collections
+import collections.abc
 import math
 from dataclasses import dataclass, field
 
 from prometheus_client.parser import text_string_to_metric_families
 
 PREFIX = "taskq_"
-SERIES = ["processed/s", "errors/s", "retries/s", "in progress", "p50 ms", "p95 ms"]
 
 LabelKey = tuple[str, str]  # (queue_name, actor_name)
 
 
+Buckets = dict[float, float]  # upper bound (ms) -> cumulative count
+
+
 @dataclass
 class Scrape:
-    """One scrape, summed over every endpoint: totals per (queue, actor) and histogram buckets."""
+    """One scrape, summed over every endpoint: totals and duration histogram buckets per
+    (queue, actor)."""
 
     at: float
     processed: dict[LabelKey, float] = field(default_factory=dict)
     errors: dict[LabelKey, float] = field(default_factory=dict)
     retries: dict[LabelKey, float] = field(default_factory=dict)
     in_progress: dict[LabelKey, float] = field(default_factory=dict)
-    buckets: dict[float, float] = field(default_factory=dict)
+    buckets: dict[LabelKey, Buckets] = field(default_factory=dict)
 
 
 _TARGETS = {
@@ -53,7 +57,8 @@ def parse_scrape(texts: list[str], at: float) -> Scrape:
                     series[key] = series.get(key, 0.0) + sample.value
                 elif name == "taskq_message_duration_milliseconds_bucket":
                     bound = float(sample.labels.get("le", "inf"))
-                    scrape.buckets[bound] = scrape.buckets.get(bound, 0.0) + sample.value
+                    buckets = scrape.buckets.setdefault(key, {})
+                    buckets[bound] = buckets.get(bound, 0.0) + sample.value
     return scrape
 
 
@@ -92,15 +97,18 @@ class Point:
 
 
 class MetricsHistory:
-    """Rates over the last ``size`` scrape intervals, overall and per (queue, actor)."""
+    """Points over the last ``size`` scrape intervals, for all actors together and for each
+    (queue, actor) on its own."""
 
     def __init__(self, size: int = 150) -> None:
+        self.size = size
         self.points: collections.deque[Point] = collections.deque(maxlen=size)
+        self.label_points: dict[LabelKey, collections.deque[Point]] = {}
         self.per_label: dict[LabelKey, dict[str, float]] = {}
         self.last: Scrape | None = None
 
     def add(self, scrape: Scrape) -> Point | None:
-        """Record a scrape; returns the new point (None for the first scrape)."""
+        """Record a scrape; returns the new overall point (None for the first scrape)."""
         previous, self.last = self.last, scrape
         if previous is None:
             return None
@@ -120,18 +128,48 @@ class MetricsHistory:
             }
             for key in keys
         }
-        window = {b: max(0.0, c - previous.buckets.get(b, 0.0)) for b, c in scrape.buckets.items()}
-        point = Point(
-            processed=sum(v["processed"] for v in self.per_label.values()),
-            errors=sum(v["errors"] for v in self.per_label.values()),
-            retries=sum(v["retries"] for v in self.per_label.values()),
-            in_progress=sum(scrape.in_progress.values()),
-            p50=quantile(window, 0.5),
-            p95=quantile(window, 0.95),
-        )
+        windows = {
+            key: _window(scrape.buckets.get(key, {}), previous.buckets.get(key, {}))
+            for key in keys | set(scrape.buckets)
+        }
+        for key in keys:
+            values = self.per_label[key]
+            points = self.label_points.setdefault(key, collections.deque(maxlen=self.size))
+            points.append(_point(values, values["in_progress"], windows.get(key, {})))
+        totals = {
+            name: sum(v[name] for v in self.per_label.values())
+            for name in ("processed", "errors", "retries")
+        }
+        point = _point(totals, sum(scrape.in_progress.values()), _sum_buckets(windows.values()))
         self.points.append(point)
         return point
 
-    def series(self, name: str) -> list[float]:
-        """Values of one series (a :class:`Point` field name), oldest first."""
-        return [getattr(p, name) for p in self.points]
+    def series(self, name: str, label: LabelKey | None = None) -> list[float]:
+        """Values of one series (a :class:`Point` field name), oldest first: of every actor
+        together, or of the one ``(queue, actor)`` given."""
+        points = self.points if label is None else self.label_points.get(label, ())
+        return [getattr(p, name) for p in points]
+
+
+def _window(now: Buckets, before: Buckets) -> Buckets:
+    """The observations between two scrapes of cumulative buckets."""
+    return {bound: max(0.0, count - before.get(bound, 0.0)) for bound, count in now.items()}
+
+
+def _sum_buckets(all_buckets: collections.abc.Iterable[Buckets]) -> Buckets:
+    total: Buckets = {}
+    for buckets in all_buckets:
+        for bound, count in buckets.items():
+            total[bound] = total.get(bound, 0.0) + count
+    return total
+
+
+def _point(rates: dict[str, float], in_progress: float, window: Buckets) -> Point:
+    return Point(
+        processed=rates["processed"],
+        errors=rates["errors"],
+        retries=rates["retries"],
+        in_progress=in_progress,
+        p50=quantile(window, 0.5),
+        p95=quantile(window, 0.95),
+    )

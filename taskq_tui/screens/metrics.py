@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
+from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
-from ..metrics_history import MetricsHistory, Scrape, parse_scrape
+from ..metrics_history import LabelKey, MetricsHistory, Scrape, parse_scrape
 from ..widgets.metric_chart import MetricChart
 
 if TYPE_CHECKING:
@@ -26,10 +28,14 @@ CHARTS = [
 
 
 class MetricsView(Vertical):
-    """Scrapes every configured endpoint each poll interval; keeps 150 points (5 min at 2 s)."""
+    """Scrapes every configured endpoint each poll interval; keeps 150 points (5 min at 2 s).
+    The charts show every actor together, or the one whose row is selected (Enter)."""
 
     TAB = "metrics"
-    BINDINGS: list[Any] = []
+    BINDINGS = [Binding("escape", "chart_all", "Chart all actors")]
+
+    #: The (queue, actor) the charts show, or None for every actor together.
+    charted: reactive[LabelKey | None] = reactive(None)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -42,6 +48,7 @@ class MetricsView(Vertical):
     def compose(self) -> ComposeResult:
         urls = ", ".join(self.tui.config.metrics_urls)
         yield Static(f"Scraping {urls}", id="metrics-source")
+        yield Static(id="chart-scope")
         for name, title, unit in CHARTS:
             yield MetricChart(title, unit, id=f"chart-{name}", classes="chart")
         table: DataTable[str] = DataTable(id="metrics-table", cursor_type="row")
@@ -89,9 +96,9 @@ class MetricsView(Vertical):
             )
         else:
             source.update(f"Scraping {', '.join(self.tui.config.metrics_urls)}")
-        for name, _, _ in CHARTS:
-            self.query_one(f"#chart-{name}", MetricChart).set_values(self.history.series(name))
+        self._draw_charts()
         table = self.query_one("#metrics-table", DataTable)
+        under_cursor = _row_under_cursor(table)
         table.clear()
         for (queue, actor), values in sorted(self.history.per_label.items()):
             table.add_row(
@@ -102,4 +109,38 @@ class MetricsView(Vertical):
                 f"{values['retries']:.1f}",
                 f"{values['in_progress']:.0f}",
                 f"{values['total']:.0f}",
+                key=_row_key((queue, actor)),
             )
+        if under_cursor in table.rows:  # the cursor stays on its row
+            table.move_cursor(row=table.get_row_index(under_cursor), animate=False)
+
+    @on(DataTable.RowSelected, "#metrics-table")
+    def chart_selected_row(self, event: DataTable.RowSelected) -> None:
+        """Chart the selected row's actor on its own."""
+        queue, _, actor = str(event.row_key.value).partition("\0")
+        self.charted = (queue, actor)
+
+    def action_chart_all(self) -> None:
+        """Chart every actor together again."""
+        self.charted = None
+
+    def watch_charted(self) -> None:
+        self._draw_charts()
+
+    def _draw_charts(self) -> None:
+        label = self.charted
+        scope = "all actors" if label is None else f"{label[1]} on {label[0]}  (Esc: all actors)"
+        self.query_one("#chart-scope", Static).update(f"Charts: {scope}")
+        for name, _, _ in CHARTS:
+            chart = self.query_one(f"#chart-{name}", MetricChart)
+            chart.set_values(self.history.series(name, label))
+
+
+def _row_key(label: LabelKey) -> str:
+    return "\0".join(label)
+
+
+def _row_under_cursor(table: DataTable[str]) -> str | None:
+    if not table.row_count:
+        return None
+    return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value

@@ -88,7 +88,7 @@ def scrape(at: float, processed: float, errors: float, buckets: list[float]) -> 
         errors={key: errors},
         retries={key: errors / 2},
         in_progress={key: 3.0},
-        buckets=dict(zip(bounds, buckets, strict=True)),
+        buckets={key: dict(zip(bounds, buckets, strict=True))},
     )
 
 
