@@ -3,7 +3,6 @@ lifecycle event channel. Mixed into :class:`~taskq.brokers.redis.RedisBroker`.""
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import json
 import logging
@@ -208,16 +207,15 @@ class RedisInspection:
         self.publish_events([event])
 
     def publish_events(self, events: list[dict[str, Any]]) -> None:
-        """Publish ``events`` in order, in one round trip (see :meth:`publish_event`)."""
+        """Publish ``events`` in order, each as its own JSON message, in one round trip (see
+        :meth:`publish_event`)."""
         if not events:
             return
         try:
             encoded = [dumps_lenient(event) for event in events]
             pipe = self.client.pipeline(transaction=False)
-            # Several events travel as one JSON array: one PUBLISH however many there are.
-            pipe.publish(
-                self._events_channel, encoded[0] if len(encoded) == 1 else f"[{','.join(encoded)}]"
-            )
+            for text in encoded:
+                pipe.publish(self._events_channel, text)
             pipe.lpush(f"{self._events_channel}.history", *encoded)
             pipe.ltrim(f"{self._events_channel}.history", 0, EVENT_HISTORY - 1)
             pipe.execute()
@@ -248,11 +246,10 @@ class RedisEventStream(EventStream):
     def __init__(self, pubsub: Any, timeout: int) -> None:
         self.pubsub = pubsub
         self.timeout = timeout / 1000
-        self._received: collections.deque[dict[str, Any]] = collections.deque()
 
     def __next__(self) -> dict[str, Any] | None:
         deadline = time.monotonic() + self.timeout
-        while not self._received:
+        while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
@@ -260,13 +257,11 @@ class RedisEventStream(EventStream):
             if item is None or item.get("type") != "message":
                 continue
             try:
-                data = json.loads(item["data"])
+                event = json.loads(item["data"])
             except ValueError:
                 continue
-            # A publisher sends one event as an object, several at once as an array.
-            batch = data if isinstance(data, list) else [data]
-            self._received.extend(event for event in batch if isinstance(event, dict))
-        return self._received.popleft()
+            if isinstance(event, dict):
+                return event
 
     def close(self) -> None:
         self.pubsub.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import taskq
@@ -42,6 +43,30 @@ def test_a_batch_of_events_arrives_one_by_one_in_order(brokers, namespace):
         received = [next(stream) for _ in range(5)]
     assert [e["message_id"] for e in received] == ["0", "1", "2", "3", "4"]
     assert [e["message_id"] for e in listener.recent_events(limit=3)] == ["2", "3", "4"]
+
+
+def test_a_plain_redis_subscriber_gets_one_json_object_per_event(brokers, namespace, raw_redis):
+    """What a subscriber in another language sees on ``{namespace}:__events__``."""
+    publisher = brokers(namespace=namespace)
+    pubsub = raw_redis.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(f"{namespace}:__events__")
+    try:
+        wait_for(lambda: raw_redis.pubsub_numsub(f"{namespace}:__events__")[0][1] >= 1)
+        publisher.publish_events([{"event": "started", "message_id": str(i)} for i in range(3)])
+        payloads: list[bytes] = []
+
+        def three_received() -> bool:
+            message = pubsub.get_message(timeout=0.1)
+            if message is not None:
+                payloads.append(message["data"])
+            return len(payloads) >= 3
+
+        wait_for(three_received, message="three event messages")
+    finally:
+        pubsub.close()
+    assert [json.loads(p) for p in payloads] == [
+        {"event": "started", "message_id": str(i)} for i in range(3)
+    ]
 
 
 def test_worker_heartbeats_describe_live_workers(redis_broker, queue_name, start_worker):
