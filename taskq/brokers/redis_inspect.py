@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..broker import DeadLetter
 from ..common import current_millis, q_name
 from ..encoder import dumps_lenient
+from ..errors import ConnectionError as BrokerConnectionError
 from ..errors import DecodeError
 from ..event_stream import EventStream
 from ..message import Message
@@ -24,6 +25,8 @@ logger = logging.getLogger("taskq.RedisBroker")
 
 #: How many events ``recent_events`` can return (the history list is trimmed to this).
 EVENT_HISTORY = 10_000
+#: Longest wait (s) for Redis to confirm an events subscription.
+SUBSCRIBE_TIMEOUT = 10.0
 #: Hash entries one call of the dead-letter search script looks at.
 SEARCH_SCAN_COUNT = 2000
 #: One HSCAN step over a dead-letter hash, keeping the ids whose id, payload or reason
@@ -223,10 +226,22 @@ class RedisInspection:
             logger.debug("Could not publish %d event(s).", len(events), exc_info=True)
 
     def subscribe_events(self, *, timeout: int = 1000) -> EventStream:
-        """Events published from now on; ``next()`` waits up to ``timeout`` ms, else None."""
-        pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        """Events published from now on; ``next()`` waits up to ``timeout`` ms, else None.
+
+        Returns once Redis confirmed the subscription, so an event published right after
+        (by this process or another) is not missed.
+        """
+        pubsub = self.client.pubsub()
         pubsub.subscribe(self._events_channel)
-        return RedisEventStream(pubsub, timeout)
+        deadline = time.monotonic() + SUBSCRIBE_TIMEOUT
+        while (remaining := deadline - time.monotonic()) > 0:
+            reply = pubsub.get_message(timeout=remaining)
+            if reply is not None and reply["type"] == "subscribe":
+                return RedisEventStream(pubsub, timeout)
+        pubsub.close()
+        raise BrokerConnectionError(
+            f"Redis did not confirm the subscription to {self._events_channel}"
+        )
 
     def recent_events(self, *, limit: int = 1000) -> list[dict[str, Any]]:
         """Up to ``limit`` most recent events, oldest first."""
