@@ -62,10 +62,7 @@ class Pipelines(Middleware):
         self._enqueue_next(broker, message.options["group_target"], results)
 
 
-def _member_message(member: list[str] | str) -> Message[Any] | str:
-    """A group member as recorded by ``group``: ``[queue, actor, id]`` (or a bare id, as
-    recorded before queue and actor were kept)."""
-    if isinstance(member, str):
-        return member
+def _member_message(member: list[str]) -> Message[Any]:
+    """A group member as ``group`` records it: ``[queue, actor, id]``."""
     queue_name, actor_name, message_id = member
     return Message(queue_name, actor_name, message_id=message_id)

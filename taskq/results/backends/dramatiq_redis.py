@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ...common import q_name
 from ...encoder import Encoder
 from ..errors import ResultFailure
-from .redis import RedisBackend
+from .redis import RedisBackend, as_bytes
 
 if TYPE_CHECKING:
     import redis
@@ -80,8 +80,7 @@ class DramatiqRedisBackend(RedisBackend):
 
     # -- storage: a one-element list per key ----------------------------------------------
     def _get(self, key: str) -> bytes | None:
-        value = self.client.lindex(key, 0)
-        return value.encode() if isinstance(value, str) else value
+        return as_bytes(self.client.lindex(key, 0))
 
     def _store(self, key: str, value: bytes, ttl: int) -> None:
         pipe = self.client.pipeline(transaction=True)
@@ -96,5 +95,4 @@ class DramatiqRedisBackend(RedisBackend):
     def _wait(self, key: str, timeout: int) -> bytes | None:
         if timeout <= 0:
             return self._get(key)
-        value = self.client.blmove(key, key, timeout / 1000, "RIGHT", "LEFT")
-        return value.encode() if isinstance(value, str) else value
+        return as_bytes(self.client.blmove(key, key, timeout / 1000, "RIGHT", "LEFT"))

@@ -42,8 +42,7 @@ class RedisBackend(ResultBackend):
         self.client = client
 
     def _get(self, key: str) -> bytes | None:
-        value = self.client.get(key)
-        return value.encode() if isinstance(value, str) else value
+        return as_bytes(self.client.get(key))
 
     def _store(self, key: str, value: bytes, ttl: int) -> None:
         ready = key + READY_SUFFIX
@@ -83,3 +82,8 @@ class RedisBackend(ResultBackend):
         keys = list(self.client.scan_iter(match=f"{self.namespace}:*", count=1000))
         for i in range(0, len(keys), 500):
             self.client.delete(*keys[i : i + 500])
+
+
+def as_bytes(value: bytes | str | None) -> bytes | None:
+    """A reply as bytes whether or not the client decodes responses."""
+    return value.encode() if isinstance(value, str) else value
