@@ -35,6 +35,7 @@ from .rabbitmq_connection import (
 from .rabbitmq_consumer import RabbitmqConsumer, RabbitmqMessageProxy
 from .rabbitmq_dead_letters import DEAD_MESSAGE_TTL
 from .rabbitmq_inspection import RabbitmqInspection
+from .rabbitmq_publish import publish_direct
 
 __all__ = ["DEAD_MESSAGE_TTL", "RabbitmqBroker", "RabbitmqMessageProxy"]
 
@@ -56,6 +57,8 @@ class _ProducerState(threading.local):
         self.events_channel: Any = None
         self.declared: set[str] = set()
         self.last_used = 0.0
+        #: When pika last polled the connection (read what the server sent).
+        self.last_polled = 0.0
 
 
 class RabbitmqBroker(RabbitmqInspection, Broker):
@@ -122,6 +125,7 @@ class RabbitmqBroker(RabbitmqInspection, Broker):
             # Let pika read what arrived while idle, so a connection the server closed is
             # noticed before a publish is written into it.
             state.connection.process_data_events(time_limit=0)
+            state.last_polled = time.monotonic()
         state.last_used = time.monotonic()
         return state.connection
 
@@ -273,13 +277,21 @@ class RabbitmqBroker(RabbitmqInspection, Broker):
         ):
             return False
         try:
-            channel.basic_publish(
-                exchange="",
-                routing_key=routing_key,
-                body=body,
-                properties=properties,
-                mandatory=self.confirm_delivery,  # as in the retrying path
-            )
+            # Straight to the socket, unless confirms are on or pika last read the connection
+            # a while ago: then through pika, whose poll also reads what the server sent.
+            if (
+                self.confirm_delivery
+                or now - state.last_polled > _IDLE_CHECK_SECONDS
+                or not publish_direct(channel, routing_key, body, properties)
+            ):
+                channel.basic_publish(
+                    exchange="",
+                    routing_key=routing_key,
+                    body=body,
+                    properties=properties,
+                    mandatory=self.confirm_delivery,  # as in the retrying path
+                )
+                state.last_polled = now
         except RETRYABLE_ERRORS as e:
             logger.debug("Publishing to %r failed (%r); reconnecting.", routing_key, e)
             self._drop_producer_connection(e)

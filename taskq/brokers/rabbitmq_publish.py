@@ -1,0 +1,84 @@
+"""Publishing one message on a producer channel without a trip through pika's I/O loop.
+
+``BlockingChannel.basic_publish`` marshals three frames, buffers them in the transport, turns
+on a writability watcher and polls the I/O loop until the buffer is written: several system
+calls and a long Python path for one ``send``. On an idle producer that path is cold, and it
+is most of the time from ``send()`` to the bytes leaving. When the transport holds nothing
+yet and the server sent nothing pika has not read, the same frames, in the same order, can
+go to the socket in one ``send`` instead; what the socket does not take goes through pika's
+buffer and I/O loop as before. Anything waiting to be read (a heartbeat, a ``Connection.Close``,
+the end of the stream) sends the publish through pika, whose poll reads it first, so a
+connection the server closed is noticed and the message retried on a new one instead of
+being written into a dead socket.
+
+This reads pika internals (the connection's ``_impl`` and its plaintext transport); when they
+are not what is expected, :func:`publish_direct` declines and the caller publishes through
+pika's public API.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pika
+from pika import frame, spec
+from pika.adapters.utils.io_services_utils import _AsyncPlaintextTransport
+
+#: Marshaled ``basic.publish`` method frames by (channel number, routing key); bounded.
+_method_frames: dict[tuple[int, str], bytes] = {}
+_MAX_CACHED_FRAMES = 1024
+
+
+def publish_direct(
+    channel: Any, routing_key: str, body: bytes, properties: pika.BasicProperties
+) -> bool:
+    """Write one ``basic.publish`` to the default exchange straight to the socket.
+
+    Returns False, having sent nothing, when the fast path does not apply (TLS, data already
+    buffered, input not yet read, a body larger than one frame, a closed channel or unknown
+    pika internals). Raises ``OSError`` when the socket fails: the connection is then unusable.
+    """
+    impl = getattr(getattr(channel, "connection", None), "_impl", None)
+    transport = getattr(impl, "_transport", None)
+    if (
+        type(transport) is not _AsyncPlaintextTransport
+        or transport.get_write_buffer_size()
+        or len(body) > impl._body_max_length
+        or not channel.is_open
+        or _has_input(transport._sock)
+    ):
+        return False
+    number = channel.channel_number
+    method = _method_frames.get((number, routing_key))
+    if method is None:
+        if len(_method_frames) >= _MAX_CACHED_FRAMES:
+            _method_frames.clear()
+        publish = spec.Basic.Publish(exchange="", routing_key=routing_key)
+        method = _method_frames[number, routing_key] = frame.Method(number, publish).marshal()
+    data = b"".join(
+        (
+            method,
+            frame.Header(number, len(body), properties).marshal(),
+            frame.Body(number, body).marshal(),
+        )
+    )
+    try:
+        sent = transport._sock.send(data)
+    except (BlockingIOError, InterruptedError):
+        sent = 0
+    impl.bytes_sent += len(data)
+    impl.frames_sent += 3
+    if sent < len(data):
+        impl._adapter_emit_data(data[sent:])
+        channel.connection._flush_output()
+    return True
+
+
+def _has_input(sock: socket.socket) -> bool:
+    """Whether the server sent something (or closed the stream) that pika has not read."""
+    try:
+        sock.recv(1, socket.MSG_PEEK)
+    except (BlockingIOError, InterruptedError):
+        return False
+    return True
