@@ -36,7 +36,7 @@ def publish_direct(
     """Write one ``basic.publish`` to the default exchange straight to the socket.
 
     Returns False, having sent nothing, when the fast path does not apply (TLS, data already
-    buffered, input not yet read, a body larger than one frame, a closed channel or unknown
+    buffered, input not yet read, an empty body or one larger than a frame, a closed channel or unknown
     pika internals). Raises ``OSError`` when the socket fails: the connection is then unusable.
     """
     impl = getattr(getattr(channel, "connection", None), "_impl", None)
@@ -44,7 +44,7 @@ def publish_direct(
     if (
         type(transport) is not _AsyncPlaintextTransport
         or transport.get_write_buffer_size()
-        or len(body) > impl._body_max_length
+        or not 0 < len(body) <= getattr(impl, "_body_max_length", 0)
         or not channel.is_open
         or _has_input(transport._sock)
     ):

@@ -99,9 +99,7 @@ def test_a_body_larger_than_one_frame_goes_through_pika(queue_name):
         assert body == big.encode()
 
 
-def test_a_send_right_after_the_server_closed_the_connection_is_not_lost(
-    queue_name, monkeypatch
-):
+def test_a_send_right_after_the_server_closed_the_connection_is_not_lost(queue_name, monkeypatch):
     # rabbitmqctl takes over a second; without this the producer's idle check (which reads
     # the connection after a second without sends) would notice the close instead.
     monkeypatch.setattr(rabbitmq, "_IDLE_CHECK_SECONDS", 600.0)
