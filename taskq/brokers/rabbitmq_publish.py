@@ -36,8 +36,9 @@ def publish_direct(
     """Write one ``basic.publish`` to the default exchange straight to the socket.
 
     Returns False, having sent nothing, when the fast path does not apply (TLS, data already
-    buffered, input not yet read, an empty body or one larger than a frame, a closed channel or unknown
-    pika internals). Raises ``OSError`` when the socket fails: the connection is then unusable.
+    buffered, input not yet read, an empty body or one larger than a frame, a closed channel
+    or unknown pika internals). Raises ``OSError`` when the socket fails: the connection is
+    then unusable. Not for a channel in confirm mode, whose publishes pika must count.
     """
     impl = getattr(getattr(channel, "connection", None), "_impl", None)
     transport = getattr(impl, "_transport", None)
@@ -65,7 +66,7 @@ def publish_direct(
     )
     try:
         sent = transport._sock.send(data)
-    except (BlockingIOError, InterruptedError):
+    except BlockingIOError:
         sent = 0
     impl.bytes_sent += len(data)
     impl.frames_sent += 3
@@ -79,6 +80,6 @@ def _has_input(sock: socket.socket) -> bool:
     """Whether the server sent something (or closed the stream) that pika has not read."""
     try:
         sock.recv(1, socket.MSG_PEEK)
-    except (BlockingIOError, InterruptedError):
+    except BlockingIOError:
         return False
     return True
