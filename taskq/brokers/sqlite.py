@@ -24,25 +24,25 @@ from ..event_stream import EventStream
 from ..message import Message
 from ..middleware.middleware import Middleware
 from .sqlite_consumer import LeaseKeeper, SQLiteConsumer
-from .sqlite_events import SQLiteEvents
-from .sqlite_schema import (
-    DELAYED,
-    LEASED,
-    READY,
-    Database,
+from .sqlite_errors import (
+    DatabaseCorrupt,
     DatabaseFull,
+    DatabaseIOError,
     DatabaseLocked,
     DatabaseReadOnly,
     NotATaskqDatabase,
     SQLiteBrokerError,
-    placeholders,
 )
+from .sqlite_events import SQLiteEvents
+from .sqlite_schema import DELAYED, LEASED, READY, Database, placeholders
 
 if TYPE_CHECKING:
     from ..results.backend import ResultBackend
 
 __all__ = [
+    "DatabaseCorrupt",
     "DatabaseFull",
+    "DatabaseIOError",
     "DatabaseLocked",
     "DatabaseReadOnly",
     "NotATaskqDatabase",

@@ -6,15 +6,36 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from ..errors import BrokerError, ConnectionError
+from .sqlite_errors import (
+    DatabaseCorrupt,
+    DatabaseFull,
+    DatabaseIOError,
+    DatabaseLocked,
+    DatabaseReadOnly,
+    NotATaskqDatabase,
+    SQLiteBrokerError,
+    translate_error,
+)
+
+__all__ = [
+    "Database",
+    "DatabaseCorrupt",
+    "DatabaseFull",
+    "DatabaseIOError",
+    "DatabaseLocked",
+    "DatabaseReadOnly",
+    "NotATaskqDatabase",
+    "SQLiteBrokerError",
+    "placeholders",
+]
 
 #: Bumped when the tables change in a way older code cannot read.
 SCHEMA_VERSION = "1"
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 # Message states: ready now, waiting for ``visible_at`` (a delay), leased by a consumer until
 # ``visible_at`` (the lease expires then, so a dead consumer's messages become ready again).
@@ -88,68 +109,6 @@ TABLES = {
 }
 
 
-class SQLiteBrokerError(BrokerError):
-    """Something is wrong with the SQLite file; the message names it and says what to do."""
-
-
-class NotATaskqDatabase(SQLiteBrokerError):
-    """The path holds a file that is not a taskq database."""
-
-
-class DatabaseReadOnly(SQLiteBrokerError):
-    """The file or its directory cannot be written."""
-
-
-class DatabaseFull(SQLiteBrokerError):
-    """The disk (or a file size limit) is full; nothing committed before was lost."""
-
-
-class DatabaseLocked(SQLiteBrokerError, ConnectionError):
-    """Another connection held the write lock longer than ``busy_timeout``; retrying may work."""
-
-
-def translate_error(error: sqlite3.Error, path: str, busy_timeout: int) -> SQLiteBrokerError:
-    """Turn an sqlite3 error into one that names ``path`` and says what to do."""
-    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
-    detail = f"{type(error).__name__}: {error}"
-    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-        return DatabaseLocked(
-            f"The taskq database {path} stayed locked by another connection for more than "
-            f"{busy_timeout} ms. Check for a process holding a long transaction on it (an open "
-            f"sqlite3 shell, a backup tool), or raise busy_timeout. ({detail})"
-        )
-    if code == sqlite3.SQLITE_READONLY:
-        return DatabaseReadOnly(
-            f"The taskq database {path} is read-only. Make the file and its directory writable "
-            f"(taskq also writes {path}-wal and {path}-shm there) or choose another path. "
-            f"({detail})"
-        )
-    if code == sqlite3.SQLITE_FULL or (
-        code == sqlite3.SQLITE_IOERR and "disk" in str(error).lower()
-    ):
-        return DatabaseFull(
-            f"Could not write to the taskq database {path}: the disk is full or the file hit a "
-            f"size limit. Free some space and retry; everything committed before is intact. "
-            f"({detail})"
-        )
-    if code == sqlite3.SQLITE_IOERR:
-        return DatabaseFull(
-            f"I/O error writing the taskq database {path} (disk full, size limit or failing "
-            f"disk?). Free space or fix the disk and retry; committed data is intact. ({detail})"
-        )
-    if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
-        return NotATaskqDatabase(
-            f"{path} is not a taskq database (SQLite says: {error}). Point the broker at "
-            "another file, e.g. sqlite:///.taskq/taskq.db, or move this one away."
-        )
-    if code == sqlite3.SQLITE_CANTOPEN:
-        return DatabaseReadOnly(
-            f"Cannot open the taskq database {path}: check that its directory exists and is "
-            f"writable (taskq creates {path}-wal and {path}-shm beside it). ({detail})"
-        )
-    return SQLiteBrokerError(f"SQLite error on the taskq database {path}: {detail}")
-
-
 class Database:
     """One SQLite file: a connection per thread (re-opened after ``fork``), WAL mode,
     ``busy_timeout`` waits for the write lock, and ``BEGIN IMMEDIATE`` write transactions."""
@@ -161,6 +120,7 @@ class Database:
         self._connections: list[_Slot] = []
         self._connections_lock = threading.Lock()
         self._pid = os.getpid()
+        _databases.add(self)
 
     # -- opening and checking the file ----------------------------------------------------
     def initialize(self) -> None:
@@ -174,6 +134,7 @@ class Database:
             if current and tables >= TABLES:
                 return
         except sqlite3.Error as e:
+            self.close()
             raise self.translate(e) from None
         with self.transaction() as connection:
             tables = self._table_names(connection)
@@ -201,6 +162,9 @@ class Database:
             raise DatabaseReadOnly(f"Could not switch {self.path} to WAL mode (got {mode!r}).")
 
     def _check_file(self) -> None:
+        # Only path checks here: opening the file outside SQLite, even to read its header, and
+        # closing it again drops every POSIX lock this process holds on it, SQLite's own
+        # included. Whether the file is an SQLite database at all, SQLite itself tells.
         directory = os.path.dirname(self.path)
         try:
             os.makedirs(directory, exist_ok=True)
@@ -220,21 +184,8 @@ class Database:
                 f"{self.path} is a directory, not a taskq database file. Use a file path such "
                 "as sqlite:///.taskq/taskq.db."
             )
-        try:
-            with open(self.path, "rb") as file:
-                header = file.read(len(SQLITE_HEADER))
-        except FileNotFoundError:
+        if not os.path.exists(self.path):
             return
-        except OSError as e:
-            raise DatabaseReadOnly(
-                f"Cannot read the taskq database {self.path}: {e.strerror}. Fix its permissions "
-                "or choose another path."
-            ) from None
-        if header and header != SQLITE_HEADER:
-            raise NotATaskqDatabase(
-                f"{self.path} is not a taskq database: it is not an SQLite file. Point taskq at "
-                "another path (e.g. sqlite:///.taskq/taskq.db) or move this file away."
-            )
         if not os.access(self.path, os.W_OK):
             raise DatabaseReadOnly(
                 f"The taskq database {self.path} is read-only. Make it writable (chmod u+w) or "
@@ -351,6 +302,49 @@ class Database:
                 slot.closed = True
                 with suppress(sqlite3.Error):
                     slot.connection.close()
+
+    def _release_before_fork(self) -> None:
+        """Close every connection no thread is using, so none crosses the coming ``fork``."""
+        with self._connections_lock:
+            busy = []
+            for slot in self._connections:
+                if slot.lock.acquire(blocking=False):
+                    slot.closed = True
+                    with suppress(sqlite3.Error):
+                        slot.connection.close()
+                    slot.lock.release()
+                else:
+                    busy.append(slot)
+            self._connections = busy
+
+    def _forget_after_fork(self) -> None:
+        """In a forked child: drop the parent's connections without closing them (closing
+        would act on locks and WAL state that belong to the parent)."""
+        _inherited.extend(slot.connection for slot in self._connections)
+        self._connections = []
+        self._connections_lock = threading.Lock()
+        self._local = threading.local()
+        self._pid = os.getpid()
+
+
+#: Every Database of this process, so that no connection crosses a ``fork()``.
+_databases: weakref.WeakSet[Database] = weakref.WeakSet()
+#: Connections a forked child inherited while another thread of its parent was using them:
+#: kept referenced, never used and never closed in the child.
+_inherited: list[sqlite3.Connection] = []
+
+
+def _release_before_fork() -> None:
+    for database in list(_databases):
+        database._release_before_fork()
+
+
+def _forget_after_fork() -> None:
+    for database in list(_databases):
+        database._forget_after_fork()
+
+
+os.register_at_fork(before=_release_before_fork, after_in_child=_forget_after_fork)
 
 
 class _Slot:

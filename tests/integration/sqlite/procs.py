@@ -54,3 +54,30 @@ def hold_messages(path: str, queue_name: str, visibility_timeout: int) -> None:
     worker = taskq.Worker(broker, worker_threads=2, worker_timeout=100, prefetch=4)
     worker.start()
     forever.wait()
+
+
+def produce_slowly_with_results(path: str, queue_name: str, count: int, started: Any) -> None:
+    """Hold a broker *and* a result backend on ``path`` (two handles on one file in one
+    process), then enqueue ``count`` messages 20 ms apart while other processes come and go."""
+    import time
+
+    from taskq.results.backends.sqlite import SQLiteBackend
+
+    broker = SQLiteBroker(path)
+    backend = SQLiteBackend(path)
+    broker.declare_queue(queue_name)
+    started.set()
+    for i in range(count):
+        broker.enqueue(taskq.Message(queue_name=queue_name, actor_name="record", args=(i,)))
+        time.sleep(0.02)  # a producer that sends now and then, as the bug report's did
+    backend.close()
+    broker.close()
+
+
+def produce_and_exit(path: str, queue_name: str, first: int, count: int) -> None:
+    """A short-lived producer: open, send ``count`` messages, close, exit."""
+    broker = SQLiteBroker(path)
+    broker.declare_queue(queue_name)
+    for i in range(first, first + count):
+        broker.enqueue(taskq.Message(queue_name=queue_name, actor_name="record", args=(i,)))
+    broker.close()

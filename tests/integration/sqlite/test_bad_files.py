@@ -14,7 +14,9 @@ import pytest
 
 import taskq
 from taskq.brokers.sqlite import (
+    DatabaseCorrupt,
     DatabaseFull,
+    DatabaseIOError,
     DatabaseLocked,
     DatabaseReadOnly,
     NotATaskqDatabase,
@@ -154,13 +156,13 @@ def _limit_file_size() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
 
 
-def test_a_full_disk_gives_a_clear_error_and_keeps_what_was_committed(tmp_path, queue_name):
+def test_a_file_size_limit_is_an_io_error_and_keeps_what_was_committed(tmp_path, queue_name):
     path = tmp_path / "taskq.db"
     SQLiteBroker(path).close()  # the schema exists before the size limit applies
     child = _run_child(
         f"""
         import taskq
-        from taskq.brokers.sqlite import SQLiteBroker, DatabaseFull
+        from taskq.brokers.sqlite import SQLiteBroker, DatabaseIOError
         broker = SQLiteBroker({str(path)!r})
         broker.declare_queue({queue_name!r})
         sent = 0
@@ -169,7 +171,7 @@ def test_a_full_disk_gives_a_clear_error_and_keeps_what_was_committed(tmp_path, 
                 broker.enqueue(taskq.Message(queue_name={queue_name!r}, actor_name="job",
                                              args=("x" * 20_000,)))
                 sent += 1
-        except DatabaseFull as e:
+        except DatabaseIOError as e:
             print(sent)
             print(e)
         """,
@@ -178,12 +180,38 @@ def test_a_full_disk_gives_a_clear_error_and_keeps_what_was_committed(tmp_path, 
     assert child.returncode == 0, child.stderr
     sent, reason = child.stdout.split("\n", 1)
     assert 0 < int(sent) < 1000
-    assert str(path) in reason and "full" in reason
+    assert str(path) in reason and "I/O error" in reason and "full" not in reason
     assert _count_ready(path, queue_name) == int(sent)
     with sqlite3.connect(path) as check:
         assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
 def test_error_classes_are_broker_errors():
-    for kind in (DatabaseFull, DatabaseLocked, DatabaseReadOnly, NotATaskqDatabase):
+    for kind in (
+        DatabaseCorrupt,
+        DatabaseFull,
+        DatabaseIOError,
+        DatabaseLocked,
+        DatabaseReadOnly,
+        NotATaskqDatabase,
+    ):
         assert issubclass(kind, taskq.BrokerError)
+
+
+def test_a_damaged_database_is_reported_as_damaged(tmp_path, queue_name):
+    path = tmp_path / "taskq.db"
+    broker = SQLiteBroker(path)
+    broker.declare_queue(queue_name)
+    for i in range(50):
+        broker.enqueue(taskq.Message(queue_name=queue_name, actor_name="job", args=(i,)))
+    broker.close()
+    with sqlite3.connect(path) as check:
+        check.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    data[4096 : len(data)] = b"\xa5" * (len(data) - 4096)  # every page after the header page
+    path.write_bytes(bytes(data))
+    with pytest.raises(DatabaseCorrupt) as error:
+        damaged = SQLiteBroker(path)
+        damaged.queue_stats()
+    assert str(path) in str(error.value)
+    assert "damaged" in str(error.value) and "malformed" in str(error.value)
