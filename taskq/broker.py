@@ -64,6 +64,9 @@ class Broker:
 
     #: The longest time (ms) a worker may hold a delayed message unacked before re-delaying it.
     max_delay_hold: int | None = None
+    #: Whether :meth:`default_results_backend` is readable by every process using the broker
+    #: (it is in-memory, so only this process's, on brokers that keep no results).
+    holds_results: bool = False
 
     def __init__(self, middleware: list[Middleware] | None = None) -> None:
         from .middleware import default_middleware
@@ -134,6 +137,13 @@ class Broker:
         """Add ``middleware``, optionally right before or after a middleware of another type."""
         if before and after:
             raise ValueError("add_middleware() takes before= or after=, not both")
+        # A middleware the broker came with (``is_default``) gives way to one of its kind that
+        # the program adds itself, so a Dramatiq program's own Results is the only one.
+        self.middleware = [
+            m
+            for m in self.middleware
+            if not (getattr(m, "is_default", False) and isinstance(m, type(middleware)))
+        ]
         if before or after:
             anchor = before or after
             positions = [i for i, m in enumerate(self.middleware) if isinstance(m, anchor)]

@@ -1,8 +1,8 @@
 """The actors behind ``taskq demo``: small jobs that store their results.
 
 Import it with ``TASKQ_BROKER_URL`` pointing at the broker to use (``taskq demo`` does this and
-runs ``taskq worker taskq.demo_app``). On the SQLite broker, results go to the same file, so
-the producer and the worker processes share them with no server.
+runs ``taskq worker taskq.demo_app``). The broker comes with results: on the SQLite broker they
+go to the same file, so the producer and the worker processes share them with no server.
 """
 
 from __future__ import annotations
@@ -10,28 +10,8 @@ from __future__ import annotations
 import time
 
 import taskq
-from taskq.broker import Broker
-from taskq.results import Results
-from taskq.results.backend import ResultBackend
 
 QUEUE_NAME = "taskq_demo"
-
-
-def _results_backend(broker: Broker) -> ResultBackend:
-    from taskq.brokers.sqlite import SQLiteBroker
-
-    if isinstance(broker, SQLiteBroker):
-        from taskq.results.backends.sqlite import SQLiteBackend
-
-        return SQLiteBackend(broker.path)
-    from taskq.results.backends.stub import StubBackend
-
-    return StubBackend()  # results stay in this process: enough for the in-process fallback
-
-
-broker = taskq.get_broker()
-if broker.get_middleware(Results) is None:
-    broker.add_middleware(Results(backend=_results_backend(broker)))
 
 
 @taskq.actor(queue_name=QUEUE_NAME, store_results=True)

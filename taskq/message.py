@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .common import current_millis, generate_unique_id
-from .encoder import get_encoder
+from .encoder import get_encoder, set_encoder
 from .errors import DecodeError
 
 if TYPE_CHECKING:
@@ -17,19 +17,23 @@ if TYPE_CHECKING:
 
 R = TypeVar("R")
 
+__all__ = ["Message", "get_encoder", "set_encoder"]
+
 _FIELD_TYPES: tuple[tuple[str, type | tuple[type, ...]], ...] = (
     ("queue_name", str),
     ("actor_name", str),
-    ("args", list),
+    ("args", (list, tuple)),  # a list in JSON; Dramatiq's PickleEncoder keeps the tuple
     ("kwargs", dict),
     ("options", dict),
     ("message_id", str),
     ("message_timestamp", int),
 )
+_FIELD_NAMES = tuple(name for name, _ in _FIELD_TYPES)
 #: Options that hold a number (ms or a count): refused on the way in when of another type, so
 #: the message is dead-lettered with the reason instead of tripping a middleware on every try.
+#: (A bad ``eta`` is not refused: the worker reads it as "now", as Dramatiq does.)
 _NUMERIC_OPTIONS = frozenset(
-    ("eta", "time_limit", "max_age", "max_retries", "min_backoff", "max_backoff", "retries")
+    ("time_limit", "max_age", "max_retries", "min_backoff", "max_backoff", "retries")
 )
 
 
@@ -49,6 +53,10 @@ class Message(Generic[R]):
     message_id: str = field(default_factory=generate_unique_id)
     message_timestamp: int = field(default_factory=current_millis)
 
+    def __post_init__(self) -> None:
+        if type(self.args) is not tuple:  # Message(args=[...]) still holds a tuple
+            object.__setattr__(self, "args", tuple(self.args))
+
     def __or__(self, other: Any) -> pipeline:
         from .composition import pipeline
 
@@ -65,6 +73,24 @@ class Message(Generic[R]):
             "message_id": self.message_id,
             "message_timestamp": self.message_timestamp,
         }
+
+    def _asdict(self) -> dict[str, Any]:
+        """The same as :meth:`asdict` (Dramatiq's namedtuple-era name)."""
+        return self.asdict()
+
+    @property
+    def _fields(self) -> tuple[str, ...]:
+        """The wire-format field names, in order (namedtuple-era API)."""
+        return _FIELD_NAMES
+
+    @property
+    def _field_defaults(self) -> dict[str, Any]:
+        """Fields with a plain default value (namedtuple-era API)."""
+        return {f.name: f.default for f in fields(self) if f.default is not MISSING}
+
+    def _replace(self, **changes: Any) -> Message[R]:
+        """A copy with ``changes`` applied, options included as given (namedtuple-era API)."""
+        return replace(self, **changes)
 
     def encode(self) -> bytes:
         """Encode the message with the current encoder (JSON by default)."""
@@ -88,8 +114,9 @@ class Message(Generic[R]):
                 raise DecodeError(f"message is missing the field {name!r}", data, name)
             value = fields[name]
             if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                expected = "list" if isinstance(kind, tuple) else kind.__name__
                 raise DecodeError(
-                    f"message field {name!r} must be {kind.__name__}, got {type(value).__name__}",
+                    f"message field {name!r} must be {expected}, got {type(value).__name__}",
                     data,
                     name,
                 )
@@ -115,7 +142,8 @@ class Message(Generic[R]):
         )
 
     def copy(self, **attributes: Any) -> Message[R]:
-        """Return a copy with ``attributes`` replaced; ``options`` is copied, not shared."""
+        """Return a copy with ``attributes`` replaced. ``options`` is a new dict, never shared:
+        the message's options updated with the ``options`` given, as in Dramatiq."""
         values = {
             "queue_name": self.queue_name,
             "actor_name": self.actor_name,
@@ -125,11 +153,9 @@ class Message(Generic[R]):
             "message_id": self.message_id,
             "message_timestamp": self.message_timestamp,
         }
-        values.update(attributes)
-        if "options" not in attributes:
-            values["options"] = dict(
-                self.options
-            )  # an unknown name fails in the constructor, as in replace()
+        new_options = attributes.pop("options", None)
+        values.update(attributes)  # an unknown name fails in the constructor, as in replace()
+        values["options"] = {**self.options, **new_options} if new_options else dict(self.options)
         return type(self)(**values)
 
     def get_result(
@@ -141,12 +167,16 @@ class Message(Generic[R]):
     ) -> R:
         """Fetch this message's result; ``timeout`` in milliseconds (default 10 s when blocking).
 
-        Raises ``ResultMissing``, ``ResultTimeout`` or ``ResultFailure``.
+        Raises ``ResultMissing``, ``ResultTimeout`` or ``ResultFailure``, and at once
+        ``ResultsNotStored`` when the actor is known to store no results.
         """
         if backend is None:
             from .broker import get_broker
+            from .results.defaults import check_stores_results
 
-            backend = get_broker().get_results_backend()
+            broker = get_broker()
+            backend = broker.get_results_backend()
+            check_stores_results(broker, self)
         return backend.get_result(self, block=block, timeout=timeout)
 
     @property

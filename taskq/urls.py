@@ -73,8 +73,19 @@ def sqlite_path(url: str) -> str:
     return rest[1:] or ".taskq/taskq.db"
 
 
+def add_default_results(broker: Broker) -> None:
+    """Give ``broker`` a Results middleware (see :mod:`taskq.results.defaults`) unless it has
+    one, so ``store_results=True`` works with no configuration."""
+    from .results import Results
+    from .results.defaults import DefaultResults
+
+    if broker.get_middleware(Results) is None:
+        broker.add_middleware(DefaultResults.for_broker(broker))
+
+
 def broker_from_url(url: str, **kwargs: Any) -> Broker:
-    """Build a broker from ``url``; raises ``ValueError`` naming the scheme if it is unknown."""
+    """Build a broker from ``url``, with results stored beside its messages (or where
+    ``TASKQ_RESULTS_URL`` says); raises ``ValueError`` naming the scheme if it is unknown."""
     scheme = urlsplit(url).scheme.lower()
     factory = BUILTIN_SCHEMES.get(scheme)
     if factory is None:
@@ -89,6 +100,7 @@ def broker_from_url(url: str, **kwargs: Any) -> Broker:
             f"{', '.join(known)}. Packages add schemes via the {ENTRY_POINT_GROUP!r} entry points."
         )
     broker = factory(url, **kwargs)
+    add_default_results(broker)
     if os.environ.get("TASKQ_EVENTS", "").lower() in ("1", "true", "yes", "on"):
         from .middleware.events import Events
 

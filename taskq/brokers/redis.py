@@ -74,6 +74,8 @@ class RedisBroker(RedisInspection, Broker):
       **connection_parameters: passed to ``redis.Redis``.
     """
 
+    holds_results = True
+
     def __init__(
         self,
         *,

@@ -70,6 +70,8 @@ class SQLiteBroker(Broker):
     ``max_events``: how many lifecycle events the events table keeps.
     """
 
+    holds_results = True
+
     def __init__(
         self,
         path: str | os.PathLike[str] = DEFAULT_PATH,

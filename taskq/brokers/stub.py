@@ -24,6 +24,8 @@ class StubBroker(Broker):
     the exception of a dead-lettered message unless ``fail_fast_default=False`` (or
     ``join(..., fail_fast=False)``)."""
 
+    holds_results = True
+
     def __init__(
         self, middleware: list[Middleware] | None = None, *, fail_fast_default: bool = True
     ) -> None:

@@ -25,8 +25,8 @@ def test_results_are_stored_only_when_asked(stub_broker, queue_name, start_worke
     dropped = plain.send()
     assert kept.send().get_result(block=True, timeout=10_000) == {"a": [1, 2]}
     stub_broker.join(queue_name, timeout=10_000)
-    with pytest.raises(ResultMissing):
-        dropped.get_result()
+    with pytest.raises(ResultMissing, match="does not store results"):
+        dropped.get_result(block=True, timeout=60_000)
 
 
 def test_store_results_can_be_sent_with_the_message(stub_broker, queue_name, start_worker):
