@@ -14,8 +14,8 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..broker import Broker, Consumer, DeadLetter
 from ..common import current_millis, q_name, validate_queue_name
@@ -34,6 +34,7 @@ from .sqlite_errors import (
     SQLiteBrokerError,
 )
 from .sqlite_events import SQLiteEvents
+from .sqlite_reserve import RESERVE_BYTES, SpaceReserve
 from .sqlite_schema import DELAYED, LEASED, READY, Database, placeholders
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ __all__ = [
     "SQLiteBroker",
     "SQLiteBrokerError",
 ]
+
+T = TypeVar("T")
 
 DEFAULT_PATH = ".taskq/taskq.db"
 #: How long dead letters are kept (ms): 7 days, as Dramatiq does.
@@ -67,7 +70,8 @@ class SQLiteBroker(Broker):
     ``visibility_timeout`` (ms): how long a leased message stays invisible; the consumer renews
     the lease every third of it while the message runs, so only a dead worker's messages come
     back. ``busy_timeout`` (ms): how long a write waits for another writer's lock.
-    ``max_events``: how many lifecycle events the events table keeps.
+    ``max_events``: how many lifecycle events the events table keeps. ``reserve_bytes``: disk
+    space held back beside the file for workers to drain a full disk (0 turns it off).
     """
 
     holds_results = True
@@ -81,6 +85,7 @@ class SQLiteBroker(Broker):
         busy_timeout: int = 10_000,
         max_events: int = 10_000,
         dead_letter_ttl: int = DEFAULT_DEAD_LETTER_TTL,
+        reserve_bytes: int = RESERVE_BYTES,
     ) -> None:
         if visibility_timeout < 100:
             raise ValueError(
@@ -92,6 +97,9 @@ class SQLiteBroker(Broker):
         #: The absolute path of the database file.
         self.path = self.db.path
         self.db.initialize()
+        #: Space held back so that workers can drain the queues when producers fill the disk.
+        self.reserve = SpaceReserve(self.path, reserve_bytes)
+        self.reserve.take()
         self.events = SQLiteEvents(self.path, max_events)
         self._keeper: LeaseKeeper | None = None
         self._keeper_lock = threading.Lock()
@@ -111,6 +119,16 @@ class SQLiteBroker(Broker):
         self.queues[queue_name] = True
         self.emit_after("declare_queue", queue_name)
 
+    def with_space(self, operation: Callable[..., T], *args: Any) -> T:
+        """Run a worker's ``operation``; if the disk is full, release the space reserve (see
+        :mod:`.sqlite_reserve`) and try once more, so workers can drain a full disk."""
+        try:
+            return operation(*args)
+        except DatabaseFull:
+            if not self.reserve.release():
+                raise
+            return operation(*args)
+
     # -- enqueue and consume --------------------------------------------------------------
     def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
         """Insert ``message``; with ``delay`` (ms) it becomes ready at ``options["eta"]``."""
@@ -120,6 +138,12 @@ class SQLiteBroker(Broker):
         self, messages: Iterable[Message[Any]], *, delay: int | None = None
     ) -> list[Message[Any]]:
         """Insert every message in one transaction: all are enqueued or none is."""
+        if not self.reserve.held() and not self.reserve.take():
+            raise DatabaseFull(
+                f"The disk holding the taskq database {self.path} is nearly full: the last "
+                f"{self.reserve.size // (1024 * 1024)} MiB are kept for workers to drain the "
+                "queues. Free some space; everything committed before is intact."
+            )
         now = current_millis()
         prepared = []
         for message in messages:

@@ -61,7 +61,7 @@ class SQLiteConsumer(Consumer):
                 return self._buffer.popleft()
             with self._settled:
                 room = self.prefetch - len(self._leased)
-            if room > 0 and self._fetch(room):
+            if room > 0 and self.broker.with_space(self._fetch, room):
                 self._pause = MIN_POLL_INTERVAL
                 continue
             remaining = deadline - time.monotonic()
@@ -142,7 +142,9 @@ class SQLiteConsumer(Consumer):
         """Delete the processed message."""
         row_id = message._fetch_state
         try:
-            self.db.write("DELETE FROM taskq_messages WHERE id = ?", (row_id,))
+            self.broker.with_space(
+                self.db.write, "DELETE FROM taskq_messages WHERE id = ?", (row_id,)
+            )
         finally:
             self._settle([row_id])
 
@@ -151,17 +153,20 @@ class SQLiteConsumer(Consumer):
         row_id = message._fetch_state
         reason = message.reason or message.options.get("traceback")
         try:
-            with self.db.transaction() as connection:
-                self.broker._move_to_dead_letters(
-                    connection,
-                    row_id,
-                    self.queue_name,
-                    message.message_id,
-                    message.message.encode(),
-                    reason,
-                )
+            self.broker.with_space(self._dead_letter, row_id, message, reason)
         finally:
             self._settle([row_id])
+
+    def _dead_letter(self, row_id: int, message: MessageProxy, reason: str | None) -> None:
+        with self.db.transaction() as connection:
+            self.broker._move_to_dead_letters(
+                connection,
+                row_id,
+                self.queue_name,
+                message.message_id,
+                message.message.encode(),
+                reason,
+            )
 
     def requeue(self, messages: Iterable[MessageProxy]) -> None:
         """Make fetched-but-unprocessed messages ready again, keeping their place in line."""
@@ -238,12 +243,19 @@ class LeaseKeeper(threading.Thread):
         self._forget_worker()
 
     def run(self) -> None:
+        failing = False
         while not self.stopped.wait(self.interval):
             try:
-                self.renew()
+                self.broker.with_space(self.renew)
                 self._beat()
             except Exception as e:  # a locked or full file: retry on the next tick
-                logger.warning("Could not renew message leases: %s", e)
+                if not failing:
+                    logger.warning("Could not renew message leases (retrying): %s", e)
+                failing = True
+            else:
+                if failing:
+                    logger.info("Renewing message leases works again.")
+                failing = False
 
     def renew(self) -> None:
         """Push back the lease expiry of every message an open consumer holds."""
