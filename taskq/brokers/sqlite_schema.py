@@ -23,6 +23,7 @@ from .sqlite_errors import (
 )
 
 __all__ = [
+    "INSERT_MESSAGE",
     "Database",
     "DatabaseCorrupt",
     "DatabaseFull",
@@ -100,6 +101,13 @@ SCHEMA = [
     ) WITHOUT ROWID""",
     """CREATE INDEX IF NOT EXISTS taskq_results_expiry ON taskq_results (expires_at)""",
 ]
+
+#: Adds one message row.
+INSERT_MESSAGE = (
+    "INSERT INTO taskq_messages"
+    " (queue_name, message_id, priority, state, visible_at, enqueued_at, payload)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 
 #: Every table the schema creates.
 TABLES = {
