@@ -41,9 +41,9 @@ def value_text(value: Any) -> str:
         return repr(value)
 
 
-def status_badge(status: str) -> str:
+def status_badge(status: str, *, colour: str | None = None) -> str:
     """An inline-styled HTML badge for a message status."""
-    colour = STATUS_COLOURS.get(status, "#374151")
+    colour = colour or STATUS_COLOURS.get(status, "#374151")
     return f"<span style='color:{colour};font-weight:bold'>{html.escape(status)}</span>"
 
 
@@ -92,16 +92,26 @@ def progress_bar_html(done: int, total: int) -> str:
     )
 
 
+#: How a status reads in counts: a started message is running.
+STATUS_LABELS = {"started": "running"}
+
+
 def counts_text(counts: dict[str, int]) -> str:
-    """``succeeded 3 · failed 1`` for the non-zero counts, in lifecycle order."""
+    """``succeeded 3 · failed 1 · running 2`` for the non-zero counts, in lifecycle order."""
     order = [s for s in STATUS_COLOURS if counts.get(s)]
-    return " · ".join(f"{s} {counts[s]}" for s in order) or "nothing tracked"
+    return " · ".join(f"{STATUS_LABELS.get(s, s)} {counts[s]}" for s in order) or "nothing tracked"
 
 
 def counts_html(counts: dict[str, int]) -> str:
     """Like :func:`counts_text` with each status coloured."""
     order = [s for s in STATUS_COLOURS if counts.get(s)]
-    return " · ".join(f"{status_badge(s)} {counts[s]}" for s in order) or "nothing tracked"
+    return (
+        " · ".join(
+            f"{status_badge(STATUS_LABELS.get(s, s), colour=STATUS_COLOURS[s])} {counts[s]}"
+            for s in order
+        )
+        or "nothing tracked"
+    )
 
 
 def format_elapsed(seconds: float) -> str:

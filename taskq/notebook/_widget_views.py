@@ -47,10 +47,13 @@ class WatchWidget:
         self.progress = widgets.IntProgress(
             value=0, min=0, max=max(tracker.total, 1), description="progress", bar_style="info"
         )
+        self.failures = widgets.HTML()  # one line per failure, traceback a click away
         self.table = widgets.HTML()
         self.stop_button = widgets.Button(description="Stop watching", icon="stop")
         self.stop_button.on_click(lambda _button: watch.close())
-        self.box = widgets.VBox([self.header, self.progress, self.table, self.stop_button])
+        self.box = widgets.VBox(
+            [self.header, self.progress, self.failures, self.table, self.stop_button]
+        )
         self.closed = False
         self._last_draw = 0.0
         self._lock = threading.Lock()
@@ -84,6 +87,8 @@ class WatchWidget:
             self.progress.bar_style = "danger" if counts.get("failed") else "success"
             self.stop_button.disabled = True
         self.header.value = self.watch.header_html()
+        if counts.get("failed"):
+            self.failures.value = self.watch.failures_html()
         self.table.value = self.watch.table_html(limit=LIVE_ROWS, live=not final)
 
     def close(self) -> None:
@@ -114,3 +119,50 @@ class QueuesWidget:
             self.stop_button.disabled = True
             if self.handle is not None:
                 self.handle.update(LiveOutput(self.box, self.panel.to_html, self.panel.to_text))
+
+
+#: Milliseconds between redraws of a worker's status widget.
+STATUS_EVERY = 500
+
+
+class StatusWidget:
+    """A worker's live status (an in-kernel worker or a worker process) with a Stop button,
+    redrawn every STATUS_EVERY ms by a daemon thread until the worker stops.
+
+    ``source`` needs ``to_html()``, ``to_text()``, ``running`` and ``stop()``."""
+
+    def __init__(self, source: Any, *, display: bool = True, interval: int = STATUS_EVERY) -> None:
+        self.source = source
+        self.interval = interval / 1000
+        self.html = widgets.HTML(value=source.to_html())
+        self.stop_button = widgets.Button(description="Stop worker", icon="stop")
+        self.stop_button.on_click(lambda _button: threading.Thread(target=source.stop).start())
+        self.box = widgets.VBox([self.html, self.stop_button])
+        self._final = False
+        self._lock = threading.Lock()
+        self.handle = (
+            display_live(LiveOutput(self.box, source.to_html, source.to_text)) if display else None
+        )
+        self._thread = threading.Thread(target=self._run, name="taskq-status", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._final and self.source.running:
+            time.sleep(self.interval)
+            if not self._final:
+                self.refresh()
+        self.refresh(final=True)
+
+    def refresh(self, final: bool = False) -> None:
+        """Redraw; once ``final``, leave static HTML in the saved notebook."""
+        with self._lock:
+            if self._final:
+                return
+            self.html.value = self.source.to_html()
+            if final:
+                self._final = True
+                self.stop_button.disabled = True
+                if self.handle is not None:
+                    self.handle.update(
+                        LiveOutput(self.box, self.source.to_html, self.source.to_text)
+                    )

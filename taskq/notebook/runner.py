@@ -1,20 +1,33 @@
-"""``run_worker()``: run ``taskq worker`` beside a notebook, stopped when the kernel shuts down."""
+"""``run_worker()``: a worker inside the kernel (no module: actors defined in cells), or
+``taskq worker MODULE`` processes beside the notebook, reloaded when the module's files are
+saved; either is stopped when the kernel shuts down."""
 
 from __future__ import annotations
 
 import atexit
 import contextlib
 import html
+import logging
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, overload
 
 from ..common import mask_url
+from .reload import ModuleWatcher, Reload, module_folders
+
+if TYPE_CHECKING:
+    from ..broker import Broker
+    from .kernel_worker import KernelWorker
+
+#: What the worker prints when a module does not import (see taskq.worker_process).
+IMPORT_ERROR_MARK = "cannot import module"
 
 _running: weakref.WeakSet[WorkerProcess] = weakref.WeakSet()
 
@@ -22,7 +35,9 @@ _running: weakref.WeakSet[WorkerProcess] = weakref.WeakSet()
 class WorkerProcess:
     """A ``taskq worker`` subprocess. ``stop()`` drains it gracefully (TERM, then KILL after
     ``timeout`` ms); it is also stopped at interpreter exit, i.e. at kernel shutdown or restart.
-    Its output goes to ``log_path`` (``logs()`` reads it)."""
+    Its output goes to ``log_path`` (``logs()`` reads it). ``reload()`` sends HUP: the workers
+    finish what they run and restart with freshly imported code; :func:`run_worker` does it
+    whenever a Python file of the module's folder is saved (``reloads`` lists when)."""
 
     def __init__(
         self, command: list[str], env: dict[str, str], cwd: str, broker_url: str | None
@@ -42,6 +57,10 @@ class WorkerProcess:
         )
         log.close()
         _running.add(self)
+        #: Every reload so far, oldest first.
+        self.reloads: list[Reload] = []
+        self.watcher: ModuleWatcher | None = None
+        self._view: Any = None
 
     @property
     def pid(self) -> int:
@@ -66,9 +85,48 @@ class WorkerProcess:
             return ""
         return "\n".join(lines[-tail:])
 
+    def import_error(self) -> str | None:
+        """The worker's latest import error (the message and traceback it printed), unless it
+        started fine since."""
+        lines = self.logs(tail=400).splitlines()
+        marks = [i for i, line in enumerate(lines) if IMPORT_ERROR_MARK in line]
+        if not marks:
+            return None
+        start = marks[-1]
+        since = lines[start + 1 :]
+        if any("ready" in line.lower() and "worker" in line.lower() for line in since):
+            return None
+        return "\n".join(lines[start : start + 30])
+
+    def reload(self, files: Sequence[str] = ()) -> None:
+        """Reload the workers (SIGHUP): running messages finish, then fresh worker processes
+        import the code again; the master process stays."""
+        if self.running:
+            self.reloads.append(Reload(time.time(), list(files)))
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGHUP)
+            if self._view is not None:
+                self._view.refresh()
+
+    def watch(self, folders: Sequence[str]) -> None:
+        """Reload whenever a Python file under ``folders`` is saved (needs watchfiles)."""
+        self.watcher = ModuleWatcher(folders, self.reload).start()
+
+    def show(self) -> WorkerProcess:
+        """Display a live status (state, reloads, log tail, import error) in Jupyter."""
+        from ._env import widgets_available
+
+        if self._view is None and widgets_available():
+            from ._widget_views import StatusWidget
+
+            self._view = StatusWidget(self)
+        return self
+
     def stop(self, timeout: int = 10_000) -> int | None:
         """Stop gracefully (SIGTERM: running messages finish, prefetched ones are requeued);
         kill after ``timeout`` ms. Returns the exit code."""
+        if self.watcher is not None:
+            self.watcher.stop()
         if self.running:
             with contextlib.suppress(ProcessLookupError):
                 self.process.send_signal(signal.SIGTERM)
@@ -79,6 +137,8 @@ class WorkerProcess:
                     os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=5)
         _running.discard(self)
+        if self._view is not None:
+            self._view.refresh(final=True)
         return self.process.returncode
 
     def __enter__(self) -> WorkerProcess:
@@ -94,13 +154,65 @@ class WorkerProcess:
     def __repr__(self) -> str:
         return f"<taskq worker pid={self.pid} {self._state()} broker={mask_url(self.broker_url) if self.broker_url else 'default'}>"
 
-    def _repr_html_(self) -> str:
-        return (
+    def _reload_text(self) -> str:
+        if not self.reloads:
+            return ""
+        last = self.reloads[-1]
+        files = ", ".join(os.path.basename(f) for f in last.files) or "on request"
+        when = time.strftime("%H:%M:%S", time.localtime(last.at))
+        return f"reloaded {len(self.reloads)}x, last at {when} ({files})"
+
+    def to_text(self) -> str:
+        """State, reloads, import error and the log's last lines, as text."""
+        parts = [repr(self)]
+        if self.reloads:
+            parts.append(self._reload_text())
+        error = self.import_error()
+        if error:
+            parts.append("import error:\n" + error)
+        tail = self.logs(tail=8)
+        if tail:
+            parts.append("log:\n" + tail)
+        return "\n".join(parts)
+
+    def to_html(self) -> str:
+        """The same as :meth:`to_text`, as static HTML."""
+        out = (
             f"<div><b>taskq worker</b> pid {self.pid}, {html.escape(self._state())}, "
             f"<code>{html.escape(' '.join(self.command[2:]))}</code></div>"
         )
+        if self.reloads:
+            out += f"<div style='color:#2563eb'>{html.escape(self._reload_text())}</div>"
+        error = self.import_error()
+        if error:
+            out += (
+                "<div style='color:#dc2626'><b>import error</b></div>"
+                f"<pre style='color:#dc2626;font-size:11px'>{html.escape(error)}</pre>"
+            )
+        tail = self.logs(tail=8)
+        if tail:
+            out += (
+                "<details><summary>log</summary>"
+                f"<pre style='font-size:11px;white-space:pre-wrap'>{html.escape(tail)}</pre>"
+                "</details>"
+            )
+        return out
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
 
 
+@overload
+def run_worker(
+    module: None = None,
+    *,
+    threads: int = 8,
+    queues: Sequence[str] | None = None,
+    events: bool = True,
+    broker: Broker | None = None,
+    show: bool = True,
+) -> KernelWorker: ...
+@overload
 def run_worker(
     module: str | Sequence[str],
     *,
@@ -110,15 +222,48 @@ def run_worker(
     paths: Sequence[str] | None = None,
     queues: Sequence[str] | None = None,
     events: bool = True,
+    reload: bool = True,
     extra_args: Sequence[str] = (),
-) -> WorkerProcess:
-    """Start ``taskq worker MODULE -p PROCESSES -t THREADS`` as a subprocess of this kernel.
+    show: bool = True,
+) -> WorkerProcess: ...
+def run_worker(
+    module: str | Sequence[str] | None = None,
+    *,
+    processes: int = 1,
+    threads: int = 8,
+    broker_url: str | None = None,
+    paths: Sequence[str] | None = None,
+    queues: Sequence[str] | None = None,
+    events: bool = True,
+    reload: bool = True,
+    extra_args: Sequence[str] = (),
+    broker: Broker | None = None,
+    show: bool = True,
+) -> KernelWorker | WorkerProcess:
+    """Run a worker for this notebook; it stops with ``.stop()`` or when the kernel shuts down.
 
-    The module must be importable by the worker: it runs in this process's working directory with
-    ``paths`` (default: the working directory) and this process's ``sys.path`` on its path.
-    ``broker_url`` defaults to ``TASKQ_BROKER_URL`` (else the embedded SQLite broker); ``events``
-    turns on lifecycle events so that :func:`watch` shows messages as they start.
+    **No module**: a worker inside the kernel (``threads`` threads, greenlets under gevent)
+    serving every actor declared on ``broker`` (default: the current broker), those defined in
+    later cells included; re-running an actor's cell replaces the function that runs next.
+    Cells keep running meanwhile. Returns a :class:`~taskq.notebook.kernel_worker.KernelWorker`.
+
+    **A module**: ``taskq worker MODULE -p PROCESSES -t THREADS`` as a subprocess, for CPU-bound
+    work, isolation or parity with production. The module must be importable by the worker: it
+    runs in this process's working directory with ``paths`` (default: the working directory)
+    and this process's ``sys.path`` on its path. ``broker_url`` defaults to
+    ``TASKQ_BROKER_URL`` (else the embedded SQLite broker). With ``reload`` (and watchfiles
+    installed) saving any Python file in the module's folder reloads the workers (HUP).
+
+    ``events`` turns on lifecycle events so that :func:`watch` shows messages as they start;
+    ``show`` displays a live status widget in Jupyter.
     """
+    if module is None:
+        return _run_in_kernel(broker, threads=threads, queues=queues, events=events, show=show)
+    if broker is not None:
+        raise TypeError(
+            "run_worker(module, broker=...): a worker process builds its broker from the module "
+            "or broker_url=; pass broker= only without a module (the in-kernel worker)"
+        )
     modules = [module] if isinstance(module, str) else list(module)
     cwd = os.getcwd()
     env = dict(os.environ)
@@ -147,7 +292,31 @@ def run_worker(
     if events:
         command.append("--events")
     command += list(extra_args)
-    return WorkerProcess(command, env, cwd, broker_url)
+    worker = WorkerProcess(command, env, cwd, broker_url)
+    if reload:
+        try:
+            worker.watch(module_folders(modules, search_path))
+        except ImportError:
+            logging.getLogger("taskq.notebook").info(
+                "not reloading on save: pip install 'taskq[watch]' for watchfiles"
+            )
+    return worker.show() if show else worker
+
+
+def _run_in_kernel(
+    broker: Broker | None,
+    *,
+    threads: int,
+    queues: Sequence[str] | None,
+    events: bool,
+    show: bool,
+) -> KernelWorker:
+    from .kernel_worker import KernelWorker
+    from .setup import setup_broker
+
+    return KernelWorker(
+        setup_broker(broker, events=events), threads=threads, queues=queues, show=show
+    )
 
 
 @atexit.register

@@ -55,6 +55,17 @@ class Row:
     result: Any = None
     error: str | None = None
     changed_at: float = field(default_factory=time.monotonic)
+    #: The actor's name and the call's arguments (None when only the id was given).
+    actor: str | None = None
+    args: list[Any] | None = None
+    kwargs: dict[str, Any] | None = None
+    #: UNIX ms when a worker last started it and when it finished (None while unknown).
+    started: int | None = None
+    finished: int | None = None
+    #: How long the last run took (ms), as the worker measured it.
+    duration_ms: int | None = None
+    #: The traceback of the last failure, when a worker published one.
+    traceback: str | None = None
 
     @property
     def done(self) -> bool:
@@ -107,7 +118,11 @@ class Tracker:
         for message in messages:
             known = message.actor_name != "?"
             label = str(message) if known else message.message_id
-            self.rows.setdefault(message.message_id, Row(message.message_id, label))
+            row = Row(message.message_id, label)
+            if known:
+                row.actor = message.actor_name
+                row.args, row.kwargs = list(message.args), dict(message.kwargs)
+            self.rows.setdefault(message.message_id, row)
             self._lookups[message.message_id] = message if known else message.message_id
         self.poll_interval = poll_interval / 1000
         self.started_at = time.monotonic()
@@ -158,6 +173,18 @@ class Tracker:
         """Copies of the rows, in the order the messages were given."""
         with self._lock:
             return [Row(**vars(row)) for row in self.rows.values()]
+
+    def rate(self) -> float:
+        """Messages finished per second so far (0 before the first one)."""
+        elapsed = self.elapsed()
+        return self.finished_count() / elapsed if elapsed > 0 else 0.0
+
+    def eta(self) -> float | None:
+        """Seconds until every message finished at the current rate (None while unknown)."""
+        rate = self.rate()
+        if self.done:
+            return 0.0
+        return (self.total - self.finished_count()) / rate if rate > 0 else None
 
     def elapsed(self) -> float:
         """Seconds since tracking started, frozen once everything finished."""
@@ -256,6 +283,9 @@ class Tracker:
         message_id = str(event.get("message_id"))
         row = self.rows.get(message_id)
         stores_result = "result" in event and self.backend is not None and row and not row.done
+        if row is not None and not row.done:
+            with self._lock:
+                _record_times(row, event)
         if status == "succeeded" and stores_result:
             # The actor stores its result: that value, not the event, finishes the row.
             if self._fetch(message_id):
@@ -273,6 +303,8 @@ class Tracker:
             error = _event_error(event)
             if error:
                 row.error = error
+            if event.get("traceback"):
+                row.traceback = str(event["traceback"])
         return True
 
     # -- results -----------------------------------------------------------------------------
@@ -323,6 +355,8 @@ class Tracker:
             if row.done:
                 return False
             row.status, row.result, row.changed_at = status, result, time.monotonic()
+            if row.finished is None:  # no event said when: now is the closest we know
+                row.finished = int(time.time() * 1000)
             if error:
                 row.error = error
         return True
@@ -349,6 +383,21 @@ def _results_backend(broker: Broker) -> ResultBackend | None:
         return broker.get_results_backend()
     except Exception:
         return None
+
+
+def _record_times(row: Row, event: dict[str, Any]) -> None:
+    """Note when a worker started and finished the message, from the event's timestamps."""
+    kind, stamp = event.get("event"), event.get("timestamp")
+    if not isinstance(stamp, int):
+        return
+    if kind == "started":
+        row.started, row.finished, row.duration_ms = stamp, None, None
+    elif kind in ("succeeded", "failed", "dead_lettered", "skipped"):
+        row.finished = stamp
+        if isinstance(event.get("duration_ms"), int):
+            row.duration_ms = event["duration_ms"]
+        elif row.started is not None:
+            row.duration_ms = stamp - row.started
 
 
 def _event_error(event: dict[str, Any]) -> str | None:

@@ -77,6 +77,33 @@ class Watch:
         """message id → error text, for the messages that failed."""
         return {r.message_id: r.error or "failed" for r in self.rows if r.status == "failed"}
 
+    def to_dataframe(self) -> Any:
+        """The messages as a pandas DataFrame, one row per message in the order given: id,
+        actor, args, kwargs, status, result, error, started, finished (UTC timestamps) and
+        duration_ms. Needs pandas (``pip install pandas``)."""
+        try:
+            import pandas as pd  # type: ignore[import-untyped,unused-ignore]
+        except ImportError as e:
+            raise ImportError(
+                "Watch.to_dataframe() needs pandas, which is not installed: pip install pandas "
+                "(or use Watch.to_records() for plain dicts)"
+            ) from e
+        rows = self.rows
+        return pd.DataFrame(
+            {
+                "id": [r.message_id for r in rows],
+                "actor": [r.actor for r in rows],
+                "args": [r.args for r in rows],
+                "kwargs": [r.kwargs for r in rows],
+                "status": [r.status for r in rows],
+                "result": pd.Series([r.result for r in rows], dtype=object),
+                "error": [r.error for r in rows],
+                "started": pd.to_datetime([r.started for r in rows], unit="ms", utc=True),
+                "finished": pd.to_datetime([r.finished for r in rows], unit="ms", utc=True),
+                "duration_ms": pd.array([r.duration_ms for r in rows], dtype="Int64"),
+            }
+        )
+
     def to_records(self) -> list[dict[str, Any]]:
         """The table as a list of dicts (``pandas.DataFrame(watch.to_records())``)."""
         return [
@@ -139,7 +166,10 @@ class Watch:
     def summary_text(self) -> str:
         """``12/20 finished · succeeded 11 · failed 1 · 3.2s``."""
         t = self.tracker
-        return f"{t.finished_count()}/{t.total} finished · {counts_text(t.counts())} · {format_elapsed(t.elapsed())}"
+        return (
+            f"{t.finished_count()}/{t.total} finished · {counts_text(t.counts())} · "
+            f"{_pace(t)}{format_elapsed(t.elapsed())}"
+        )
 
     def header_html(self) -> str:
         """One line: state, finished/total, counts by status and elapsed time."""
@@ -147,8 +177,24 @@ class Watch:
         state = "done" if t.done else ("stopped" if t.stopped else "running")
         return (
             f"<div><b>taskq watch</b> ({state}): {t.finished_count()}/{t.total} finished · "
-            f"{counts_html(t.counts())} · {format_elapsed(t.elapsed())}</div>"
+            f"{counts_html(t.counts())} · {_pace(t)}{format_elapsed(t.elapsed())}</div>"
         )
+
+    def failures_html(self, *, limit: int = LIVE_ROWS) -> str:
+        """One line per failed message; its traceback opens on a click (``<details>``)."""
+        failed = [r for r in self.rows if r.status == "failed"]
+        lines = [
+            "<details style='font-family:monospace;font-size:12px'><summary>"
+            f"<span style='color:#dc2626'>✗</span> {html.escape(r.message_id[:8])} "
+            f"{html.escape(shorten(r.label, 60))}: "
+            f"{html.escape(shorten((r.error or 'failed').splitlines()[-1], 100))}</summary>"
+            f"<pre style='white-space:pre-wrap'>{html.escape(r.traceback or r.error or '')}</pre>"
+            "</details>"
+            for r in failed[:limit]
+        ]
+        if len(failed) > limit:
+            lines.append(f"<div>… and {len(failed) - limit} more failures</div>")
+        return "".join(lines)
 
     def table_html(self, *, limit: int = STATIC_ROWS, live: bool = False) -> str:
         """The message table: most recently changed first when ``live``, else failures first."""
@@ -180,6 +226,7 @@ class Watch:
         return (
             self.header_html()
             + progress_bar_html(t.finished_count(), t.total)
+            + self.failures_html()
             + self.table_html(limit=limit, live=live)
         )
 
@@ -200,6 +247,17 @@ class Watch:
 
     def __repr__(self) -> str:
         return f"<taskq Watch {self.summary_text()}>"
+
+
+def _pace(tracker: Any) -> str:
+    """``85.3/s · ETA 4.1s · `` while running, ``85.3/s · `` once done, else nothing."""
+    rate = tracker.rate()
+    if rate <= 0:
+        return ""
+    eta = tracker.eta()
+    if tracker.stopped or eta is None:
+        return f"{rate:.1f}/s · "
+    return f"{rate:.1f}/s · ETA {format_elapsed(eta)} · "
 
 
 def _outcome_text(row: Row) -> str:
