@@ -325,8 +325,9 @@ class ExpositionServer:
             self._server = ThreadingHTTPServer((self.host, self.port), handler)
         except OSError as e:
             logger.error(
-                "Metrics server not started: cannot listen on %s:%d (%s). Set taskq_prom_port "
-                "to a free port.",
+                "Metrics server not started: cannot listen on %s:%d (%s). Choose a free port "
+                "with taskq worker --prom-port PORT or the taskq_prom_port environment variable "
+                "(0: any free port).",
                 self.host,
                 self.port,
                 e.strerror or e,

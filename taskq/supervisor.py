@@ -2,7 +2,9 @@
 die, forwards signals, reloads on HUP or file changes, and owns the pid file and metrics server.
 
 Signals: INT/TERM stop gracefully (exit 0), a second INT/TERM kills the workers (exit 1), HUP
-replaces every worker with a fresh process that re-imports the code (the master stays).
+replaces every worker with a fresh process that re-imports the code (the master stays). A worker
+process that sends no heartbeat for ``--heartbeat-timeout`` ms is stopped (killed after a grace)
+and replaced, with a log line saying why (see :mod:`taskq.supervisor_heartbeat`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 from .supervisor_children import WorkerChild, describe_exit, start_worker_child
 from .supervisor_config import ExitCode, WorkerOptions
+from .supervisor_heartbeat import kill_grace
 from .supervisor_pidfile import PidFile, PidFileInUse
 
 logger = logging.getLogger("taskq.supervisor")
@@ -133,6 +136,7 @@ class Supervisor:
         while True:
             self._handle_signals()
             self._check_watcher()
+            self._check_heartbeats()
             self._reap_children()
             if not any(slot.child for slot in self.slots):
                 if self.phase in (Phase.STOPPING, Phase.KILLING):
@@ -183,6 +187,43 @@ class Supervisor:
         slot.child = start_worker_child(self.options, slot.index)
         logger.debug("Started worker process %d in slot %d.", slot.child.pid, slot.index)
 
+    def _check_heartbeats(self) -> None:
+        """Stop the worker processes that went silent; kill those whose grace ran out."""
+        timeout = self.options.heartbeat_timeout
+        now = time.monotonic()
+        for slot in self.slots:
+            child = slot.child
+            if child is None:
+                continue
+            if child.kill_at is not None:
+                if now >= child.kill_at:
+                    child.send_signal(signal.SIGKILL)
+                    child.kill_at = None
+                continue
+            watched = self.phase in (Phase.RUNNING, Phase.STARTING)
+            if not timeout or not watched or child.replaced_because is not None:
+                continue
+            child.poll_status()
+            if not child.ready or child.stopping or child.silent_for() * 1000 < timeout:
+                continue
+            self._replace_silent(child, timeout)
+
+    def _replace_silent(self, child: WorkerChild, timeout: int) -> None:
+        grace = kill_grace(timeout)
+        child.replaced_because = f"no heartbeat for {child.silent_for():.1f} s"
+        child.kill_at = time.monotonic() + grace
+        logger.error(
+            "Worker process %d sent no heartbeat for %.1f s (limit --heartbeat-timeout %d ms): "
+            "its consumers got no answer from the broker or its acks kept failing. Stopping "
+            "it (killed in %.1f s if still running) and starting a new one.",
+            child.pid,
+            child.silent_for(),
+            timeout,
+            grace,
+            extra={"event": "worker_silent", "worker_pid": child.pid},
+        )
+        child.send_signal(signal.SIGTERM)
+
     def _reap_children(self) -> None:
         for slot in self.slots:
             child = slot.child
@@ -208,7 +249,7 @@ class Supervisor:
             self.exit_code = ExitCode(returncode)
             self._begin_stop()
             return
-        if returncode == 0 and child.ready:
+        if returncode == 0 and child.ready and child.replaced_because is None:
             logger.info("Worker process %d recycled; starting a fresh one.", child.pid, extra=extra)
             self.restarts += 1
             slot.start_after = 0.0
@@ -220,6 +261,8 @@ class Supervisor:
         slot.start_after = time.monotonic() + delay
         self.restarts += 1
         reason = "failed to start" if startup_failure else "died unexpectedly"
+        if child.replaced_because is not None:
+            reason = f"was stopped ({child.replaced_because})"
         logger.error(
             "Worker process %d %s (%s); replacing it in %.1f s.",
             child.pid,
@@ -322,8 +365,8 @@ class Supervisor:
             return
         self.metrics = exposition
         self.metrics_dir = exposition.setup_multiprocess_dir()
-        # Host and port come from taskq_prom_host / taskq_prom_port (127.0.0.1:9191).
-        server = exposition.ExpositionServer(None, None, health=self.health)
+        # --prom-port, else taskq_prom_port; the host comes from taskq_prom_host (127.0.0.1).
+        server = exposition.ExpositionServer(None, self.options.prom_port, health=self.health)
         try:
             started = server.start()
         except Exception as e:

@@ -1,4 +1,5 @@
-"""Worker processes as the master sees them: start (fork or spawn), readiness, signals, exit."""
+"""Worker processes as the master sees them: start (fork or spawn), readiness and heartbeats
+(read from a status pipe, see :mod:`taskq.supervisor_heartbeat`), signals, exit."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 
 from .logging_setup import flush_logging
 from .supervisor_config import WorkerOptions
+from .supervisor_heartbeat import READY, STOPPING
 
 #: The Python a spawned worker process runs: patch first when gevent is on, then the worker main.
 _SPAWN_CODE = "import sys; from taskq.worker_process import spawned_main; sys.exit(spawned_main())"
@@ -40,26 +42,46 @@ class WorkerChild:
         self.pid = pid
         self.started_at = time.monotonic()
         self.ready = False
+        #: The process said it is stopping (its heartbeats end; its shutdown timeout applies).
+        self.stopping = False
+        #: When (``time.monotonic()``) the last heartbeat (or the ready report) arrived.
+        self.last_beat = self.started_at
+        #: Why the master is replacing this process, and when it kills it if still running.
+        self.replaced_because: str | None = None
+        self.kill_at: float | None = None
         self.returncode: int | None = None
-        self._ready_fd: int | None = ready_fd
+        self._status_fd: int | None = ready_fd
         self._popen = popen
 
     def poll_ready(self) -> bool:
-        """True once the worker process reported that its Worker runs."""
-        if self._ready_fd is not None:
-            try:
-                data = os.read(self._ready_fd, 16)
-            except BlockingIOError:
-                return self.ready
-            # One byte means ready; b"" means the process closed the pipe without being ready.
-            self.ready = self.ready or bool(data)
-            self._close_ready_fd()
+        """Read what the process reported; True once it said that its Worker runs."""
+        self.poll_status()
         return self.ready
+
+    def poll_status(self) -> None:
+        """Read the status pipe: the ready report, heartbeats, the stop notice."""
+        while self._status_fd is not None:
+            try:
+                data = os.read(self._status_fd, 4096)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:  # the process closed the pipe: it exited or is exiting
+                self._close_status_fd()
+                return
+            self.last_beat = time.monotonic()
+            self.ready = self.ready or READY in data
+            self.stopping = self.stopping or STOPPING in data
+
+    def silent_for(self) -> float:
+        """Seconds since the last heartbeat."""
+        return time.monotonic() - self.last_beat
 
     @property
     def ready_fd(self) -> int | None:
-        """The pipe that becomes readable when the process reports ready (None once read)."""
-        return self._ready_fd
+        """The pipe that becomes readable when the process reports ready (None once ready)."""
+        return None if self.ready else self._status_fd
 
     def poll_exit(self) -> int | None:
         """The process's return code once it has exited (negative: killed by that signal)."""
@@ -76,8 +98,8 @@ class WorkerChild:
                 if pid:
                     self.returncode = os.waitstatus_to_exitcode(status)
         if self.returncode is not None:
-            self.poll_ready()
-            self._close_ready_fd()
+            self.poll_status()
+            self._close_status_fd()
         return self.returncode
 
     @property
@@ -95,11 +117,11 @@ class WorkerChild:
         """Seconds since the process was started."""
         return time.monotonic() - self.started_at
 
-    def _close_ready_fd(self) -> None:
-        if self._ready_fd is not None:
+    def _close_status_fd(self) -> None:
+        if self._status_fd is not None:
             with contextlib.suppress(OSError):
-                os.close(self._ready_fd)
-            self._ready_fd = None
+                os.close(self._status_fd)
+            self._status_fd = None
 
 
 def start_worker_child(options: WorkerOptions, slot: int) -> WorkerChild:
@@ -110,6 +132,7 @@ def start_worker_child(options: WorkerOptions, slot: int) -> WorkerChild:
     if options.spawn:
         code = _SPAWN_CODE_GEVENT if options.gevent else _SPAWN_CODE
         argv = [sys.executable, "-c", code, options.to_json(), str(master_pid), str(write_fd)]
+        argv.append(str(slot))
         popen = subprocess.Popen(argv, pass_fds=(write_fd,))
         os.close(write_fd)
         return WorkerChild(slot, popen.pid, read_fd, popen)
@@ -128,7 +151,9 @@ def start_worker_child(options: WorkerOptions, slot: int) -> WorkerChild:
             os.close(read_fd)
             from .worker_process import run_worker_process
 
-            exit_code = run_worker_process(options, master_pid=master_pid, ready_fd=write_fd)
+            exit_code = run_worker_process(
+                options, master_pid=master_pid, ready_fd=write_fd, slot=slot
+            )
         finally:
             flush_logging()
             with contextlib.suppress(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum
 
@@ -23,9 +24,34 @@ class ExitCode(IntEnum):
     PID_FILE_IN_USE = 4
 
 
+#: Errors of the SQLite broker meaning "this file is not a usable database" (exit 2, not 3).
+_BAD_FILE_ERRORS = ("NotATaskqDatabase", "DatabaseCorrupt")
+
+
+def broker_error_exit_code(error: BaseException) -> ExitCode | None:
+    """The exit code for a broker error met at start: 2 when the broker's file is not a usable
+    database (not SQLite, damaged), 3 when the broker cannot be reached or opened (down, a
+    directory that cannot be created, read-only, full, locked); None for other errors."""
+    from .errors import ActorNotFound, BrokerError, QueueNotFound
+
+    if not isinstance(error, BrokerError) or isinstance(error, ActorNotFound | QueueNotFound):
+        return None
+    sqlite_errors = sys.modules.get("taskq.brokers.sqlite_schema")
+    bad_file = tuple(
+        getattr(sqlite_errors, name) for name in _BAD_FILE_ERRORS if hasattr(sqlite_errors, name)
+    )
+    if bad_file and isinstance(error, bad_file):
+        return ExitCode.IMPORT_OR_USAGE
+    return ExitCode.BROKER_UNREACHABLE
+
+
 #: Default for ``--shutdown-timeout``: how long (ms) running messages may take to finish.
 DEFAULT_SHUTDOWN_TIMEOUT = 600_000
 DEFAULT_THREADS = 8
+#: Default for ``--heartbeat-timeout`` (ms) and its smallest value other than 0 (off): a
+#: healthy worker process beats every second, and a consumer may take two polls to answer.
+DEFAULT_HEARTBEAT_TIMEOUT = 60_000
+MIN_HEARTBEAT_TIMEOUT = 3_000
 
 
 def default_processes() -> int:
@@ -60,6 +86,10 @@ class WorkerOptions:
     events: bool = False
     spawn: bool = False
     verbose: int = 0
+    #: Replace a worker process that sent no heartbeat for this long (ms); 0: never.
+    heartbeat_timeout: int = DEFAULT_HEARTBEAT_TIMEOUT
+    #: Port of the metrics and health server; None: ``taskq_prom_port``, else 9191.
+    prom_port: int | None = None
 
     def to_json(self) -> str:
         """These options as a JSON string."""
@@ -96,6 +126,13 @@ class WorkerOptions:
             raise ValueError(
                 f"--max-memory-per-child must be at least 1 MB, got {self.max_memory_per_child}"
             )
+        if self.heartbeat_timeout != 0 and self.heartbeat_timeout < MIN_HEARTBEAT_TIMEOUT:
+            raise ValueError(
+                f"--heartbeat-timeout must be 0 (off) or at least {MIN_HEARTBEAT_TIMEOUT} ms, "
+                f"got {self.heartbeat_timeout}"
+            )
+        if self.prom_port is not None and not 0 <= self.prom_port <= 65535:
+            raise ValueError(f"--prom-port must be from 0 to 65535, got {self.prom_port}")
         if self.log_format not in ("text", "json"):
             raise ValueError(f"--log-format must be text or json, got {self.log_format!r}")
         for directory in [*self.watch, *self.paths]:

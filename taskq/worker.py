@@ -188,6 +188,9 @@ class ConsumerThread(threading.Thread):
         self._held: list[tuple[int, int, float, MessageProxy]] = []
         self._held_lock = threading.Lock()
         self._ready = threading.Event()
+        #: When (``time.monotonic()``) the broker last answered a fetch, with a message or
+        #: empty; the worker process's heartbeat to its master relies on it.
+        self.last_fetch = time.monotonic()
 
     def run(self) -> None:
         self.broker.emit_after("consumer_thread_boot", self)
@@ -222,6 +225,7 @@ class ConsumerThread(threading.Thread):
     def _consume_until_stopped(self) -> None:
         assert self.consumer is not None
         for message in self.consumer:
+            self.last_fetch = time.monotonic()
             if message is not None:
                 if self.is_delay_queue:
                     self._hold(message)

@@ -18,13 +18,15 @@ import sys
 import threading
 import time
 import traceback
-from types import FrameType
+from types import FrameType, ModuleType
 from typing import TYPE_CHECKING, Any
 
 from .common import mask_url
 from .logging_setup import configure_logging
 from .middleware.middleware import Middleware
-from .supervisor_config import ExitCode, WorkerOptions
+from .supervisor_config import ExitCode, WorkerOptions, broker_error_exit_code
+from .supervisor_heartbeat import BEAT, READY, STOPPING, AckWatch, HealthCheck, StatusPipe
+from .supervisor_modules import add_import_paths, no_actors_warning
 
 if TYPE_CHECKING:
     from .broker import Broker
@@ -32,11 +34,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("taskq.worker_process")
 
-#: How often (seconds) the worker process checks its master and its limits; a stop request
-#: (signal, recycling) wakes it at once.
+#: How often (seconds) the worker process checks its master and its limits and sends its
+#: heartbeat to the master; a stop request (signal, recycling) wakes it at once.
 POLL_INTERVAL = 1.0
-#: Written to the ready pipe once the Worker runs.
-READY = b"R"
 
 _URL_PASSWORD_RE = re.compile(r"(://[^:/@\s]*):[^@\s]*@")
 
@@ -89,16 +89,14 @@ class StopRequest:
         self.request(f"received {signal.Signals(signum).name}")
 
 
-def import_application(options: WorkerOptions) -> Broker:
-    """Import every module and return the broker: ``module:VAR`` names it, else the global one."""
-    for path in reversed(options.paths):
-        path = os.path.abspath(path)
-        if path not in sys.path:
-            sys.path.insert(0, path)
-    importlib.invalidate_caches()
+def import_application(options: WorkerOptions) -> tuple[Broker, dict[str, ModuleType]]:
+    """Import every module; return the broker (``module:VAR`` names it, else the global one)
+    and the imported modules by their command-line spec."""
+    add_import_paths(options.paths)
     from .broker import Broker, get_broker
 
     broker: Any = None
+    modules: dict[str, ModuleType] = {}
     for spec in options.modules:
         module_name, _, variable = spec.partition(":")
         try:
@@ -106,15 +104,15 @@ def import_application(options: WorkerOptions) -> Broker:
         except BaseException as e:
             if isinstance(e, KeyboardInterrupt | SystemExit):
                 raise
-            if is_broker_unreachable(e):
-                url = os.environ.get("TASKQ_BROKER_URL")
-                location = mask_url(url) if url else "the broker"
-                message = f"taskq: cannot reach {location} (importing {module_name}): {_masked(e)}"
+            _raise_if_broker_error(e, f"importing {module_name}")
+            if _is_missing(e, module_name):
+                message = f"taskq: cannot import module {module_name!r}: {e}"
                 sys.stderr.write(message + "\n")
-                raise StartupError(ExitCode.BROKER_UNREACHABLE, message) from e
+                raise StartupError(ExitCode.IMPORT_OR_USAGE, message) from e
             sys.stderr.write(f"taskq: cannot import module {module_name!r}:\n")
             traceback.print_exc()
             raise StartupError(ExitCode.IMPORT_OR_USAGE, str(e)) from e
+        modules[spec] = module
         if variable and broker is None:
             broker = getattr(module, variable, None)
             if not isinstance(broker, Broker):
@@ -124,18 +122,45 @@ def import_application(options: WorkerOptions) -> Broker:
                 )
                 sys.stderr.write(message + "\n")
                 raise StartupError(ExitCode.IMPORT_OR_USAGE, message)
-    return broker if broker is not None else get_broker()
+    if broker is None:
+        try:
+            broker = get_broker()
+        except Exception as e:
+            _raise_if_broker_error(e, "opening the broker")
+            raise
+    return broker, modules
 
 
-def is_broker_unreachable(error: BaseException) -> bool:
-    """True for errors that mean the broker cannot be reached or opened (exit 3, not 2)."""
-    from .errors import ActorNotFound, BrokerError, QueueNotFound
+def _raise_if_broker_error(error: BaseException, doing: str) -> None:
+    """Raise :class:`StartupError` (one line on stderr) if ``error`` is about the broker."""
+    code = broker_error_exit_code(error)
+    if code is None:
+        return
+    url = os.environ.get("TASKQ_BROKER_URL")
+    location = mask_url(url) if url else "the broker"
+    verb = "reach" if code == ExitCode.BROKER_UNREACHABLE else "use"
+    message = _one_line(f"taskq: cannot {verb} {location} ({doing}): {_masked(error)}")
+    sys.stderr.write(message + "\n")
+    raise StartupError(code, message) from error
 
-    return isinstance(error, BrokerError) and not isinstance(error, ActorNotFound | QueueNotFound)
+
+def _is_missing(error: BaseException, module_name: str) -> bool:
+    """True when ``error`` says ``module_name`` itself (or a package of it) does not exist, as
+    opposed to an import inside it failing (which deserves its traceback)."""
+    missing = getattr(error, "name", None)
+    return (
+        isinstance(error, ModuleNotFoundError)
+        and bool(missing)
+        and (module_name == missing or module_name.startswith(f"{missing}."))
+    )
 
 
 def _masked(error: BaseException) -> str:
-    return _URL_PASSWORD_RE.sub(r"\1:***@", str(error) or type(error).__name__)
+    return _URL_PASSWORD_RE.sub(r"\1:***@", str(error) or repr(error))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def add_events_middleware(broker: Broker) -> None:
@@ -159,7 +184,8 @@ def describe_broker(broker: Broker) -> str:
 
 
 def check_broker(broker: Broker) -> None:
-    """Raise :class:`StartupError` (exit 3) if the broker cannot be reached."""
+    """Raise :class:`StartupError` if the broker cannot be used: exit 3 when it cannot be
+    reached, 2 when its file is wrong (not a database, damaged, read-only)."""
     ping = getattr(broker, "ping", None)
     try:
         if callable(ping):
@@ -167,9 +193,11 @@ def check_broker(broker: Broker) -> None:
         else:
             broker.queue_stats()
     except Exception as e:
-        message = f"taskq: cannot reach the broker at {describe_broker(broker)}: {_masked(e)}"
-        sys.stderr.write(message + "\n")
-        raise StartupError(ExitCode.BROKER_UNREACHABLE, message) from e
+        code = broker_error_exit_code(e) or ExitCode.BROKER_UNREACHABLE
+        verb = "reach" if code == ExitCode.BROKER_UNREACHABLE else "use"
+        message = f"taskq: cannot {verb} the broker at {describe_broker(broker)}: {_masked(e)}"
+        sys.stderr.write(_one_line(message) + "\n")
+        raise StartupError(code, message) from e
 
 
 def resident_memory_mb() -> float:
@@ -227,11 +255,17 @@ class RecycleAfter(Middleware):
 class WorkerProcess:
     """One worker process: a :class:`~taskq.Worker` plus the reasons it stops."""
 
-    def __init__(self, options: WorkerOptions, *, master_pid: int, ready_fd: int | None) -> None:
+    def __init__(
+        self, options: WorkerOptions, *, master_pid: int, ready_fd: int | None, slot: int = 0
+    ) -> None:
         self.options = options
         self.master_pid = master_pid
-        self.ready_fd = ready_fd
+        #: Ready report, then heartbeats, then the stop notice, to the master.
+        self.status = StatusPipe(ready_fd)
+        self.slot = slot
         self.stop_request = StopRequest()
+        self.acks = AckWatch()
+        self.health = HealthCheck(self.acks)
 
     def install_signal_handlers(self) -> None:
         """INT/TERM stop gracefully; HUP belongs to the master (it restarts us)."""
@@ -245,7 +279,7 @@ class WorkerProcess:
         """Import, check, run until asked to stop; returns the exit code."""
         self.install_signal_handlers()
         try:
-            broker = import_application(self.options)
+            broker, modules = import_application(self.options)
             if self.options.events:
                 add_events_middleware(broker)
             check_broker(broker)
@@ -253,8 +287,11 @@ class WorkerProcess:
             return int(e.exit_code)
         if self.stop_request.reason:
             return int(ExitCode.OK)
+        if not broker.get_declared_actors() and self.slot == 0:
+            logger.warning(no_actors_warning(modules, self.options.paths))
         if self.options.max_tasks_per_child is not None:
             broker.add_middleware(RecycleAfter(self.options.max_tasks_per_child, self.stop_request))
+        broker.add_middleware(self.acks)
         from .worker import Worker
 
         worker = Worker(
@@ -270,9 +307,10 @@ class WorkerProcess:
             ", ".join(sorted(worker.consumers)) or "(none declared)",
             extra={"event": "worker_started", "threads": self.options.threads},
         )
-        self._report_ready()
+        self.status.send(READY)
         reason = self._wait_for_stop(worker)
         logger.info("Worker process stopping: %s.", reason, extra={"event": "worker_stopping"})
+        self.status.send(STOPPING)
         worker.stop(timeout=self.options.shutdown_timeout)
         try:
             broker.close()
@@ -285,20 +323,23 @@ class WorkerProcess:
         )
         return int(ExitCode.OK)
 
-    def _report_ready(self) -> None:
-        if self.ready_fd is None:
-            return
-        try:
-            os.write(self.ready_fd, READY)
-            os.close(self.ready_fd)
-        except OSError:
-            pass  # the master is gone; the main loop notices
-        self.ready_fd = None
-
     def _wait_for_stop(self, worker: Worker) -> str:
+        stuck: str | None = None
         while self.stop_request.reason is None:
             self.stop_request.wait(POLL_INTERVAL)
             self._check_limits(worker)
+            if self.health.check(worker):
+                self.status.send(BEAT)
+                if stuck is not None:
+                    logger.info("Worker process making progress again.")
+                stuck = None
+            elif stuck is None:
+                stuck = self.health.problem
+                logger.warning(
+                    "Worker process stuck: %s; no heartbeat to the master until it recovers.",
+                    stuck,
+                    extra={"event": "worker_stuck"},
+                )
         return self.stop_request.reason
 
     def _check_limits(self, worker: Worker) -> None:
@@ -311,11 +352,13 @@ class WorkerProcess:
                 self.stop_request.request(f"recycling at {rss:.0f} MB resident (> {max_memory})")
 
 
-def run_worker_process(options: WorkerOptions, *, master_pid: int, ready_fd: int | None) -> int:
+def run_worker_process(
+    options: WorkerOptions, *, master_pid: int, ready_fd: int | None, slot: int = 0
+) -> int:
     """Run a worker process to completion and return its exit code (never raises)."""
     process: WorkerProcess | None = None
     try:
-        process = WorkerProcess(options, master_pid=master_pid, ready_fd=ready_fd)
+        process = WorkerProcess(options, master_pid=master_pid, ready_fd=ready_fd, slot=slot)
         return process.run()
     except Exception:
         logger.exception("Worker process crashed.", extra={"event": "worker_crashed"})
@@ -323,13 +366,18 @@ def run_worker_process(options: WorkerOptions, *, master_pid: int, ready_fd: int
     finally:
         if process is not None:
             process.stop_request.close()
+            process.status.close()
 
 
 def spawned_main(argv: list[str] | None = None) -> int:
-    """Entry point of a spawned worker process: ``OPTIONS_JSON MASTER_PID READY_FD``."""
-    options_json, master_pid, ready_fd = argv if argv is not None else sys.argv[1:4]
+    """Entry point of a spawned worker process: ``OPTIONS_JSON MASTER_PID STATUS_FD [SLOT]``."""
+    args = argv if argv is not None else sys.argv[1:]
+    options_json, master_pid, ready_fd = args[:3]
+    slot = int(args[3]) if len(args) > 3 else 0
     options = WorkerOptions.from_json(options_json)
     configure_logging(
         verbose=options.verbose, log_file=options.log_file, log_format=options.log_format
     )
-    return run_worker_process(options, master_pid=int(master_pid), ready_fd=int(ready_fd))
+    return run_worker_process(
+        options, master_pid=int(master_pid), ready_fd=int(ready_fd), slot=slot
+    )

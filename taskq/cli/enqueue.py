@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sys
 from typing import TYPE_CHECKING, Any
 
 from ..common import mask_url, validate_queue_name
-from .info import EXIT_BAD_INPUT, EXIT_OK, add_broker_argument, broker_url, fail, with_broker
+from .connect import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    add_broker_argument,
+    broker_url,
+    fail,
+    warn,
+    with_broker,
+)
 
 if TYPE_CHECKING:
     from ..broker import Broker
@@ -78,15 +88,61 @@ def run(args: argparse.Namespace) -> int:
     def send(broker: Broker) -> int:
         broker.declare_queue(args.queue)
         broker.queue_stats()  # fails fast when the broker is down, before enqueue's retries
+        consumed = queue_has_workers(broker, args.queue)
         sent = broker.enqueue(message, delay=args.delay or None)
         _flush_events(broker)
         if args.json:
             print(json.dumps({**sent.asdict(), "queue_name": args.queue}))
         else:
             print(f"enqueued {sent} as {sent.message_id} on {args.queue} ({mask_url(url)})")
+        if consumed is False:
+            warn(
+                f"no worker has declared actor {args.actor_name!r} yet: no live worker consumes "
+                f"queue {args.queue!r}; the message waits there until one does"
+            )
         return EXIT_OK
 
     return with_broker(url, send)
+
+
+def queue_has_workers(broker: Broker, queue_name: str) -> bool | None:
+    """Whether a live worker consumes ``queue_name``: None when the broker cannot tell.
+
+    Brokers record queues and workers, not actors, so this is how ``taskq enqueue`` tells that
+    an actor is declared: a worker declares an actor's queue and consumes it. SQLite and Redis
+    list their workers' queues in the worker heartbeats (a Dramatiq worker on Redis does not:
+    then it cannot tell); RabbitMQ counts a queue's consumers."""
+    from ..broker import Broker as BaseBroker
+    from ..common import q_name
+
+    canonical = q_name(queue_name)
+    if "taskq.brokers.rabbitmq" in sys.modules:
+        from ..brokers.rabbitmq import RabbitmqBroker
+
+        if isinstance(broker, RabbitmqBroker):
+            return _rabbitmq_consumers(broker, canonical) > 0
+    if type(broker).worker_heartbeats is BaseBroker.worker_heartbeats:
+        return None  # this broker keeps no heartbeats
+    workers = [w for w in broker.worker_heartbeats() if w.get("alive", True)]
+    if any("queues" not in worker for worker in workers):
+        return None
+    return any(canonical in (worker.get("queues") or []) for worker in workers)
+
+
+def _rabbitmq_consumers(broker: Any, canonical: str) -> int:
+    """Consumers of RabbitMQ queue ``canonical`` (0 when it does not exist)."""
+    import pika.exceptions
+
+    channel = broker.connection.channel()
+    try:
+        frame = channel.queue_declare(canonical, passive=True)
+        return int(frame.method.consumer_count)
+    except pika.exceptions.ChannelClosedByBroker:
+        return 0
+    finally:
+        with contextlib.suppress(Exception):
+            if channel.is_open:
+                channel.close()
 
 
 def _flush_events(broker: Broker) -> None:

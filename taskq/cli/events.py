@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..common import mask_url
-from .info import EXIT_OK, add_broker_argument, broker_url, with_broker
+from .connect import EXIT_OK, add_broker_argument, broker_url, with_broker
 
 if TYPE_CHECKING:
     from ..broker import Broker

@@ -1,95 +1,17 @@
-"""``taskq info``: queue depths (ready, delayed, in flight, dead) and live workers.
-
-Also home of the small helpers the inspection commands share (``events``, ``enqueue``):
-resolving the broker URL and turning an unreachable broker into exit code 3.
-"""
+"""``taskq info``: queue depths (ready, delayed, in flight, dead) and live workers."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import sys
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..common import current_millis, mask_url
-from ..errors import ConnectionError as TaskqConnectionError
+from .connect import EXIT_OK, add_broker_argument, broker_url, with_broker
 
 if TYPE_CHECKING:
     from ..broker import Broker
-
-EXIT_OK, EXIT_BAD_INPUT, EXIT_BROKER_DOWN = 0, 2, 3
-#: How long (ms) a command keeps retrying a RabbitMQ connection before exiting with code 3.
-CLI_RETRY_TIMEOUT = 5_000
-
-
-def add_broker_argument(parser: argparse.ArgumentParser) -> None:
-    """``--broker URL`` (default: TASKQ_BROKER_URL, else the embedded SQLite broker)."""
-    parser.add_argument(
-        "--broker",
-        metavar="URL",
-        help="broker URL, e.g. redis://127.0.0.1:6379/0?namespace=app, amqp://..., "
-        "sqlite:///path.db (default: $TASKQ_BROKER_URL, else sqlite:///.taskq/taskq.db)",
-    )
-
-
-def broker_url(args: argparse.Namespace) -> str:
-    """The broker URL the command should use."""
-    from ..broker import DEFAULT_BROKER_URL
-
-    return args.broker or os.environ.get("TASKQ_BROKER_URL") or DEFAULT_BROKER_URL
-
-
-def unreachable_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions meaning "the broker cannot be reached", for each installed client."""
-    errors: list[type[BaseException]] = [TaskqConnectionError, OSError]
-    if "sqlite3" in sys.modules:
-        import sqlite3
-
-        errors.append(sqlite3.OperationalError)
-    if "redis" in sys.modules:
-        import redis
-
-        errors.append(redis.exceptions.ConnectionError)
-        errors.append(redis.exceptions.TimeoutError)
-    if "pika" in sys.modules:
-        import pika.exceptions
-
-        errors.append(pika.exceptions.AMQPConnectionError)
-        errors.append(pika.exceptions.ChannelClosed)
-    return tuple(errors)
-
-
-def fail(code: int, text: str) -> int:
-    """Print one line to stderr and return ``code``."""
-    print(f"taskq: error: {text}", file=sys.stderr)
-    return code
-
-
-def with_broker(url: str, action: Callable[[Broker], int]) -> int:
-    """Build the broker for ``url`` and run ``action(broker)``; exit 2 on a bad URL, 3 when the
-    broker cannot be reached (one line naming the masked URL)."""
-    from ..urls import broker_from_url
-
-    broker = None
-    try:
-        options = {"retry_timeout": CLI_RETRY_TIMEOUT} if url.startswith("amqp") else {}
-        broker = broker_from_url(url, **options)
-        return action(broker)
-    except ValueError as e:
-        if broker is None:
-            return fail(EXIT_BAD_INPUT, str(e))
-        raise
-    except unreachable_errors() as e:
-        reason = str(e).strip() or type(e).__name__
-        return fail(EXIT_BROKER_DOWN, f"cannot reach the broker at {mask_url(url)}: {reason}")
-    finally:
-        if broker is not None:
-            with contextlib.suppress(Exception):  # closing a dead connection is best effort
-                broker.close()
 
 
 # -- taskq info ---------------------------------------------------------------------------

@@ -8,12 +8,14 @@ import sys
 from typing import Any
 
 from ..supervisor_config import (
+    DEFAULT_HEARTBEAT_TIMEOUT,
     DEFAULT_SHUTDOWN_TIMEOUT,
     DEFAULT_THREADS,
     ExitCode,
     WorkerOptions,
     default_processes,
 )
+from ..supervisor_modules import add_import_paths, missing_module_message
 
 DESCRIPTION = """\
 Import MODULE (and any further modules), then consume the broker's queues in PROCESSES worker
@@ -25,6 +27,9 @@ signals (to the master process):
   INT, TERM     stop gracefully: finish running messages (up to --shutdown-timeout), requeue
                 prefetched ones, exit 0; a second INT/TERM kills the workers and exits 1
   HUP           replace every worker process with a fresh one that re-imports the code
+
+A worker process whose consumers get no answer from the broker, or whose acks all fail, stops
+sending heartbeats to the master, which replaces it after --heartbeat-timeout and logs why.
 
 exit codes:
   0 stopped gracefully   1 killed by a second INT/TERM   2 import or argument error
@@ -126,6 +131,21 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long running messages may take to finish on stop (default: %(default)s ms)",
     )
     parser.add_argument(
+        "--heartbeat-timeout",
+        type=int,
+        default=DEFAULT_HEARTBEAT_TIMEOUT,
+        metavar="MS",
+        help="replace a worker process that sent the master no heartbeat for MS: it made no "
+        "progress with the broker (default: %(default)s; 0: never)",
+    )
+    parser.add_argument(
+        "--prom-port",
+        type=int,
+        metavar="PORT",
+        help="port of the master's metrics and health server (default: $taskq_prom_port, "
+        "else 9191; 0: any free port)",
+    )
+    parser.add_argument(
         "--max-tasks-per-child",
         type=int,
         metavar="N",
@@ -178,6 +198,8 @@ def options_from_args(args: argparse.Namespace) -> WorkerOptions:
         events=args.events,
         spawn=args.spawn,
         verbose=args.verbose,
+        heartbeat_timeout=args.heartbeat_timeout,
+        prom_port=args.prom_port,
     )
 
 
@@ -188,6 +210,13 @@ def run(args: argparse.Namespace) -> int:
         options.validate()
     except ValueError as e:
         sys.stderr.write(f"taskq worker: error: {e}\n")
+        return int(ExitCode.IMPORT_OR_USAGE)
+    # Before any process, server or log line: a module that does not exist is a typo. Only
+    # looked up, not imported (the master runs no application code and opens no connection).
+    add_import_paths(options.paths)
+    missing = missing_module_message(options.modules, options.paths)
+    if missing is not None:
+        sys.stderr.write(f"taskq worker: error: {missing}\n")
         return int(ExitCode.IMPORT_OR_USAGE)
     if options.watch:
         try:

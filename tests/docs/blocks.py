@@ -1,4 +1,4 @@
-"""Find the fenced code blocks of the Markdown docs, with the HTML-comment marks above them."""
+"""Find the fenced code blocks of the Markdown docs, with the HTML-comment mark above them."""
 
 from __future__ import annotations
 
@@ -8,25 +8,49 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-#: Mark a block as deliberately partial: it is compiled, not run.
+#: ``<!-- not run: REASON -->`` above a block: the page session does not run it, and says why.
+NOT_RUN = re.compile(r"^<!--\s*not run:\s*(?P<reason>\S.*?)\s*-->$")
+#: The old mark (compile only); it is refused now, see ``test_no_block_is_a_mere_fragment``.
 FRAGMENT = "<!-- fragment -->"
 SNIPPET = re.compile(r'^\s*-{1,2}8<-{1,2}\s+"([^"]+)"\s*$')
 _FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+-]*)")
+#: A Python block whose first line is ``# name.py`` is that file, not a program to run.
+_FILENAME = re.compile(r"^#\s*(?P<name>[\w./-]+\.py)\s*$")
 
 
 @dataclass
 class Block:
-    """One fenced block: where it is, its language, its text and whether it is a fragment."""
+    """One fenced block: where it is, its language, its text and the prose just above it."""
 
     path: Path
     line: int
     lang: str
     code: str
-    fragment: bool
+    #: The last non-blank line above the opening fence (an HTML comment mark or prose).
+    above: str
+    #: The paragraph of prose above the block (joined lines), for "in another terminal".
+    intro: str = ""
 
     @property
     def where(self) -> str:
         return f"{self.path.relative_to(ROOT)}:{self.line}"
+
+    @property
+    def fragment(self) -> bool:
+        return self.above == FRAGMENT
+
+    @property
+    def not_run(self) -> str | None:
+        """The reason given in a ``<!-- not run: ... -->`` mark, if the block has one."""
+        found = NOT_RUN.match(self.above)
+        return found["reason"] if found else None
+
+    @property
+    def filename(self) -> str | None:
+        """``tasks.py`` for a Python block that starts with ``# tasks.py``."""
+        first = self.code.splitlines()[0] if self.code.strip() else ""
+        found = _FILENAME.match(first.strip()) if self.lang in ("python", "py") else None
+        return found["name"] if found else None
 
     @property
     def snippets(self) -> list[str]:
@@ -43,9 +67,20 @@ def markdown_files() -> list[Path]:
     return [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]
 
 
+def _intro(lines: list[str], start: int) -> str:
+    """The prose paragraph ending just above line ``start`` (marks skipped)."""
+    j = start - 1
+    while j >= 0 and (not lines[j].strip() or lines[j].strip().startswith("<!--")):
+        j -= 1
+    paragraph: list[str] = []
+    while j >= 0 and lines[j].strip() and not _FENCE.match(lines[j]):
+        paragraph.insert(0, lines[j].strip())
+        j -= 1
+    return " ".join(paragraph)
+
+
 def parse_blocks(path: Path) -> list[Block]:
-    """Every fenced block of ``path``; a block is a fragment when the last non-blank line above
-    it is ``<!-- fragment -->``."""
+    """Every fenced block of ``path``, in order."""
     lines = path.read_text().splitlines()
     blocks: list[Block] = []
     i = 0
@@ -61,9 +96,8 @@ def parse_blocks(path: Path) -> list[Block]:
         while j < len(lines) and not lines[j].strip().startswith(fence):
             body.append(lines[j][indent:] if lines[j][:indent].isspace() else lines[j])
             j += 1
-        blocks.append(
-            Block(path, i + 1, opening["lang"].lower(), "\n".join(body) + "\n", above == FRAGMENT)
-        )
+        code = "\n".join(body) + "\n"
+        blocks.append(Block(path, i + 1, opening["lang"].lower(), code, above, _intro(lines, i)))
         i = j + 1
     return blocks
 

@@ -51,10 +51,13 @@ def test_module_that_fails_to_import_exits_2_with_its_traceback(app: App) -> Non
     assert "Worker process started" not in output
 
 
-def test_missing_module_exits_2(app: App) -> None:
+def test_missing_module_exits_2_with_one_line_before_anything_starts(app: App) -> None:
     master = app.start_worker(module="no_such_module_here")
     assert app.wait_exit(master) == 2
-    assert "ModuleNotFoundError" in app.output(master)
+    output = app.output(master)
+    assert output.count("\n") == 1, output
+    assert "cannot import module 'no_such_module_here'" in output
+    assert "Master process started" not in output and "Serving metrics" not in output
 
 
 def test_broker_variable_that_is_not_a_broker_exits_2(app: App) -> None:

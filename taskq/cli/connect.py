@@ -1,0 +1,140 @@
+"""Reaching the broker from the inspection commands (``info``, ``events``, ``enqueue``): which
+URL to use, a first contact that really touches the server, and one-line errors with the exit
+codes of docs/cli.md (2: bad argument or bad file, 3: the broker cannot be reached)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ..common import mask_url
+from ..errors import BrokerError
+from ..errors import ConnectionError as TaskqConnectionError
+from ..supervisor_config import broker_error_exit_code
+
+if TYPE_CHECKING:
+    from ..broker import Broker
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_BROKER_DOWN = 0, 2, 3
+#: How long (ms) a command keeps retrying a RabbitMQ connection before exiting with code 3.
+CLI_RETRY_TIMEOUT = 5_000
+
+_PASSWORD_IN_TEXT = re.compile(r"(://[^:/@\s]*):[^@\s]*@")
+
+
+def add_broker_argument(parser: argparse.ArgumentParser) -> None:
+    """``--broker URL`` (default: TASKQ_BROKER_URL, else the embedded SQLite broker)."""
+    parser.add_argument(
+        "--broker",
+        metavar="URL",
+        help="broker URL, e.g. redis://127.0.0.1:6379/0?namespace=app, amqp://..., "
+        "sqlite:///path.db (default: $TASKQ_BROKER_URL, else sqlite:///.taskq/taskq.db)",
+    )
+
+
+def broker_url(args: argparse.Namespace) -> str:
+    """The broker URL the command should use."""
+    from ..broker import DEFAULT_BROKER_URL
+
+    return args.broker or os.environ.get("TASKQ_BROKER_URL") or DEFAULT_BROKER_URL
+
+
+def unreachable_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions meaning "the broker cannot be reached", for each installed client."""
+    errors: list[type[BaseException]] = [TaskqConnectionError, OSError]
+    if "sqlite3" in sys.modules:
+        import sqlite3
+
+        errors.append(sqlite3.OperationalError)
+    if "redis" in sys.modules:
+        import redis
+
+        errors.append(redis.exceptions.ConnectionError)
+        errors.append(redis.exceptions.TimeoutError)
+    if "pika" in sys.modules:
+        import pika.exceptions
+
+        errors.append(pika.exceptions.AMQPConnectionError)
+        errors.append(pika.exceptions.ChannelClosed)
+    return tuple(errors)
+
+
+def one_line(text: str) -> str:
+    """``text`` on a single line, any password in a URL masked."""
+    return _PASSWORD_IN_TEXT.sub(r"\1:***@", " ".join(text.split()))
+
+
+def fail(code: int, text: str) -> int:
+    """Print one line to stderr and return ``code``."""
+    print(f"taskq: error: {one_line(text)}", file=sys.stderr)
+    return code
+
+
+def warn(text: str) -> None:
+    """Print one warning line to stderr."""
+    print(f"taskq: warning: {one_line(text)}", file=sys.stderr)
+
+
+def probe(broker: Broker) -> None:
+    """Touch the server behind ``broker`` so an unreachable one fails now, not halfway.
+
+    Brokers that connect lazily (RabbitMQ) open their connection here; the others already
+    talked to their server or file while being built or are checked by the command's first
+    call."""
+    ping = getattr(broker, "ping", None)
+    if callable(ping):
+        ping()
+        return
+    if "taskq.brokers.rabbitmq" in sys.modules:
+        from ..brokers.rabbitmq import RabbitmqBroker
+
+        if isinstance(broker, RabbitmqBroker):
+            broker.connection  # noqa: B018 - opening it is the point
+
+
+def describe_error(url: str, error: BaseException) -> str:
+    """Why ``error`` stopped a command on the broker at ``url``, on one line."""
+    reason = str(error).strip() or repr(error)  # pika's errors keep their cause in repr
+    if url.lower().startswith("sqlite:") and isinstance(error, BrokerError):
+        return reason  # the SQLite broker's errors name the file and what to do
+    return f"cannot reach the broker at {mask_url(url)}: {reason}"
+
+
+def with_broker(url: str, action: Callable[[Broker], int]) -> int:
+    """Build the broker for ``url``, check it answers, and run ``action(broker)``.
+
+    Exits 2 on a bad URL or a file that is not (or no longer) a usable database, 3 when the
+    broker cannot be reached or opened; either way with one line naming the (masked) URL or
+    the file."""
+    from ..urls import broker_from_url
+
+    broker = None
+    try:
+        options = {"retry_timeout": CLI_RETRY_TIMEOUT} if url.startswith("amqp") else {}
+        broker = broker_from_url(url, **options)
+        probe(broker)
+        return action(broker)
+    except ValueError as e:
+        if broker is None:
+            return fail(EXIT_BAD_INPUT, str(e))
+        raise
+    except BrokerError as e:  # the SQLite file is not a database or cannot be opened, ...
+        code = broker_error_exit_code(e) or EXIT_BAD_INPUT
+        return fail(int(code), describe_error(url, e))
+    except unreachable_errors() as e:
+        return fail(EXIT_BROKER_DOWN, describe_error(url, e))
+    except Exception as e:
+        import sqlite3
+
+        if isinstance(e, sqlite3.DatabaseError):
+            return fail(EXIT_BAD_INPUT, f"the SQLite database at {mask_url(url)} is unusable: {e}")
+        raise
+    finally:
+        if broker is not None:
+            with contextlib.suppress(Exception):  # closing a dead connection is best effort
+                broker.close()
