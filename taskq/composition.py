@@ -218,10 +218,9 @@ class group:  # noqa: N801 - Dramatiq's name
         backend = broker.get_results_backend()
         # queue and actor too: some backends (Dramatiq's layout) key results by all three
         members = [[m.queue_name, m.actor_name, m.message_id] for m in self.children]
+        # stored as JSON text, which the Pipelines middleware reads back (Missing is falsy)
         backend._store(
-            f"{backend.namespace}:group-members:{self.group_id}",
-            json.dumps(members).encode(),
-            GROUP_TTL,
+            f"{backend.namespace}:group-members:{self.group_id}", json.dumps(members), GROUP_TTL
         )
 
     def __repr__(self) -> str:

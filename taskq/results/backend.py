@@ -1,125 +1,198 @@
-"""The result backend interface: a small key/value store with TTLs and blocking reads."""
+"""The result backend interface: a small key/value store with TTLs and blocking reads.
+
+Two layers, so that backends written for Dramatiq work unchanged:
+
+- **values** (Dramatiq's protocol): ``_get(key)`` returns the stored value, decoded, or
+  :data:`Missing`; ``_store(key, value, ttl)`` encodes and stores a value. A subclass that
+  implements only these two (as Dramatiq's backends do) is a complete backend.
+- **bytes** (taskq's backends): ``_read(key)`` returns the encoded bytes or None,
+  ``_write(key, data, ttl)`` stores them, ``_delete(key)`` removes them, ``increment`` keeps
+  counters (groups use it), and ``_wait`` may block on the server instead of polling.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import time
-from typing import TYPE_CHECKING, Any
+import typing
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from ..encoder import Encoder, JSONEncoder
-from .errors import ResultFailure, ResultMissing, ResultTimeout
+from ..common import q_name
+from ..encoder import Encoder, get_encoder
+from .errors import ResultMissing, ResultTimeout
+from .result import unwrap_result, wrap_exception, wrap_result
 
 if TYPE_CHECKING:
+    from ..delivery import MessageProxy
     from ..message import Message
+
+    #: What the methods that take a message accept: a message, a consumed one, or its id.
+    MessageRef: TypeAlias = Message[Any] | MessageProxy | str
 
 #: Default time to block in ``get_result(block=True)`` when no timeout is given (ms).
 DEFAULT_TIMEOUT = 10_000
 #: Default result time-to-live (ms).
 DEFAULT_TTL = 600_000
+#: The first pause (ms) between two reads of a backend that cannot block on the server; it
+#: doubles after each read, up to :data:`MAX_POLL_INTERVAL`.
+BACKOFF_FACTOR = 1
+#: The longest pause (ms) between two reads while polling.
+MAX_POLL_INTERVAL = 50
+
+#: What a stored result may be (any value the encoder can encode), as Dramatiq names it.
+Result = typing.Any
+#: A stored value, or :data:`Missing`.
+MResult = typing.Union[type[object], Result]  # noqa: UP007 - Dramatiq's alias, kept as is
+
+
+class _MissingType:
+    """The type of :data:`Missing`: one instance, false in a boolean context."""
+
+    _instance: _MissingType | None = None
+
+    def __new__(cls) -> _MissingType:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "Missing"
+
+    def __reduce__(self) -> str:
+        return "Missing"
+
+
+#: What ``_get`` returns when nothing is stored under a key (compare with ``is``).
+Missing: Any = _MissingType()
 
 
 class ResultBackend:
     """Stores actor results and failures under a key derived from the message.
 
-    Subclasses implement ``_get``, ``_store``, ``_delete`` and ``increment``; those that can
-    wait on the server (Redis) override ``_wait``; the default polls with a short back-off.
+    ``namespace`` prefixes every key; ``encoder`` encodes stored values (default: the message
+    encoder, :func:`taskq.get_encoder`). Keys are ``{namespace}:{digest of the message id}``,
+    so a bare message id finds a result; with ``use_namespace_prefix_keys=True`` they are
+    Dramatiq's readable ``{namespace}:{queue}:{actor}:{message id}``, which needs the message.
     """
 
-    def __init__(self, *, namespace: str = "taskq-results", encoder: Encoder | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        namespace: str = "taskq-results",
+        encoder: Encoder | None = None,
+        use_namespace_prefix_keys: bool = False,
+    ) -> None:
         self.namespace = namespace
-        self.encoder = encoder or JSONEncoder()
+        self.encoder = encoder or get_encoder()
+        self.use_namespace_prefix_keys = use_namespace_prefix_keys
 
     # -- what users call ------------------------------------------------------------------
-    def build_message_key(self, message: Message[Any] | str) -> str:
-        """The storage key of a message's result (accepts a message or a message id)."""
+    def build_message_key(self, message: MessageRef) -> str:
+        """The storage key of a message's result (a message, or a message id)."""
+        if self.use_namespace_prefix_keys:
+            if isinstance(message, str):
+                raise TypeError(
+                    f"{type(self).__name__}(use_namespace_prefix_keys=True) needs the Message, "
+                    f"not only its id {message!r}: the key names its queue and actor"
+                )
+            queue_name = q_name(message.queue_name)
+            return f"{self.namespace}:{queue_name}:{message.actor_name}:{message.message_id}"
         message_id = message if isinstance(message, str) else message.message_id
         digest = hashlib.md5(f"{self.namespace}:{message_id}".encode()).hexdigest()
         return f"{self.namespace}:{digest}"
 
     def get_result(
-        self, message: Message[Any] | str, *, block: bool = False, timeout: int | None = None
+        self, message: MessageRef, *, block: bool = False, timeout: int | None = None
     ) -> Any:
-        """Return the stored result; ``timeout`` in ms. Raises ResultMissing / ResultTimeout /
-        ResultFailure (when the actor raised)."""
+        """Return the stored result; ``timeout`` in ms (10 s by default). Raises ResultMissing
+        (nothing stored, without ``block``), ResultTimeout (nothing stored within the timeout)
+        or ResultFailure (the actor failed)."""
         key = self.build_message_key(message)
         if block:
             timeout = DEFAULT_TIMEOUT if timeout is None else timeout
-            data = self._wait(key, timeout)
-            if data is None:
+            value = self._wait(key, timeout)
+            if value is Missing:
                 raise ResultTimeout(f"No result for {_describe(message)} within {timeout} ms")
         else:
-            data = self._get(key)
-            if data is None:
+            value = self._get(key)
+            if value is Missing:
                 raise ResultMissing(f"No result stored for {_describe(message)}")
-        return self._unwrap(data)
+        return self.unwrap_result(value)
 
-    def store_result(self, message: Message[Any] | str, result: Any, ttl: int) -> None:
+    def store_result(self, message: MessageRef, result: Any, ttl: int) -> None:
         """Store ``result`` for ``ttl`` ms."""
-        self._store(self.build_message_key(message), self._encode_result(result), ttl)
+        self._store(self.build_message_key(message), wrap_result(result), ttl)
 
-    def store_exception(
-        self, message: Message[Any] | str, exception: BaseException, ttl: int
-    ) -> None:
-        """Store a failure so that ``get_result`` raises ResultFailure."""
-        self._store(self.build_message_key(message), self._encode_exception(exception), ttl)
+    def store_exception(self, message: MessageRef, exception: BaseException, ttl: int) -> None:
+        """Store a failure for ``ttl`` ms, so that ``get_result`` raises ResultFailure."""
+        self._store(self.build_message_key(message), wrap_exception(exception), ttl)
 
-    def has_result(self, message: Message[Any] | str) -> bool:
+    def has_result(self, message: MessageRef) -> bool:
         """True if a result or failure is stored for the message."""
-        return self._get(self.build_message_key(message)) is not None
+        return self._get(self.build_message_key(message)) is not Missing
 
-    # -- the stored value: {"ok": result} or {"error": {"type": ..., "message": ...}} --------
-    def _encode_result(self, result: Any) -> bytes:
-        return self.encoder.encode({"ok": result})
-
-    def _encode_exception(self, exception: BaseException) -> bytes:
-        error = {"type": type(exception).__name__, "message": str(exception)}
-        return self.encoder.encode({"error": error})
-
-    def _unwrap(self, data: bytes) -> Any:
-        payload = self.encoder.decode(data)
-        if "error" in payload:
-            error = payload["error"]
-            raise ResultFailure(
-                f"actor raised {error['type']}: {error['message']}", error["type"], error["message"]
-            )
-        return payload["ok"]
+    def unwrap_result(self, value: Any) -> Any:
+        """The result a stored value holds (raises ResultFailure for a stored failure).
+        Override it together with ``store_result``/``store_exception`` to change the format."""
+        return unwrap_result(value)
 
     # -- aborts (see taskq.abort) ---------------------------------------------------------
     def set_abort(self, message_id: str, ttl: int) -> None:
         """Mark ``message_id`` as aborted for ``ttl`` ms."""
-        self._store(f"{self.namespace}:abort:{message_id}", b"1", ttl)
+        self._store(f"{self.namespace}:abort:{message_id}", 1, ttl)
 
     def is_aborted(self, message_id: str) -> bool:
         """True if ``message_id`` was aborted."""
-        return self._get(f"{self.namespace}:abort:{message_id}") is not None
+        return self._get(f"{self.namespace}:abort:{message_id}") is not Missing
 
-    # -- storage primitives ---------------------------------------------------------------
-    def _get(self, key: str) -> bytes | None:  # pragma: no cover - interface
-        raise NotImplementedError
+    # -- values: Dramatiq's protocol ------------------------------------------------------
+    def _get(self, key: str) -> Any:
+        """The value stored under ``key``, decoded, or :data:`Missing`."""
+        return self._decode(self._read(key))
 
-    def _store(self, key: str, value: bytes, ttl: int) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    def _store(self, key: str, value: Any, ttl: int) -> None:
+        """Store ``value`` (encoded with ``self.encoder``) under ``key`` for ``ttl`` ms."""
+        self._write(key, self.encoder.encode(value), ttl)
 
-    def _delete(self, key: str) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def increment(self, key: str, amount: int, ttl: int) -> int:  # pragma: no cover - interface
-        """Atomically add ``amount`` to the integer at ``key`` (created at 0); return the sum."""
-        raise NotImplementedError
-
-    def _wait(self, key: str, timeout: int) -> bytes | None:
+    def _wait(self, key: str, timeout: int) -> Any:
+        """The value under ``key`` as soon as there is one, or Missing after ``timeout`` ms.
+        This default polls ``_get`` (1 ms, doubling up to 50 ms between reads)."""
         deadline = time.monotonic() + timeout / 1000
-        pause = 0.001
+        pause = BACKOFF_FACTOR / 1000
         while True:
-            data = self._get(key)
-            if data is not None:
-                return data
+            value = self._get(key)
+            if value is not Missing:
+                return value
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return None
+                return Missing
             time.sleep(min(pause, remaining))
-            pause = min(pause * 2, 0.05)
+            pause = min(pause * 2, MAX_POLL_INTERVAL / 1000)
+
+    def _decode(self, data: bytes | None) -> Any:
+        return Missing if data is None else self.encoder.decode(data)
+
+    # -- bytes: what taskq's backends implement -------------------------------------------
+    def _read(self, key: str) -> bytes | None:  # pragma: no cover - interface
+        """The bytes stored under ``key``, or None."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither _read nor _get")
+
+    def _write(self, key: str, data: bytes, ttl: int) -> None:  # pragma: no cover - interface
+        """Store ``data`` under ``key`` for ``ttl`` ms."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither _write nor _store")
+
+    def _delete(self, key: str) -> None:  # pragma: no cover - interface
+        """Remove ``key``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _delete")
+
+    def increment(self, key: str, amount: int, ttl: int) -> int:  # pragma: no cover - interface
+        """Atomically add ``amount`` to the integer at ``key`` (created at 0); return the sum.
+        The counter then lives ``ttl`` ms. Groups count finished members with it."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement increment")
 
 
-def _describe(message: Message[Any] | str) -> str:
+def _describe(message: MessageRef) -> str:
     return f"message {message}" if isinstance(message, str) else f"{message} ({message.message_id})"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ..middleware.middleware import Middleware
+from ..errors import ActorNotFound
+from ..middleware.middleware import Middleware, SkipMessage
 from .backend import DEFAULT_TTL, ResultBackend
 
 if TYPE_CHECKING:
@@ -13,12 +14,17 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("taskq.results")
 
+#: How long results are kept unless an actor says otherwise (ms): 10 minutes.
+DEFAULT_RESULT_TTL = DEFAULT_TTL
+
 
 class Results(Middleware):
     """Actor options: ``store_results`` (bool) and ``result_ttl`` (ms, default 10 minutes).
 
     A failed message (retries exhausted) stores its exception, so ``get_result`` raises
-    ``ResultFailure`` instead of timing out.
+    ``ResultFailure`` instead of timing out; a message skipped by middleware without failing
+    stores None. An actor that returns a value it does not store gets a warning (once per
+    actor), unless the value is piped to another actor.
     """
 
     actor_options = frozenset({"store_results", "result_ttl"})
@@ -34,12 +40,19 @@ class Results(Middleware):
             from .backends.stub import StubBackend
 
             backend = StubBackend()
+        self.logger = logger
         self.backend = backend
         self.store_results = store_results
-        self.result_ttl = result_ttl or DEFAULT_TTL
+        self.result_ttl = result_ttl or DEFAULT_RESULT_TTL
+        self._warned: set[str] = set()
 
     def _options(self, broker: Broker, message: MessageProxy) -> tuple[bool, int]:
-        actor = broker.get_actor(message.actor_name)
+        """``(store_results, result_ttl)`` for the message; nothing stored for an actor this
+        broker does not know."""
+        try:
+            actor = broker.get_actor(message.actor_name)
+        except ActorNotFound:
+            return False, 0
         store = message.options.get(
             "store_results", actor.options.get("store_results", self.store_results)
         )
@@ -56,26 +69,42 @@ class Results(Middleware):
     ) -> None:
         store, ttl = self._options(broker, message)
         if not store:
+            if result is not None and message.options.get("pipe_target") is None:
+                self._warn_discarded(message.actor_name)
             return
         if exception is None:
-            self.backend.store_result(message.message, result, ttl)
+            self.backend.store_result(message, result, ttl)
         elif message.failed:
-            self.backend.store_exception(message.message, exception, ttl)
+            self.backend.store_exception(message, exception, ttl)
 
     def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
         store, ttl = self._options(broker, message)
-        if store and message.failed:
-            from ..middleware.middleware import SkipMessage
-
-            self.backend.store_exception(
-                message.message, SkipMessage(message.reason or "skipped"), ttl
-            )
+        if not store:
+            return
+        if not message.failed:
+            # Skipped on purpose: the result is None, unless middleware that skipped it stored
+            # why (an aborted message stores its Abort).
+            if not self.backend.has_result(message):
+                self.backend.store_result(message, None, ttl)
+            return
+        exception = message._exception or SkipMessage(message.reason or "skipped")
+        self.backend.store_exception(message, exception, ttl)
 
     def after_nack(self, broker: Broker, message: MessageProxy) -> None:
         store, ttl = self._options(broker, message)
-        if store and not self.backend.has_result(message.message):
+        if store and not self.backend.has_result(message):
             from ..errors import TaskqError
 
             # The actor's own exception when it raised (as Dramatiq stores it), else the reason.
             exception = message._exception or TaskqError(message.reason or "dead-lettered")
-            self.backend.store_exception(message.message, exception, ttl)
+            self.backend.store_exception(message, exception, ttl)
+
+    def _warn_discarded(self, actor_name: str) -> None:
+        if actor_name in self._warned:
+            return
+        self._warned.add(actor_name)
+        self.logger.warning(
+            "Actor %r returned a value, but it does not store results (declare it with "
+            "store_results=True to keep them), so the value has been discarded.",
+            actor_name,
+        )

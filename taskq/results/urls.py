@@ -10,6 +10,7 @@ TUI) can be pointed at the same results with one setting, ``TASKQ_RESULTS_URL``:
 from __future__ import annotations
 
 import os
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..common import mask_url
@@ -25,7 +26,7 @@ def backend_from_url(url: str) -> ResultBackend:
     """The result backend ``url`` names; raises ``ValueError`` naming an unknown scheme."""
     scheme = urlsplit(url).scheme.lower()
     url, namespace = pop_query_parameter(url, "namespace")
-    options = {"namespace": namespace} if namespace else {}
+    options: dict[str, Any] = {"namespace": namespace} if namespace else {}
     if scheme in ("redis", "rediss"):
         from .backends.redis import RedisBackend
 

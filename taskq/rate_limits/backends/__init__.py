@@ -1,7 +1,9 @@
-"""Rate limiter backends. Redis and Memcached clients are imported only when used."""
+"""Rate limiter backends. Redis and Memcached clients are imported only when used; naming one
+whose client is not installed raises an ImportError that says what to install."""
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from .stub import StubBackend
@@ -12,8 +14,7 @@ __all__ = ["MemcachedBackend", "RedisBackend", "StubBackend"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # The module raises ImportError naming the extra to install when its client is missing.
+    return getattr(import_module(_LAZY[name], __name__), name)

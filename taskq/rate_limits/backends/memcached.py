@@ -1,84 +1,88 @@
-"""A rate limiter backend on Memcached (pymemcache), using add and compare-and-swap."""
+"""A rate limiter backend on Memcached (pymemcache), using add and compare-and-swap, with
+Dramatiq's constructor and ``pool``."""
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from typing import Any
 
+from ...memcached import DEFAULT_POOL_SIZE, NOT_FOUND_ERRORS, MemcachedPool, expire_seconds
 from ..backend import RateLimiterBackend
 
-#: How often ``wait`` polls for a barrier notification (Memcached cannot block on a key).
-WAIT_POLL_INTERVAL = 0.02
+#: The first pause (s) between two reads of a barrier's key in ``wait``; it doubles up to
+#: :data:`WAIT_POLL_INTERVAL`, so parties released together wake within a few milliseconds.
+WAIT_FIRST_POLL = 0.001
+#: The longest pause (s) between two reads in ``wait`` (Memcached cannot block on a key).
+WAIT_POLL_INTERVAL = 0.008
 
 
 class MemcachedBackend(RateLimiterBackend):
     """Rate limiter backend on Memcached.
 
-    Pass ``client`` (a pymemcache client), or ``servers`` (``["127.0.0.1:11211"]``, the default),
-    ``pool_size`` and other pymemcache ``parameters``. TTLs are rounded up to whole seconds,
-    Memcached's resolution. Blocking barrier waits poll every 20 ms.
+    Takes Dramatiq's arguments: ``servers`` (``["127.0.0.1"]`` by default; a host without a
+    port means 11211), ``pool_size`` (8 clients) or ``pool`` (an object whose ``reserve()``
+    lends a client, such as :class:`taskq.memcached.MemcachedPool`; a pylibmc pool needs the
+    ``cas`` behavior). pylibmc's ``binary``, ``behaviors``, ``username`` and ``password`` are
+    accepted, and a warning names those pymemcache ignores; pymemcache's own parameters pass
+    through, and ``client`` shares one thread-safe pymemcache client.
+
+    TTLs are rounded up to whole seconds, Memcached's resolution. Blocking barrier waits
+    poll (1 ms, doubling up to 8 ms between reads).
     """
 
     def __init__(
         self,
         *,
+        pool: Any = None,
+        pool_size: int = DEFAULT_POOL_SIZE,
         client: Any = None,
-        servers: list[str] | None = None,
-        pool_size: int = 8,
+        servers: Any = ("127.0.0.1",),
         **parameters: Any,
     ) -> None:
-        if client is None:
-            try:
-                from pymemcache.client.hash import HashClient
-            except ImportError as e:  # pragma: no cover - depends on the environment
-                raise ImportError(
-                    "MemcachedBackend needs pymemcache: pip install 'taskq[memcached]'"
-                ) from e
-            parameters.setdefault("connect_timeout", 5)
-            parameters.setdefault("timeout", 5)
-            client = HashClient(
-                servers or ["127.0.0.1:11211"],
-                use_pooling=True,
-                max_pool_size=pool_size,
-                **parameters,
-            )
-        self.client = client
+        if pool is None:
+            pool = MemcachedPool(servers, pool_size=pool_size, client=client, **parameters)
+        self.pool = pool
 
     def add(self, key: str, value: int, ttl: int) -> bool:
-        return bool(self.client.add(key, str(value), expire=_seconds(ttl), noreply=False))
+        with self.pool.reserve(block=True) as client:
+            return bool(client.add(key, value, time=expire_seconds(ttl)))
 
-    def _update(self, key: str, change: Callable[[int], int | None], ttl: int) -> bool:
-        """Apply ``change`` to the counter atomically (CAS loop); None from it means refuse."""
-        expire = _seconds(ttl)
-        while True:
-            raw, token = self.client.gets(key)
-            if raw is None:
-                value = change(0)
+    def _update(self, key: str, change: Callable[[Any, int], int | None], ttl: int) -> bool:
+        """Apply ``change(client, value)`` to the counter atomically (CAS loop); None from it
+        means refuse."""
+        expire = expire_seconds(ttl)
+        with self.pool.reserve(block=True) as client:
+            while True:
+                raw, token = client.gets(key)
+                if token is None:
+                    value = change(client, 0)
+                    if value is None:
+                        return False
+                    if client.add(key, value, time=expire):
+                        return True
+                    continue  # someone created it meanwhile
+                value = change(client, int(raw))
                 if value is None:
                     return False
-                if self.client.add(key, str(value), expire=expire, noreply=False):
-                    return True
-                continue  # someone created it meanwhile
-            value = change(int(raw))
-            if value is None:
-                return False
-            if self.client.cas(key, str(value), token, expire=expire, noreply=False):
-                return True
+                try:
+                    if client.cas(key, value, token, time=expire):
+                        return True
+                except NOT_FOUND_ERRORS:
+                    continue  # it expired or was deleted meanwhile
 
     def incr(self, key: str, amount: int, maximum: int, ttl: int) -> bool:
-        return self._update(key, lambda v: v + amount if v + amount <= maximum else None, ttl)
+        return self._update(key, lambda _, v: v + amount if v + amount <= maximum else None, ttl)
 
     def decr(self, key: str, amount: int, minimum: int, ttl: int) -> bool:
-        return self._update(key, lambda v: v - amount if v - amount >= minimum else None, ttl)
+        return self._update(key, lambda _, v: v - amount if v - amount >= minimum else None, ttl)
 
     def incr_and_sum(
         self, key: str, keys: Callable[[], list[str]], amount: int, maximum: int, ttl: int
     ) -> bool:
-        def change(value: int) -> int | None:
+        def change(client: Any, value: int) -> int | None:
             others = [k for k in keys() if k != key]
-            stored = self.client.get_many(others) if others else {}
+            stored = client.get_multi(others) if others else {}
             total = value + amount + sum(int(v) for v in stored.values())
             return value + amount if total <= maximum else None
 
@@ -86,25 +90,22 @@ class MemcachedBackend(RateLimiterBackend):
 
     def wait(self, key: str, timeout: int | None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout / 1000
-        while self.client.get(key) is None:
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            time.sleep(WAIT_POLL_INTERVAL)
-        return True
+        pause = WAIT_FIRST_POLL
+        while True:
+            with self.pool.reserve(block=True) as client:
+                if client.get(key) is not None:
+                    return True
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                pause = min(pause, remaining)
+            time.sleep(pause)
+            pause = min(pause * 2, WAIT_POLL_INTERVAL)
 
     def wait_notify(self, key: str, ttl: int) -> None:
-        self.client.set(key, "x", expire=_seconds(ttl), noreply=False)
+        with self.pool.reserve(block=True) as client:
+            client.set(key, "x", time=expire_seconds(ttl))
 
     def __repr__(self) -> str:
-        return f"MemcachedBackend({self.client!r})"
-
-
-#: Memcached reads an expiry above 30 days as an absolute UNIX time.
-_RELATIVE_EXPIRY_LIMIT = 30 * 86_400
-
-
-def _seconds(ttl_ms: int) -> int:
-    seconds = max(1, math.ceil(ttl_ms / 1000))
-    if seconds > _RELATIVE_EXPIRY_LIMIT:
-        return int(time.time()) + seconds
-    return seconds
+        return f"MemcachedBackend({self.pool!r})"

@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 from ...common import q_name
 from ...encoder import Encoder
-from ..errors import ResultFailure
+from ..backend import Missing
+from ..result import FAILURE_MARK
 from .redis import RedisBackend, as_bytes
 
 if TYPE_CHECKING:
     import redis
 
-    from ...message import Message
+    from ..backend import MessageRef
 
-#: Marks a stored failure in Dramatiq's result format.
-FAILURE_MARK = "dramatiq.results.Result"
+__all__ = ["FAILURE_MARK", "DramatiqRedisBackend"]
 
 
 class DramatiqRedisBackend(RedisBackend):
@@ -37,22 +37,29 @@ class DramatiqRedisBackend(RedisBackend):
     here too). Dramatiq keys a result by queue, actor and message id, so ``get_result`` needs
     the :class:`~taskq.Message`, not only its id. ``flush`` reaches only keys that carry the
     namespace prefix; results under digest keys expire after their TTL, as in Dramatiq.
+    Values (results and failures) are in Dramatiq's format, as in every taskq backend.
     """
 
     def __init__(
         self,
         *,
         namespace: str = "dramatiq-results",
-        use_namespace_prefix_keys: bool = False,
         encoder: Encoder | None = None,
+        use_namespace_prefix_keys: bool = False,
         client: redis.Redis | None = None,
         url: str | None = None,
         **params: Any,
     ) -> None:
-        super().__init__(namespace=namespace, encoder=encoder, client=client, url=url, **params)
-        self.use_namespace_prefix_keys = use_namespace_prefix_keys
+        super().__init__(
+            namespace=namespace,
+            encoder=encoder,
+            use_namespace_prefix_keys=use_namespace_prefix_keys,
+            client=client,
+            url=url,
+            **params,
+        )
 
-    def build_message_key(self, message: Message[Any] | str) -> str:
+    def build_message_key(self, message: MessageRef) -> str:
         """Dramatiq's key: the digest (or the text) of namespace, queue, actor and id."""
         if isinstance(message, str):
             raise TypeError(
@@ -63,36 +70,22 @@ class DramatiqRedisBackend(RedisBackend):
         text += message.message_id
         return text if self.use_namespace_prefix_keys else hashlib.md5(text.encode()).hexdigest()
 
-    # -- values ---------------------------------------------------------------------------
-    def _encode_result(self, result: Any) -> bytes:
-        return self.encoder.encode(result)
-
-    def _encode_exception(self, exception: BaseException) -> bytes:
-        failure = {"type": type(exception).__name__, "msg": str(exception)}
-        return self.encoder.encode({"__t": FAILURE_MARK, "exn": failure})
-
-    def _unwrap(self, data: bytes) -> Any:
-        value = self.encoder.decode(data)
-        if isinstance(value, dict) and value.get("__t") == FAILURE_MARK:
-            kind, text = value["exn"]["type"], value["exn"]["msg"]
-            raise ResultFailure(f"actor raised {kind}: {text}", kind, text)
-        return value
-
     # -- storage: a one-element list per key ----------------------------------------------
-    def _get(self, key: str) -> bytes | None:
+    def _read(self, key: str) -> bytes | None:
         return as_bytes(self.client.lindex(key, 0))
 
-    def _store(self, key: str, value: bytes, ttl: int) -> None:
+    def _write(self, key: str, data: bytes, ttl: int) -> None:
         pipe = self.client.pipeline(transaction=True)
         pipe.delete(key)
-        pipe.lpush(key, value)
+        pipe.lpush(key, data)
         pipe.pexpire(key, ttl)
         pipe.execute()
 
     def _delete(self, key: str) -> None:
         self.client.delete(key)
 
-    def _wait(self, key: str, timeout: int) -> bytes | None:
+    def _wait(self, key: str, timeout: int) -> Any:
         if timeout <= 0:
             return self._get(key)
-        return as_bytes(self.client.blmove(key, key, timeout / 1000, "RIGHT", "LEFT"))
+        data = as_bytes(self.client.blmove(key, key, timeout / 1000, "RIGHT", "LEFT"))
+        return Missing if data is None else self._decode(data)

@@ -1,4 +1,4 @@
-"""Results in Memcached (pymemcache), with TTLs.
+"""Results in Memcached (on pymemcache), with TTLs; Dramatiq's constructor and ``pool``.
 
 Memcached has no blocking read, so ``get_result(block=True)`` polls: first after 1 ms, the
 pause doubling up to 50 ms, until the timeout. That bounds the load a waiting client puts on
@@ -7,29 +7,29 @@ the server while keeping the delay to a result small.
 
 from __future__ import annotations
 
-import math
-import time
 from typing import Any
 
-try:
-    from pymemcache.client.base import PooledClient
-    from pymemcache.client.hash import HashClient
-except ImportError as e:  # pragma: no cover - depends on the environment
-    raise ImportError("MemcachedBackend needs pymemcache: pip install 'taskq[memcached]'") from e
-
 from ...encoder import Encoder
+from ...memcached import DEFAULT_POOL_SIZE, NOT_FOUND_ERRORS, MemcachedPool, expire_seconds
 from ..backend import ResultBackend
-
-DEFAULT_SERVERS = ("127.0.0.1:11211",)
 
 
 class MemcachedBackend(ResultBackend):
     """Stores results in Memcached for ``result_ttl`` ms (rounded up to whole seconds, the
-    server's resolution). Blocking reads poll with a bounded back-off (1 ms doubling to 50 ms).
+    server's resolution).
 
-    Pass ``client`` (a pymemcache client) or ``servers`` (``"host:port"`` strings; keys are
-    spread over several servers by hashing; connections are pooled, so the backend is
-    thread-safe) and pymemcache ``params``.
+    Takes Dramatiq's arguments: ``servers`` (``["127.0.0.1"]`` by default; a host without a
+    port means 11211; several servers share the keys by hashing), ``pool_size`` (8 clients),
+    or ``pool`` (an object whose ``reserve()`` lends a client, such as a
+    :class:`taskq.memcached.MemcachedPool`). pylibmc's ``binary``, ``behaviors``,
+    ``username`` and ``password`` are accepted; those pymemcache cannot honour are named in
+    a warning and ignored. pymemcache's own parameters (``connect_timeout``, ``timeout``,
+    ``tls_context``...) pass through, and ``client`` shares one thread-safe pymemcache client.
+
+    ``backend.pool.reserve()`` lends a client with pylibmc's methods, as in Dramatiq::
+
+        with backend.pool.reserve() as client:
+            client.flush_all()
     """
 
     def __init__(
@@ -37,55 +37,50 @@ class MemcachedBackend(ResultBackend):
         *,
         namespace: str = "taskq-results",
         encoder: Encoder | None = None,
+        use_namespace_prefix_keys: bool = False,
+        pool: Any = None,
+        pool_size: int = DEFAULT_POOL_SIZE,
         client: Any = None,
-        servers: tuple[str, ...] | list[str] = DEFAULT_SERVERS,
-        **params: Any,
+        servers: Any = ("127.0.0.1",),
+        **parameters: Any,
     ) -> None:
-        super().__init__(namespace=namespace, encoder=encoder)
-        if client is None:
-            if not servers:
-                raise ValueError("MemcachedBackend: servers must name at least one host:port")
-            addresses = [_address(server) for server in servers]
-            if len(addresses) == 1:
-                client = PooledClient(addresses[0], **params)
-            else:
-                client = HashClient(addresses, use_pooling=True, **params)
-        self.client = client
+        super().__init__(
+            namespace=namespace,
+            encoder=encoder,
+            use_namespace_prefix_keys=use_namespace_prefix_keys,
+        )
+        if pool is None:
+            pool = MemcachedPool(servers, pool_size=pool_size, client=client, **parameters)
+        self.pool = pool
 
-    def _get(self, key: str) -> bytes | None:
-        value = self.client.get(key)
+    def _read(self, key: str) -> bytes | None:
+        with self.pool.reserve(block=True) as client:
+            value = client.get(key)
+        if isinstance(value, int):  # a counter (see increment)
+            return str(value).encode()
         return value.encode() if isinstance(value, str) else value
 
-    def _store(self, key: str, value: bytes, ttl: int) -> None:
-        self.client.set(key, value, expire=_seconds(ttl), noreply=False)
+    def _write(self, key: str, data: bytes, ttl: int) -> None:
+        with self.pool.reserve(block=True) as client:
+            client.set(key, data, time=expire_seconds(ttl))
 
     def _delete(self, key: str) -> None:
-        self.client.delete(key, noreply=False)
+        with self.pool.reserve(block=True) as client:
+            client.delete(key)
 
     def increment(self, key: str, amount: int, ttl: int) -> int:
         """Atomically add ``amount`` to the counter at ``key`` (created at 0); renews its TTL."""
-        expire = _seconds(ttl)
-        while True:
-            value = self.client.incr(key, amount, noreply=False)
-            if value is None and self.client.add(key, str(amount), expire=expire, noreply=False):
-                return amount
-            if value is not None:
-                self.client.touch(key, expire=expire, noreply=False)
-                return int(value)
-            # another client created the counter between our incr and add: incr again
+        expire = expire_seconds(ttl)
+        with self.pool.reserve(block=True) as client:
+            while True:
+                try:
+                    value = int(client.incr(key, amount))
+                except NOT_FOUND_ERRORS:
+                    if client.add(key, amount, time=expire):
+                        return amount
+                    continue  # another client created the counter meanwhile: incr again
+                client.touch(key, expire)
+                return value
 
-
-def _address(server: str) -> tuple[str, int]:
-    host, _, port = server.rpartition(":")
-    if not host or not port.isdigit():
-        raise ValueError(f"MemcachedBackend: server {server!r} is not host:port")
-    return host, int(port)
-
-
-#: Memcached reads expiry times above 30 days as UNIX timestamps.
-_RELATIVE_LIMIT = 30 * 86_400
-
-
-def _seconds(ttl_ms: int) -> int:
-    seconds = max(1, math.ceil(ttl_ms / 1000))
-    return seconds if seconds <= _RELATIVE_LIMIT else int(time.time()) + seconds
+    def __repr__(self) -> str:
+        return f"MemcachedBackend({self.pool!r}, namespace={self.namespace!r})"

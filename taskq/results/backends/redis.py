@@ -11,7 +11,7 @@ except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError("RedisBackend needs the redis client: pip install 'taskq[redis]'") from e
 
 from ...encoder import Encoder
-from ..backend import ResultBackend
+from ..backend import Missing, ResultBackend
 
 #: Suffix of the list that receives a token when a result is stored.
 READY_SUFFIX = ":ready"
@@ -24,7 +24,8 @@ class RedisBackend(ResultBackend):
     pushed in the same transaction as the value), so a result is seen the moment it is stored
     and a waiting client costs nothing while it waits.
 
-    Pass ``client`` (a ``redis.Redis``), or ``url``, or connection ``params`` for it.
+    Pass ``client`` (a ``redis.Redis``), or ``url``, or connection ``params`` for it; and
+    ``namespace``, ``encoder``, ``use_namespace_prefix_keys`` as to every backend.
     """
 
     def __init__(
@@ -32,22 +33,27 @@ class RedisBackend(ResultBackend):
         *,
         namespace: str = "taskq-results",
         encoder: Encoder | None = None,
+        use_namespace_prefix_keys: bool = False,
         client: redis.Redis | None = None,
         url: str | None = None,
         **params: Any,
     ) -> None:
-        super().__init__(namespace=namespace, encoder=encoder)
+        super().__init__(
+            namespace=namespace,
+            encoder=encoder,
+            use_namespace_prefix_keys=use_namespace_prefix_keys,
+        )
         if client is None:
             client = redis.Redis.from_url(url, **params) if url else redis.Redis(**params)
         self.client = client
 
-    def _get(self, key: str) -> bytes | None:
+    def _read(self, key: str) -> bytes | None:
         return as_bytes(self.client.get(key))
 
-    def _store(self, key: str, value: bytes, ttl: int) -> None:
+    def _write(self, key: str, data: bytes, ttl: int) -> None:
         ready = key + READY_SUFFIX
         pipe = self.client.pipeline(transaction=True)
-        pipe.set(key, value, px=ttl)
+        pipe.set(key, data, px=ttl)
         # exactly one token, living as long as the value, for blocked readers to see
         pipe.delete(ready)
         pipe.rpush(ready, b"1")
@@ -65,16 +71,16 @@ class RedisBackend(ResultBackend):
         value, _ = pipe.execute()
         return int(value)
 
-    def _wait(self, key: str, timeout: int) -> bytes | None:
+    def _wait(self, key: str, timeout: int) -> Any:
         value = self._get(key)
-        if value is not None or timeout <= 0:
+        if value is not Missing or timeout <= 0:
             return value
         ready = key + READY_SUFFIX
         # BLMOVE from the list onto itself leaves the token in place for other readers;
         # it returns as soon as the token exists, or None after the timeout.
         token = self.client.blmove(ready, ready, timeout / 1000, "RIGHT", "LEFT")
         if token is None:
-            return None
+            return Missing
         return self._get(key)
 
     def flush(self) -> None:

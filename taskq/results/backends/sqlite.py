@@ -35,19 +35,19 @@ class SQLiteBackend(ResultBackend):
         self._writes = 0
         self._writes_lock = threading.Lock()
 
-    def _get(self, key: str) -> bytes | None:
+    def _read(self, key: str) -> bytes | None:
         rows = self.db.read(
             "SELECT value FROM taskq_results WHERE key = ? AND expires_at > ?",
             (key, current_millis()),
         )
         return bytes(rows[0][0]) if rows else None
 
-    def _store(self, key: str, value: bytes, ttl: int) -> None:
+    def _write(self, key: str, data: bytes, ttl: int) -> None:
         now = current_millis()
         with self.db.transaction() as connection:
             connection.execute(
                 "INSERT OR REPLACE INTO taskq_results (key, value, expires_at) VALUES (?, ?, ?)",
-                (key, value, now + ttl),
+                (key, data, now + ttl),
             )
             self._maybe_sweep(connection, now)
 

@@ -51,7 +51,7 @@ def test_increment_is_atomic_and_restarts_after_expiry(backend):
         thread.join()
     assert backend.increment("hits", 0, 60_000) == 200
     backend.increment("short", 5, 100)
-    wait_for(lambda: backend._get("short") is None, message="the counter to expire")
+    wait_for(lambda: backend._read("short") is None, message="the counter to expire")
     assert backend.increment("short", 1, 100) == 1
 
 
