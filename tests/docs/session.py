@@ -39,9 +39,10 @@ class PageFailed(AssertionError):
     """A block of the page did not run as written."""
 
 
-def clean_env(home: Path) -> dict[str, str]:
-    """The environment a reader's fresh terminal has, with the project's venv first on PATH."""
-    venv_bin = Path(sys.executable).parent
+def clean_env(home: Path, venv_bin: Path | None = None) -> dict[str, str]:
+    """The environment a reader's fresh terminal has, with a venv (by default the one running
+    the tests) first on PATH."""
+    venv_bin = venv_bin or Path(sys.executable).parent
     return {
         "PATH": f"{venv_bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "HOME": str(home),
@@ -91,13 +92,13 @@ def _option(argv: list[str], *names: str) -> str | None:
 class Session:
     """A fresh folder and terminal environment in which a page's blocks run in order."""
 
-    def __init__(self, folder: Path, logs: Path) -> None:
+    def __init__(self, folder: Path, logs: Path, venv_bin: Path | None = None) -> None:
         self.folder, self.logs = folder, logs
         folder.mkdir(parents=True, exist_ok=True)
         logs.mkdir(parents=True, exist_ok=True)
         home = logs / "home"
         home.mkdir(exist_ok=True)
-        self.env = clean_env(home)
+        self.env = clean_env(home, venv_bin)
         self.background: list[Background] = []
         self.ran: list[str] = []
         self.skipped: list[str] = []

@@ -48,11 +48,12 @@ def page_id(page: Path) -> str:
     return f"{name}-skips-{skipped}-install" if skipped else name
 
 
-def _run_page(page: Path, tmp_path: Path) -> Session:
-    session = Session(tmp_path / "page", tmp_path / "logs")
+def run_blocks(session: Session, blocks: list[Block]) -> Session:
+    """Run the runnable ``blocks`` in ``session``, then stop its background commands; a
+    failure names the block, and what the background commands said if they failed too."""
     failure: BaseException | None = None
     try:
-        for block in parse_blocks(page):
+        for block in blocks:
             if runnable(block):
                 session.run(block)
     except BaseException as e:
@@ -79,7 +80,7 @@ def test_page_runs_as_written(page: Path, tmp_path: Path) -> None:
     for vhost in vhosts_created(text):
         delete_vhost(vhost)
     try:
-        session = _run_page(page, tmp_path)
+        session = run_blocks(Session(tmp_path / "page", tmp_path / "logs"), parse_blocks(page))
     finally:
         if redis:
             flush_redis()
