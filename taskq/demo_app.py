@@ -13,6 +13,9 @@ import taskq
 
 QUEUE_NAME = "taskq_demo"
 
+#: The current broker (``TASKQ_BROKER_URL``, else the embedded SQLite file), with results.
+broker = taskq.get_broker()
+
 
 @taskq.actor(queue_name=QUEUE_NAME, store_results=True)
 def add(x: int, y: int) -> int:

@@ -1,4 +1,8 @@
-"""The taskq control room: header, four tabs (Workers, Messages, Metrics, Queues), footer."""
+"""The taskq control room: header, the tabs of the registry in ``tabs.py``, footer.
+
+The app owns the shared state (:class:`TuiContext`), runs broker IO in thread workers through
+the :class:`BrokerController`, and handles the request messages views post (``requests.py``).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,9 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -18,47 +22,42 @@ from textual.reactive import reactive
 from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from taskq.broker import Broker
-
 from .broker_link import CONNECTED, CONNECTING, DOWN, BrokerDown, BrokerLink
-from .broker_tasks import BrokerTasks
 from .commands import TaskqCommands
 from .config import TuiConfig
-from .event_buffer import EventHistory, EventInbox
+from .context import TuiContext
+from .controller import ABORT_NO_MODULE, BrokerController, ModulesLoaded
+from .message_index import MessageIndex
+from .requests import (
+    AbortRequested,
+    EnqueueRequested,
+    PurgeRequested,
+    RefreshRequested,
+    RequeueRequested,
+    RetryRequested,
+)
 from .screens.confirm import ConfirmScreen
-from .screens.help import HelpScreen
-from .screens.messages import MessagesView
-from .screens.metrics import MetricsView
-from .screens.queues import QueuesView
-from .screens.workers import WorkersView
+from .screens.enqueue import EnqueueRequest, EnqueueScreen
+from .screens.help import HelpScreen, key_rows
+from .tabs import TABS, TABS_BY_ID
 from .terminal_driver import TerminalGone
+from .views.messages import MessagesView
+from .views.queues import QueuesView
+from .views.workers import WorkersView
 from .widgets.broker_header import BrokerHeader
 from .widgets.connection_banner import ConnectionBanner
 from .worker_groups import WorkerGroup
 
-T = TypeVar("T")
 
-#: The widget focused when a tab opens (its bindings then show in the footer).
-TAB_TABLES = {
-    "workers": "#process-table",
-    "messages": "#event-table",
-    "metrics": "#metrics-table",
-    "queues": "#queue-table",
-}
-TABS = {"workers": "Workers", "messages": "Messages", "metrics": "Metrics", "queues": "Queues"}
-
-
-class TaskqApp(BrokerTasks, App[int]):
-    """The Textual app. Broker IO runs in thread workers; views watch the reactives below."""
+class TaskqApp(App[int]):
+    """The Textual app. Views watch the reactives below through ``data_bind``."""
 
     CSS_PATH = "app.tcss"
     TITLE = "taskq"
     COMMANDS = App.COMMANDS | {TaskqCommands}
+    AUTO_FOCUS = None  # the active tab's main widget is focused instead (see focus_active_tab)
     BINDINGS = [
-        Binding("1", "show_tab('workers')", "Workers"),
-        Binding("2", "show_tab('messages')", "Messages"),
-        Binding("3", "show_tab('metrics')", "Metrics"),
-        Binding("4", "show_tab('queues')", "Queues"),
+        *(Binding(tab.key, f"show_tab('{tab.id}')", tab.title) for tab in TABS),
         Binding("e", "enqueue", "Enqueue"),
         Binding("question_mark,f1", "help", "Help"),
         Binding("q", "quit", "Quit"),
@@ -69,21 +68,30 @@ class TaskqApp(BrokerTasks, App[int]):
     queue_stats: reactive[dict[str, dict[str, int]]] = reactive(dict, always_update=True)
     heartbeats: reactive[list[dict[str, Any]]] = reactive(list, always_update=True)
     events_seen: reactive[int] = reactive(0)
+    #: Why abort is off ("" once the actors' broker is known to have Abortable).
+    abort_reason: reactive[str] = reactive(ABORT_NO_MODULE)
 
     def __init__(self, config: TuiConfig, link: BrokerLink | None = None) -> None:
         super().__init__()
         self.config = config
         self.link = link or BrokerLink(config.broker_url)
-        self.inbox = EventInbox()
-        self.history = EventHistory(config.buffer_size)
+        self.controller = BrokerController(self.link, config)
+        self.context = TuiContext(config, self.controller, MessageIndex(config.buffer_size))
+        #: Actor name → queue name, from the imported MODULE arguments.
         self.actor_queues: dict[str, str] = {}
-        self.worker_groups: dict[str, WorkerGroup] = {}
-        #: The broker the MODULE arguments set up for themselves (``taskq.set_broker``), when it
-        #: is not the TUI's own: its Results and Abortable middleware are the ones to use.
-        self.module_broker: Broker | None = None
         self._follow_stopped = threading.Event()
         self._follow_stopped.set()
         self._quitting = False
+
+    @property
+    def messages(self) -> MessageIndex:
+        """Every message seen (one record each)."""
+        return self.context.messages
+
+    @property
+    def worker_groups(self) -> dict[str, WorkerGroup]:
+        """Worker groups started from this TUI, by name."""
+        return self.context.worker_groups
 
     def get_driver_class(self) -> Any:
         """On Linux, a driver that survives the terminal being closed (see terminal_driver)."""
@@ -104,19 +112,16 @@ class TaskqApp(BrokerTasks, App[int]):
         header.demo = self.config.demo
         yield header
         yield ConnectionBanner(id="banner")
-        with TabbedContent(initial="messages" if not self.config.demo else "workers"):
-            with TabPane(TABS["workers"], id="workers"):
-                yield WorkersView(id="workers-view")
-            with TabPane(TABS["messages"], id="messages"):
-                yield MessagesView(id="messages-view")
-            with TabPane(TABS["metrics"], id="metrics"):
-                yield MetricsView(id="metrics-view")
-            with TabPane(TABS["queues"], id="queues"):
-                yield QueuesView(id="queues-view")
+        with TabbedContent(initial="workers" if self.config.demo else "messages"):
+            for tab in TABS:
+                with TabPane(tab.title, id=tab.id):
+                    bound = {name: getattr(type(self), name) for name in tab.data}
+                    yield tab.view(self.context, id=tab.view_id).data_bind(**bound)
         yield Footer()
 
     def on_mount(self) -> None:
         self.part(ConnectionBanner).display = False
+        self.call_after_refresh(self.focus_active_tab)
         if self.link.state == CONNECTED:
             self.broker_state = CONNECTED
         if not self.config.live:
@@ -134,6 +139,12 @@ class TaskqApp(BrokerTasks, App[int]):
         """A widget of the main screen, even while a dialog is on top."""
         return self.screen_stack[0].query_one(selector)
 
+    def focus_active_tab(self) -> None:
+        """Focus the main widget of the active tab, so its keys work and show in the footer."""
+        with contextlib.suppress(NoMatches, IndexError):
+            tab = TABS_BY_ID[self.part(TabbedContent).active]
+            self.part(f"#{tab.view_id}").focus_main()
+
     # -- state ----------------------------------------------------------------------------
     def watch_broker_state(self, state: str) -> None:
         with contextlib.suppress(NoMatches, IndexError):  # not while shutting down
@@ -148,31 +159,30 @@ class TaskqApp(BrokerTasks, App[int]):
         self.broker_state = state
 
     def known_actors(self) -> dict[str, str]:
-        """Actor name → queue name, from imported modules and from events seen."""
-        actors = {a: "default" for a in self.history.actors}
-        for event in list(self.history.events)[-200:]:
-            if event.get("actor_name") and event.get("queue_name"):
-                actors[event["actor_name"]] = event["queue_name"]
+        """Actor name → queue name, from imported modules and from messages seen."""
+        actors = {a: "default" for a in self.messages.actors}
+        for record in list(self.messages.records.values())[-200:]:
+            if record.actor_name and record.queue_name:
+                actors[record.actor_name] = record.queue_name
         actors.update(self.actor_queues)
         return dict(sorted(actors.items()))
 
     def add_events(self, events: list[dict[str, Any]]) -> None:
-        """Feed events into the history (main thread; tests call this to inject events)."""
+        """Fold events into the message index (main thread; tests call this to inject events)."""
         if events:
-            self.history.extend(events)
+            self.messages.extend(events)
             self.events_seen += len(events)
 
     def drain_events(self) -> None:
-        """Move events from the subscriber's inbox into the history, in one batch."""
-        self.add_events(self.inbox.drain())
+        """Move events from the subscriber's inbox into the index, in one batch."""
+        self.add_events(self.context.inbox.drain())
 
     # -- background IO ----------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="poll")
     def poll_broker(self) -> None:
         """Refresh queue stats and heartbeats; this is also the connection health check."""
         try:
-            stats = self.link.call(lambda b: b.queue_stats())
-            beats = self.link.call(lambda b: b.worker_heartbeats())
+            stats, beats = self.controller.poll()
         except BrokerDown as e:
             self.call_from_thread(self.set_broker_state, DOWN, str(e))
             return
@@ -188,7 +198,8 @@ class TaskqApp(BrokerTasks, App[int]):
 
     @work(thread=True, exclusive=True, group="events")
     def follow_events(self) -> None:
-        """Read history once, then follow the live event stream, resubscribing after outages."""
+        """Load the events the broker keeps, then follow the live stream (resubscribing after
+        outages)."""
         self._follow_stopped.clear()
         try:
             self._follow_events()
@@ -197,22 +208,21 @@ class TaskqApp(BrokerTasks, App[int]):
 
     def _follow_events(self) -> None:
         worker = get_current_worker()
-        try:
-            for event in self.link.call(lambda b: b.recent_events(limit=self.config.history_limit)):
-                self.inbox.put(event)
-        except Exception:
-            pass  # no history is not fatal; the poller reports outages
+        inbox = self.context.inbox
+        with contextlib.suppress(Exception):  # no history is not fatal; the poller says why
+            for event in self.controller.recent_events():
+                inbox.put(event)
         while not worker.is_cancelled:
             try:
-                stream = self.link.call(lambda b: b.subscribe_events(timeout=250))
+                stream = self.controller.subscribe()
             except Exception:
                 time.sleep(1.0)
                 continue
             try:
                 while not worker.is_cancelled:
-                    event = next(stream)
-                    if event is not None:
-                        self.inbox.put(event)
+                    live = next(stream)
+                    if live is not None:
+                        inbox.put(live)
             except Exception:
                 time.sleep(1.0)
             finally:
@@ -221,69 +231,192 @@ class TaskqApp(BrokerTasks, App[int]):
 
     @work(thread=True, exclusive=True, group="modules")
     def load_modules(self) -> None:
-        """Import the MODULE arguments to learn their actors (for the enqueue form)."""
-        import importlib
-
-        import taskq
-
-        if not self.config.modules:
-            return
+        """Import the MODULE arguments to learn their actors and whether abort works."""
         try:
-            broker = self.link.broker()
+            loaded = self.controller.load_modules()
         except BrokerDown:
             return
-        taskq.set_broker(broker)  # modules that do not set up a broker declare actors on ours
-        found: dict[str, str] = {}
-        for name in self.config.modules:
-            try:
-                importlib.import_module(name.split(":", 1)[0])
-            except Exception as e:
-                self.call_from_thread(self.notify, f"import {name} failed: {e}", severity="error")
-        module_broker = taskq.get_broker()
-        for actor_name in module_broker.get_declared_actors():
-            found[actor_name] = module_broker.get_actor(actor_name).queue_name
-        if module_broker is not broker:
-            self.module_broker = module_broker
-        self.call_from_thread(lambda: self.actor_queues.update(found))
+        self.call_from_thread(self._apply_modules, loaded)
 
-    def call_with_middleware(self, kind: type[Any], fn: Callable[[Broker], T]) -> T:
-        """Run ``fn`` on the imported modules' broker when it has middleware ``kind`` (their
-        results backend, their abort marks), else on the TUI's broker. Worker threads only."""
-        module_broker = self.module_broker
-        if module_broker is not None and module_broker.get_middleware(kind) is not None:
-            return fn(module_broker)
-        return self.link.call(fn)
+    def _apply_modules(self, loaded: ModulesLoaded) -> None:
+        self.actor_queues.update(loaded.actors)
+        self.abort_reason = loaded.abort_reason
+        for error in loaded.errors:
+            self.notify(error, severity="error", timeout=15)
 
-    # -- actions --------------------------------------------------------------------------
+    @work(thread=True, group="actions")
+    def run_broker_action(
+        self, action: Callable[[], str], failure: str, after: Callable[[], None] | None = None
+    ) -> None:
+        """Run a broker action off the event loop; notify what it did (or why it failed)."""
+        try:
+            text = action()
+        except Exception as e:
+            self.call_from_thread(self.notify, f"{failure}: {e}", severity="error")
+            return
+        self.call_from_thread(self.notify, text)
+        self.call_from_thread(self.poll_broker)
+        if after is not None:
+            self.call_from_thread(after)
+
+    def refuse_if_read_only(self, what: str) -> bool:
+        """True (and a notice) when read-only mode forbids ``what``."""
+        if self.config.read_only:
+            self.notify(f"Read-only mode: {what} is disabled.", severity="warning")
+            return True
+        return False
+
+    def confirm_then(self, question: str, yes: str, then: Callable[[], object]) -> None:
+        """Ask ``question``; run ``then`` only on yes."""
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                then()
+
+        self.push_screen(ConfirmScreen(question, yes), answered)
+
+    # -- requests from the views ----------------------------------------------------------------
+    def action_enqueue(self, actor_name: str = "") -> None:
+        """Open the enqueue form (prefilled with ``actor_name`` when given)."""
+        queue = self.known_actors().get(actor_name, "default")
+        self.open_enqueue_form(EnqueueRequest(actor_name, queue))
+
+    @on(EnqueueRequested)
+    @on(RetryRequested)
+    def handle_enqueue_requested(self, request: EnqueueRequested) -> None:
+        self.open_enqueue_form(request.prefill, request.title)
+
+    def open_enqueue_form(self, prefill: EnqueueRequest, title: str = "Enqueue a message") -> None:
+        """Show the form; a submitted request is enqueued."""
+        if self.refuse_if_read_only("enqueueing"):
+            return
+
+        def submitted(request: EnqueueRequest | None) -> None:
+            if request is not None:
+                self.run_broker_action(partial_enqueue(self.controller, request), "Enqueue failed")
+
+        self.push_screen(EnqueueScreen(title, prefill), submitted)
+
+    @on(AbortRequested)
+    def handle_abort_requested(self, request: AbortRequested) -> None:
+        if self.refuse_if_read_only("aborting"):
+            return
+        if self.abort_reason:
+            self.notify(self.abort_reason, title="Abort is off", severity="warning", timeout=15)
+            return
+        message_id = request.message_id
+
+        def abort() -> str:
+            self.controller.abort(message_id)
+            return f"Abort requested for {message_id[:8]}"
+
+        self.confirm_then(
+            f"Abort message {message_id}?",
+            "Abort",
+            lambda: self.run_broker_action(abort, "Abort failed"),
+        )
+
+    @on(RequeueRequested)
+    def handle_requeue_requested(self, request: RequeueRequested) -> None:
+        if not request.message_ids or self.refuse_if_read_only("requeueing"):
+            return
+        queue, ids = request.queue_name, request.message_ids
+
+        def requeue() -> str:
+            return f"Requeued {self.controller.requeue(queue, ids)} message(s) on {queue}"
+
+        self.confirm_then(
+            f"Requeue {len(ids)} dead letter(s) of {queue!r}?",
+            "Requeue",
+            lambda: self.run_broker_action(requeue, "Requeue failed", self._reload_dead_letters),
+        )
+
+    @on(PurgeRequested)
+    def handle_purge_requested(self, request: PurgeRequested) -> None:
+        if self.refuse_if_read_only("purging"):
+            return
+        queue = request.queue_name
+        dead = self.queue_stats.get(queue, {}).get("dead", "all")
+
+        def purge() -> str:
+            return f"Purged {self.controller.purge(queue)} dead letter(s) of {queue}"
+
+        self.confirm_then(
+            f"Permanently delete {dead} dead letter(s) of {queue!r}?",
+            "Purge",
+            lambda: self.run_broker_action(purge, "Purge failed", self._reload_dead_letters),
+        )
+
+    def _reload_dead_letters(self) -> None:
+        self.part(QueuesView).reload_dead_letters()
+
+    @on(RefreshRequested)
+    def handle_refresh_requested(self) -> None:
+        self.poll_broker()
+
+    @on(MessagesView.PauseToggled)
+    def handle_pause_toggled(self, event: MessagesView.PauseToggled) -> None:
+        self.part(BrokerHeader).paused = event.paused
+
+    # -- tabs and help ------------------------------------------------------------------------
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        """Focus the main table of the tab, so its key bindings show in the footer."""
-        selector = TAB_TABLES.get(event.pane.id or "")
-        if selector:
-            self.call_after_refresh(self._focus_tab_table, event.pane.id, selector)
-
-    def _focus_tab_table(self, pane_id: str, selector: str) -> None:
-        with contextlib.suppress(NoMatches, IndexError):
-            if self.part(TabbedContent).active == pane_id:  # the user may have moved on
-                self.part(selector).focus()
+        """Focus the main widget of the tab, so its key bindings show in the footer."""
+        self.call_after_refresh(self.focus_active_tab)
 
     def action_show_tab(self, tab: str) -> None:
-        """Switch to one of the four tabs."""
+        """Switch to one of the tabs."""
         self.part(TabbedContent).active = tab
-        self.part(TAB_TABLES[tab]).focus()
+        self.focus_active_tab()
 
     def action_help(self) -> None:
-        """Show every key binding."""
-        views = [WorkersView, MessagesView, MetricsView, QueuesView]
-        sections = [("Everywhere", list(self.BINDINGS))]
-        sections += [(TABS[v.TAB], list(v.BINDINGS)) for v in views]
+        """Show every key binding, as the footer shows them."""
+        bindings = list(self.BINDINGS) + [b for t in TABS for b in t.view.BINDINGS]
+        display = {
+            binding.key: self.get_key_display(binding)
+            for binding in Binding.make_bindings(bindings)  # type: ignore[arg-type]
+        }
+        sections = [("Everywhere", key_rows(list(self.BINDINGS), display))]  # type: ignore[arg-type]
+        for tab in TABS:
+            view = self.part(f"#{tab.view_id}")
+            shown = [  # a binding its view turns off now (check_action False) is left out
+                b
+                for b in Binding.make_bindings(tab.view.BINDINGS)  # type: ignore[arg-type]
+                if view.check_action(b.action, ()) is not False
+            ]
+            sections.append((tab.title, key_rows(shown, display)))
         self.push_screen(HelpScreen(sections))
 
+    # -- demo ---------------------------------------------------------------------------------
+    def start_demo(self) -> None:
+        """Launch a worker group on the demo actors and a gentle stream of messages."""
+        from .demo_feed import DEMO_MODULE
+        from .worker_groups import GroupSpec
+
+        spec = GroupSpec([DEMO_MODULE], processes=2, threads=4, broker_url=self.config.broker_url)
+        self.part(WorkersView).launch(spec)
+        self.demo_feed()
+
+    @work(thread=True, exclusive=True, group="demo")
+    def demo_feed(self) -> None:
+        """Send a demo message every ~0.6 s until the app exits."""
+        import random
+
+        from .demo_feed import demo_message
+
+        worker = get_current_worker()
+        rng = random.Random()
+        while not worker.is_cancelled:
+            message, delay = demo_message(rng)
+            with contextlib.suppress(Exception):  # the poller shows an outage banner
+                self.controller.send_demo(message, delay)
+            time.sleep(0.6)
+
+    # -- quitting -----------------------------------------------------------------------------
     async def action_quit(self) -> None:
         """Quit; groups started here are stopped gracefully (confirm first if work is running)."""
         if self._quitting:
             return
-        workers = self.part(WorkersView)
-        running = workers.running_groups()
+        running = self.part(WorkersView).running_groups()
         in_flight = sum(s.get("in_flight", 0) for s in self.queue_stats.values())
         if running and in_flight:
             question = (
@@ -327,3 +460,13 @@ class TaskqApp(BrokerTasks, App[int]):
         self.workers.cancel_all()
         await asyncio.to_thread(self._follow_stopped.wait, 3.0)
         await asyncio.to_thread(self.link.close)
+
+
+def partial_enqueue(controller: BrokerController, request: EnqueueRequest) -> Callable[[], str]:
+    """The action that enqueues ``request`` and says what it sent."""
+
+    def enqueue() -> str:
+        sent = controller.enqueue(request)
+        return f"Enqueued {sent} as {sent.message_id[:8]} on {request.queue_name}"
+
+    return enqueue

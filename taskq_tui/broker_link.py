@@ -111,15 +111,13 @@ def broker_with_events(url: str) -> Broker:
 def broker_for_tui(url: str) -> Broker:
     """The TUI's broker: events published (see :func:`broker_with_events`), plus, unless already
     there, a Results middleware whose backend lives where the broker keeps its data (so stored
-    results show in the detail pane) and Abortable (so ``a`` can abort through that backend)."""
-    from taskq.middleware.abort import Abortable
+    results show in the detail pane). Abortable is *not* added: abort is offered only when the
+    actors' own broker has it, since that is the broker the workers load."""
     from taskq.results import Results
 
     broker = broker_with_events(url)
     if broker.get_middleware(Results) is None:
         broker.add_middleware(Results(backend=broker.default_results_backend()))
-    if broker.get_middleware(Abortable) is None:
-        broker.add_middleware(Abortable())
     return broker
 
 

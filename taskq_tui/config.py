@@ -17,6 +17,7 @@ class TuiConfig:
 
     ``clock`` returns seconds since the epoch; tests freeze it for deterministic screens.
     ``live`` turns off every background poll (snapshot tests feed the screens by hand).
+    ``history_limit``: events loaded from the broker at start; ``buffer_size``: messages kept.
     """
 
     broker_url: str
@@ -24,8 +25,8 @@ class TuiConfig:
     read_only: bool = False
     demo: bool = False
     metrics_urls: list[str] = field(default_factory=lambda: [DEFAULT_METRICS_URL])
-    history_limit: int = 1000
-    buffer_size: int = 5000
+    history_limit: int = 10_000
+    buffer_size: int = 100_000
     poll_interval: float = 2.0
     clock: Callable[[], float] = time.time
     live: bool = True

@@ -1,1 +1,1 @@
-"""Screens of the taskq TUI: the four tab views and the modal dialogs."""
+"""Modal screens of the taskq TUI: confirm, enqueue (also used to retry), help."""

@@ -12,6 +12,17 @@ from textual.widgets import Button, Static
 class ConfirmScreen(ModalScreen[bool]):
     """Dismisses with True on "yes", False on "no" or escape."""
 
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen .dialog {
+        width: 80; height: auto; max-height: 90%;
+        border: thick $primary; background: $surface; padding: 1 2;
+    }
+    ConfirmScreen .dialog-title { text-style: bold; margin-bottom: 1; }
+    ConfirmScreen .dialog-buttons { height: 3; margin-top: 1; }
+    ConfirmScreen .dialog-buttons Button { margin-right: 2; }
+    """
+
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),
         Binding("n,escape", "answer(False)", "No"),

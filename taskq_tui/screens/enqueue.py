@@ -55,6 +55,21 @@ def parse_request(actor: str, queue: str, args: str, kwargs: str, delay: str) ->
 class EnqueueScreen(ModalScreen[EnqueueRequest | None]):
     """Dismisses with an :class:`EnqueueRequest`, or None when cancelled."""
 
+    DEFAULT_CSS = """
+    EnqueueScreen { align: center middle; }
+    EnqueueScreen .dialog {
+        width: 80; height: auto; max-height: 90%;
+        border: thick $primary; background: $surface; padding: 1 2;
+    }
+    EnqueueScreen .dialog-title { text-style: bold; margin-bottom: 1; }
+    EnqueueScreen .dialog-buttons { height: 3; margin-top: 1; }
+    EnqueueScreen .dialog-buttons Button { margin-right: 2; }
+    EnqueueScreen .form-row { height: 3; }
+    EnqueueScreen .form-label { width: 22; padding-top: 1; }
+    EnqueueScreen .form-row Input { width: 1fr; }
+    EnqueueScreen #enqueue-error { height: auto; }
+    """
+
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str = "Enqueue a message", prefill: EnqueueRequest | None = None):

@@ -1,4 +1,4 @@
-"""The help screen: every key binding of the app and of each view, generated from BINDINGS."""
+"""The help screen: every key of the app and of each tab, as the footer shows them."""
 
 from __future__ import annotations
 
@@ -11,33 +11,56 @@ from textual.widgets import Markdown
 INTRO = """\
 # taskq control room
 
-**Tabs**: Workers (launch and signal `taskq worker` groups), Messages (live lifecycle tail),
-Metrics (from the workers' Prometheus endpoints), Queues (depths, dead letters, enqueue).
-Press **ctrl+p** for the command palette (enqueue to an actor by name, jump to a tab).
+**Tabs**: Workers (launch and signal `taskq worker` groups), Messages (one row per message,
+live), Metrics (from the workers' Prometheus endpoints), Queues (depths, dead letters).
+Press **^p** for the command palette (enqueue to an actor by name, jump to a tab, any action).
 """
 
+#: One help row: the keys as displayed (``?`` / ``f1``) and what they do.
+KeyRow = tuple[str, str]
 
-def bindings_markdown(title: str, bindings: list[Binding]) -> str:
-    """A markdown table of ``bindings`` under a heading."""
-    rows = [f"## {title}", "", "| key | action |", "|---|---|"]
-    for binding in bindings:
+
+def key_rows(bindings: list[Binding], display: dict[str, str]) -> list[KeyRow]:
+    """Rows for ``bindings`` (each key shown as in ``display``); keys sharing an action and
+    description are listed together, bindings without a description are left out."""
+    rows: dict[tuple[str, str], list[str]] = {}
+    for binding in Binding.make_bindings(bindings):
         if binding.description:
-            rows.append(f"| `{binding.key}` | {binding.description} |")
-    return "\n".join(rows) + "\n"
+            keys = rows.setdefault((binding.action, binding.description), [])
+            key = display.get(binding.key, binding.key)
+            if key not in keys:
+                keys.append(key)
+    return [(" / ".join(keys), description) for (_, description), keys in rows.items()]
+
+
+def bindings_markdown(title: str, rows: list[KeyRow]) -> str:
+    """A markdown table of ``rows`` under a heading."""
+    lines = [f"## {title}", "", "| key | action |", "|---|---|"]
+    for keys, description in rows:
+        shown = " ".join(f"`{key}`" for key in keys.split(" / "))
+        lines.append(f"| {shown} | {description} |")
+    return "\n".join(lines) + "\n"
 
 
 class HelpScreen(ModalScreen[None]):
     """Dismissed with escape, q or ?."""
 
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen #help-dialog {
+        width: 80; height: 80%; border: thick $primary; background: $surface; padding: 1 2;
+    }
+    """
+
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close help")]
 
-    def __init__(self, sections: list[tuple[str, list[Binding]]]) -> None:
+    def __init__(self, sections: list[tuple[str, list[KeyRow]]]) -> None:
         super().__init__()
         self.sections = sections
 
     def compose(self) -> ComposeResult:
-        text = INTRO + "\n".join(bindings_markdown(t, b) for t, b in self.sections)
-        with VerticalScroll(id="help-dialog", classes="dialog"):
+        text = INTRO + "\n".join(bindings_markdown(t, rows) for t, rows in self.sections)
+        with VerticalScroll(id="help-dialog"):
             yield Markdown(text)
 
     async def action_dismiss(self, result: None = None) -> None:

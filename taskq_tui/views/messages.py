@@ -1,102 +1,158 @@
-"""Messages tab: a live tail of lifecycle events with filters, pause, and a detail pane."""
+"""Messages tab: one row per message, updated in place as it moves through its lifecycle, with
+filters, search, pause, and a detail pane."""
 
 from __future__ import annotations
 
-import itertools
-import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.css.query import NoMatches
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable, Input, Select, Static
 
-from ..event_buffer import STATUSES, EventFilter, event_status
+from ..controller import ABORT_NO_MODULE
 from ..formatting import clock_time, short
-from ..widgets.event_detail import EventDetail
+from ..message_index import FINISHED, STATUSES, MessageFilter, MessageRecord
+from ..requests import AbortRequested, RetryRequested
+from ..screens.enqueue import EnqueueRequest
+from ..widgets.message_detail import MessageDetail
+from .base import TabView
 
-if TYPE_CHECKING:
-    from ..app import TaskqApp
-
-#: Statuses whose message may have a stored result (or stored failure) to show.
-RESULT_STATUSES = {"succeeded", "failed", "dead"}
-#: Rows kept in the table; older events stay in the history and come back when filtering.
-MAX_ROWS = 400
+#: Rows kept in the table (the newest matching messages); the rest stay searchable.
+MAX_ROWS = 300
+#: Statuses a message can still be aborted in.
+ABORTABLE = {"queued", "delayed", "running", "retried"}
 STATUS_STYLE = {
     "failed": "red",
     "dead": "bold red",
+    "aborted": "magenta",
     "retried": "yellow",
     "succeeded": "green",
     "running": "cyan",
     "delayed": "magenta",
 }
+#: (key, label, width) of each column.
+COLUMNS = [
+    ("time", "Time", 12),
+    ("status", "Status", 9),
+    ("queue", "Queue", 10),
+    ("actor", "Actor", 14),
+    ("args", "Args", 20),
+    ("worker", "Worker", 12),
+    ("ms", "ms", 6),
+    ("error", "Error", 18),
+]
 
 
-class MessagesView(Vertical):
-    """The tail redraws at most once per drained batch, appending rows; a full rebuild happens
-    only when the filter changes or the table would outgrow ``MAX_ROWS``."""
+def row_cells(record: MessageRecord) -> list[Any]:
+    """The table cells of one message."""
+    return [
+        clock_time(record.first_at),
+        Text(record.status, style=STATUS_STYLE.get(record.status, "")),
+        short(record.queue_name, 10),
+        short(record.actor_name, 14),
+        short(record.args_text(), 20),
+        short(record.worker, 12),
+        "" if record.duration_ms is None else str(record.duration_ms),
+        Text(short(record.error, 60), style="red"),
+    ]
 
-    TAB = "messages"
+
+class MessagesView(TabView):
+    """The table redraws fully only when the filter changes or too much changed at once; else
+    rows of changed messages are updated in place and new ones appended."""
+
+    DEFAULT_CSS = """
+    MessagesView #message-filters { height: 3; }
+    MessagesView #message-filters .filter { width: 16; }
+    MessagesView #f-status { width: 20; }
+    MessagesView #f-text { width: 1fr; }
+    MessagesView #tail-count { width: auto; min-width: 24; padding: 1 1 0 1; color: $text-muted; }
+    MessagesView #message-table { height: 1fr; }
+    MessagesView #detail-scroll { height: 14; border-top: solid $primary-darken-2; }
+    """
+
+    MAIN = "#message-table"
     BINDINGS = [
+        Binding("slash", "focus_search", "Search"),
+        Binding("escape", "focus_table", "Back to the table", show=False),
         Binding("space", "toggle_pause", "Pause/resume"),
-        Binding("a", "abort", "Abort msg"),
+        Binding("a", "abort", "Abort"),
+        Binding("a", "abort_off", "Abort (off)", tooltip="Needs the Abortable middleware"),
         Binding("r", "retry", "Retry (edit args)"),
+        Binding("c", "copy_id", "Copy id"),
         Binding("ctrl+l", "clear_filters", "Clear filters"),
     ]
 
+    class PauseToggled(Message):
+        """The tail was paused or resumed."""
+
+        def __init__(self, paused: bool) -> None:
+            super().__init__()
+            self.paused = paused
+
     paused: reactive[bool] = reactive(False)
-    event_filter: reactive[EventFilter] = reactive(EventFilter)
+    message_filter: reactive[MessageFilter] = reactive(MessageFilter)
+    #: Bound to the app's counter of events taken in; each change refreshes the table.
+    events_seen: reactive[int] = reactive(0)
+    #: Why abort is off ("" when it works); bound to the app.
+    abort_reason: reactive[str] = reactive(ABORT_NO_MODULE)
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._rows: dict[str, dict[str, Any]] = {}
-        self._row_ids = itertools.count()
-        self._shown_total = 0
-
-    @property
-    def tui(self) -> TaskqApp:
-        return self.app  # type: ignore[return-value]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._shown: dict[str, None] = {}  # message ids in the table, oldest first
+        self._synced = 0
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="message-filters"):
             yield Input(placeholder="queue", id="f-queue", classes="filter")
             yield Input(placeholder="actor", id="f-actor", classes="filter")
             yield Select([(s, s) for s in STATUSES], prompt="any status", id="f-status")
-            yield Input(placeholder="search id / actor / args / error", id="f-text")
+            yield Input(placeholder="/ search id, actor, args, error", id="f-text")
             yield Static("", id="tail-count")
-        table: DataTable[str] = DataTable(id="event-table", cursor_type="row")
-        table.add_column("Time", width=12)
-        table.add_column("Status", width=9)
-        table.add_column("Queue", width=12)
-        table.add_column("Actor", width=16)
-        table.add_column("Message", width=8)
-        table.add_column("Args", width=28)
-        table.add_column("Worker", width=18)
-        table.add_column("ms", width=6)
+        table: DataTable[Any] = DataTable(id="message-table", cursor_type="row")
+        for key, label, width in COLUMNS:
+            table.add_column(label, width=width, key=key)
         yield table
         with VerticalScroll(id="detail-scroll"):
-            yield EventDetail(id="event-detail")
+            yield MessageDetail(id="message-detail")
+
+    @property
+    def table(self) -> DataTable[Any]:
+        """The message table."""
+        return self.query_one("#message-table", DataTable)
 
     def on_mount(self) -> None:
-        self.watch(self.app, "events_seen", self.refresh_tail)
+        self.rebuild()
 
     # -- filters ----------------------------------------------------------------------------------
     @on(Input.Changed, "#message-filters Input")
     @on(Select.Changed, "#f-status")
     def on_filter_changed(self) -> None:
         status = self.query_one("#f-status", Select).value
-        self.event_filter = EventFilter(
+        self.message_filter = MessageFilter(
             queue=self.query_one("#f-queue", Input).value.strip(),
             actor=self.query_one("#f-actor", Input).value.strip(),
             status=status if isinstance(status, str) else "",
             text=self.query_one("#f-text", Input).value.strip(),
         )
 
-    def watch_event_filter(self) -> None:
-        self.rebuild()
+    @on(Input.Submitted, "#message-filters Input")
+    def action_focus_table(self) -> None:
+        """Move focus from a filter back to the table."""
+        self.table.focus()
+
+    def watch_message_filter(self) -> None:
+        if self.is_mounted:
+            self.rebuild()
+
+    def action_focus_search(self) -> None:
+        """Focus the search box."""
+        self.query_one("#f-text", Input).focus()
 
     def action_clear_filters(self) -> None:
         """Empty every filter field."""
@@ -105,147 +161,168 @@ class MessagesView(Vertical):
         self.query_one("#f-status", Select).clear()
 
     def action_toggle_pause(self) -> None:
-        """Freeze the tail (events keep being collected) or resume it."""
+        """Freeze the table (events keep being collected) or resume it."""
         self.paused = not self.paused
 
     def watch_paused(self, paused: bool) -> None:
-        self.tui.part("#header").paused = paused  # type: ignore[attr-defined]
+        self.post_message(self.PauseToggled(paused))
         if not paused:
-            self.refresh_tail()
+            self.refresh_rows()
 
     # -- the table --------------------------------------------------------------------------------
-    def refresh_tail(self, _: int = 0) -> None:
-        """Append the events that arrived since the last refresh (unless paused)."""
+    def watch_events_seen(self) -> None:
+        self.refresh_rows()
+
+    def refresh_rows(self) -> None:
+        """Update the rows of messages that changed since the last refresh (unless paused)."""
         if self.paused or not self.is_mounted:
             return
-        history = self.tui.history
-        new_count = history.total - self._shown_total
-        if new_count <= 0:
-            return
-        if new_count >= len(history.events):
+        index = self.context.messages
+        changed = index.changed_since(self._synced)
+        if changed is None or len(changed) > MAX_ROWS:
             self.rebuild()
             return
-        new = list(itertools.islice(reversed(history.events), new_count))[::-1]
-        self._shown_total = history.total
-        matching = [e for e in new if self.event_filter.matches(e)][-MAX_ROWS:]
-        table = self.query_one("#event-table", DataTable)
-        if table.row_count + len(matching) > MAX_ROWS:
-            self.rebuild()
+        if not changed:
             return
-        self._add_rows(table, matching)
+        self._synced = index.version
+        table = self.table
+        follow = table.row_count == 0 or table.cursor_row >= table.row_count - 1
+        selected = self.selected_record()
+        for record in changed:
+            message_id = record.message_id
+            if index.get(message_id) is record and self.message_filter.matches(record):
+                cells = row_cells(record)
+                if message_id in self._shown:
+                    for (key, _, _), value in zip(COLUMNS, cells, strict=True):
+                        table.update_cell(message_id, key, value)
+                else:
+                    table.add_row(*cells, key=message_id)
+                    self._shown[message_id] = None
+            elif message_id in self._shown:
+                table.remove_row(message_id)
+                del self._shown[message_id]
+        while len(self._shown) > MAX_ROWS:
+            oldest = next(iter(self._shown))
+            table.remove_row(oldest)
+            del self._shown[oldest]
+        if follow and table.row_count:
+            table.move_cursor(row=table.row_count - 1, animate=False)
+        elif selected is not None and selected.message_id in self._shown:
+            table.move_cursor(row=table.get_row_index(selected.message_id), animate=False)
+        detail = self.query_one(MessageDetail)
+        if detail.record is not None and detail.record in changed:
+            self.show_detail(detail.record)
+        self._update_count()
 
     def rebuild(self) -> None:
-        """Redraw the table from the history with the current filter."""
-        table = self.query_one("#event-table", DataTable)
+        """Redraw the table from the index with the current filter."""
+        index = self.context.messages
+        table = self.table
+        selected = self.selected_record()
         table.clear()
-        self._rows.clear()
-        self._shown_total = self.tui.history.total
-        self._add_rows(table, self.tui.history.filtered(self.event_filter, MAX_ROWS // 2))
-
-    def _add_rows(self, table: DataTable[str], events: list[dict[str, Any]]) -> None:
-        if not events:
-            self._update_count(table)
-            return
-        follow = table.row_count == 0 or table.cursor_row >= table.row_count - 1
-        rows = []
-        for event in events:
-            key = str(next(self._row_ids))
-            self._rows[key] = event
-            status = event_status(event)
-            style = STATUS_STYLE.get(status)
-            args = " ".join(
-                json.dumps(event[k], default=repr) for k in ("args", "kwargs") if event.get(k)
-            )
-            rows.append(
-                (
-                    clock_time(event.get("timestamp")),
-                    f"[{style}]{status}[/]" if style else status,
-                    event.get("queue_name", ""),
-                    event.get("actor_name", ""),
-                    str(event.get("message_id", ""))[:8],
-                    short(args, 28),
-                    short(event.get("worker", ""), 18),
-                    "" if event.get("duration_ms") is None else str(event["duration_ms"]),
-                )
-            )
-        keys = list(self._rows)[-len(rows) :]
-        for key, row in zip(keys, rows, strict=True):
-            table.add_row(*row, key=key)
-        if follow:
+        self._synced = index.version
+        records = index.newest(self.message_filter, MAX_ROWS)
+        self._shown = dict.fromkeys(r.message_id for r in records)
+        for record in records:
+            table.add_row(*row_cells(record), key=record.message_id)
+        if selected is not None and selected.message_id in self._shown:
+            table.move_cursor(row=table.get_row_index(selected.message_id), animate=False)
+        elif table.row_count:
             table.move_cursor(row=table.row_count - 1, animate=False)
-        self._update_count(table)
+        self._update_count()
 
-    def _update_count(self, table: DataTable[str]) -> None:
-        inbox = self.tui.inbox
-        text = f"{table.row_count} shown / {self.tui.history.total} seen"
+    def _update_count(self) -> None:
+        index, inbox = self.context.messages, self.context.inbox
+        text = f"{len(self._shown)} shown / {len(index)} messages"
         if inbox.dropped:
-            text += f" / {inbox.dropped} dropped"
+            text += f" / {inbox.dropped} events dropped"
         self.query_one("#tail-count", Static).update(text)
 
-    def selected_event(self) -> dict[str, Any] | None:
-        """The event under the cursor."""
-        table = self.query_one("#event-table", DataTable)
+    def selected_record(self) -> MessageRecord | None:
+        """The message under the cursor."""
+        table = self.table
         if table.row_count == 0:
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self._rows.get(key or "")
+        return self.context.messages.get(key or "")
 
-    @on(DataTable.RowHighlighted, "#event-table")
+    # -- the detail pane --------------------------------------------------------------------------
+    @on(DataTable.RowHighlighted, "#message-table")
     def on_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        selected = self._rows.get(event.row_key.value or "")
-        try:
-            detail = self.query_one(EventDetail)
-        except NoMatches:  # highlighted while the view is being rebuilt
-            return
-        if selected is None or selected is detail.event:
-            return
-        detail.result = ""
-        detail.timeline = self.tui.history.timeline(selected.get("message_id", ""))
-        detail.event = selected
-        if self.tui.config.live and event_status(selected) in RESULT_STATUSES:
-            self.fetch_result(selected)
+        record = self.context.messages.get(event.row_key.value or "")
+        detail = self.query_one(MessageDetail)
+        if record is not None and record is not detail.record:
+            self.show_detail(record)
+
+    def show_detail(self, record: MessageRecord) -> None:
+        """Show ``record`` in the detail pane; look its stored result up once it finished."""
+        detail = self.query_one(MessageDetail)
+        if record is not detail.record:
+            detail.stored_result = ""
+        detail.record = record
+        if self.context.config.live and record.status in FINISHED and not detail.stored_result:
+            self.fetch_result(record)
 
     @work(thread=True, exclusive=True, group="result")
-    def fetch_result(self, event: dict[str, Any]) -> None:
-        """Look the message's result up in the results backend: the imported modules' own
-        when they set one up, else the one where the TUI's broker keeps its data."""
-        from taskq import Message
-        from taskq.results import Results
-        from taskq.results.errors import ResultFailure, ResultMissing
-
-        message = Message(
-            str(event.get("queue_name", "")),
-            str(event.get("actor_name", "")),
-            message_id=str(event.get("message_id", "")),
+    def fetch_result(self, record: MessageRecord) -> None:
+        """Look the message's result up in the results backend (off the event loop)."""
+        text = self.context.controller.stored_result(
+            record.queue_name, record.actor_name, record.message_id
         )
-        try:
-            backend = self.tui.call_with_middleware(Results, lambda b: b.get_results_backend())
-            text = repr(backend.get_result(message, block=False))
-        except ResultMissing:
-            text = "(not stored)"
-        except ResultFailure as e:
-            text = f"(failure stored: {e})"
-        except Exception as e:
-            text = f"(unavailable: {type(e).__name__}: {e})"
-        self.app.call_from_thread(self._show_result, event, text)
+        self.app.call_from_thread(self._show_result, record, text)
 
-    def _show_result(self, event: dict[str, Any], text: str) -> None:
-        try:
-            detail = self.query_one(EventDetail)
-        except NoMatches:  # the view is being rebuilt or closed: nothing to show it in
-            return
-        if detail.event is event:  # the user may have moved on
-            detail.result = text
+    def _show_result(self, record: MessageRecord, text: str) -> None:
+        detail = self.query_one(MessageDetail)
+        if detail.record is record:  # the user may have moved on
+            detail.stored_result = text
 
     # -- actions ----------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Show either "Abort" or "Abort (off)" in the footer, never both."""
+        if action == "abort":
+            return not self.abort_reason
+        if action == "abort_off":
+            return bool(self.abort_reason)
+        return True
+
+    def watch_abort_reason(self) -> None:
+        self.refresh_bindings()
+
     def action_abort(self) -> None:
         """Abort the selected message (queued or running)."""
-        event = self.selected_event()
-        if event and event.get("message_id"):
-            self.tui.abort_message(event["message_id"])
+        record = self.selected_record()
+        if record is None:
+            self.notify("Select a message first.", severity="warning")
+        elif record.status not in ABORTABLE:
+            self.notify(f"Message {record.message_id[:8]} is {record.status}: nothing to abort.")
+        else:
+            self.post_message(AbortRequested(record.message_id))
+
+    def action_abort_off(self) -> None:
+        """Say why abort is off and what turns it on."""
+        self.notify(self.abort_reason, title="Abort is off", severity="warning", timeout=15)
 
     def action_retry(self) -> None:
         """Send the selected message again, with its arguments editable first."""
-        event = self.selected_event()
-        if event:
-            self.tui.retry_with_edits(event)
+        record = self.selected_record()
+        if record is None:
+            self.notify("Select a message first.", severity="warning")
+            return
+        args, kwargs = record.args, record.kwargs
+        if not isinstance(args, list) or not isinstance(kwargs, dict | None):
+            self.notify(
+                "Its arguments were too large to keep in events: enter them in the form.",
+                severity="warning",
+            )
+            args, kwargs = [], {}
+        prefill = EnqueueRequest(
+            record.actor_name, record.queue_name or "default", list(args), dict(kwargs or {})
+        )
+        self.post_message(RetryRequested(prefill))
+
+    def action_copy_id(self) -> None:
+        """Copy the selected message's id to the clipboard."""
+        record = self.selected_record()
+        if record is not None:
+            self.app.copy_to_clipboard(record.message_id)
+            self.notify(f"Copied {record.message_id}")

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
 from ..metrics_history import LabelKey, MetricsHistory, Scrape, parse_scrape
 from ..widgets.metric_chart import MetricChart
-
-if TYPE_CHECKING:
-    from ..app import TaskqApp
+from .base import TabView
 
 CHARTS = [
     ("processed", "processed/s", "/s"),
@@ -27,26 +24,29 @@ CHARTS = [
 ]
 
 
-class MetricsView(Vertical):
+class MetricsView(TabView):
     """Scrapes every configured endpoint each poll interval; keeps 150 points (5 min at 2 s).
     The charts show every actor together, or the one whose row is selected (Enter)."""
 
-    TAB = "metrics"
+    DEFAULT_CSS = """
+    MetricsView #metrics-source { height: 1; color: $text-muted; padding: 0 1; }
+    MetricsView #chart-scope { height: 1; padding: 0 1; text-style: bold; }
+    MetricsView .chart { height: 3; padding: 0 1; }
+    MetricsView #metrics-table { height: 1fr; }
+    """
+
+    MAIN = "#metrics-table"
     BINDINGS = [Binding("escape", "chart_all", "Chart all actors")]
 
     #: The (queue, actor) the charts show, or None for every actor together.
     charted: reactive[LabelKey | None] = reactive(None)
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.history = MetricsHistory()
 
-    @property
-    def tui(self) -> TaskqApp:
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
-        urls = ", ".join(self.tui.config.metrics_urls)
+        urls = ", ".join(self.context.config.metrics_urls)
         yield Static(f"Scraping {urls}", id="metrics-source")
         yield Static(id="chart-scope")
         for name, title, unit in CHARTS:
@@ -65,9 +65,9 @@ class MetricsView(Vertical):
         yield table
 
     def on_mount(self) -> None:
-        if self.tui.config.live:
+        if self.context.config.live:
             self.scrape()
-            self.set_interval(self.tui.config.poll_interval, self.scrape)
+            self.set_interval(self.context.config.poll_interval, self.scrape)
 
     @work(thread=True, exclusive=True, group="scrape")
     def scrape(self) -> None:
@@ -75,14 +75,14 @@ class MetricsView(Vertical):
         import httpx
 
         texts, errors = [], []
-        for url in self.tui.config.metrics_urls:
+        for url in self.context.config.metrics_urls:
             try:
                 response = httpx.get(url, timeout=1.5)
                 response.raise_for_status()
                 texts.append(response.text)
             except httpx.HTTPError as e:
                 errors.append(f"{url}: {type(e).__name__}")
-        scrape = parse_scrape(texts, self.tui.config.clock())
+        scrape = parse_scrape(texts, self.context.config.clock())
         self.app.call_from_thread(self.add_scrape, scrape, errors)
 
     def add_scrape(self, scrape: Scrape, errors: list[str] | None = None) -> None:
@@ -95,7 +95,7 @@ class MetricsView(Vertical):
                 "the Prometheus middleware (taskq worker ... exposes :9191)"
             )
         else:
-            source.update(f"Scraping {', '.join(self.tui.config.metrics_urls)}")
+            source.update(f"Scraping {', '.join(self.context.config.metrics_urls)}")
         self._draw_charts()
         table = self.query_one("#metrics-table", DataTable)
         under_cursor = _row_under_cursor(table)
@@ -111,7 +111,7 @@ class MetricsView(Vertical):
                 f"{values['total']:.0f}",
                 key=_row_key((queue, actor)),
             )
-        if under_cursor in table.rows:  # the cursor stays on its row
+        if under_cursor is not None and under_cursor in table.rows:  # the cursor keeps its row
             table.move_cursor(row=table.get_row_index(under_cursor), animate=False)
 
     @on(DataTable.RowSelected, "#metrics-table")

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
 from taskq.broker import DeadLetter
 
-from ..event_buffer import oldest_waiting
 from ..formatting import clock_time, duration, short
-
-if TYPE_CHECKING:
-    from ..app import TaskqApp
+from ..requests import PurgeRequested, RefreshRequested, RequeueRequested, RetryRequested
+from ..screens.enqueue import EnqueueRequest
+from .base import TabView
 
 #: Dead letters listed per queue when no search is typed (newest first).
 DEAD_LETTER_LIMIT = 2000
@@ -36,11 +35,22 @@ def last_line(text: str | None) -> str:
     return lines[-1].strip() if lines else ""
 
 
-class QueuesView(Vertical):
-    """Queue depths refresh with every broker poll; dead letters load when a queue is picked."""
+class QueuesView(TabView):
+    """Queue depths refresh with every broker poll; the dead letters of the selected queue load
+    when it is picked and reload on their own whenever its dead count changes."""
 
-    TAB = "queues"
+    DEFAULT_CSS = """
+    QueuesView #queue-table { height: 10; }
+    QueuesView #dead-bar { height: 3; }
+    QueuesView #dead-title { width: 44; padding: 1 1 0 1; }
+    QueuesView #dl-search { width: 1fr; }
+    QueuesView #dead-table { height: 1fr; }
+    QueuesView #dead-detail { height: 5; padding: 0 1; border-top: solid $primary-darken-2; }
+    """
+
+    MAIN = "#queue-table"
     BINDINGS = [
+        Binding("slash", "focus_search", "Search"),
         Binding("r", "requeue_selected", "Requeue"),
         Binding("R", "requeue_all", "Requeue all shown"),
         Binding("p", "purge", "Purge dead"),
@@ -50,18 +60,17 @@ class QueuesView(Vertical):
 
     selected_queue: reactive[str] = reactive("")
     search: reactive[str] = reactive("")
+    #: Bound to the app's latest poll: queue name -> ready/delayed/in_flight/dead counts.
+    queue_stats: reactive[dict[str, dict[str, int]]] = reactive(dict, always_update=True)
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.dead_letters: list[DeadLetter] = []
         self._shown: dict[str, DeadLetter] = {}
         self._shown_search = ""
         self._search_ms = 0.0
         self._search_timer: Timer | None = None
-
-    @property
-    def tui(self) -> TaskqApp:
-        return self.app  # type: ignore[return-value]
+        self._dead_counts: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
         table: DataTable[str] = DataTable(id="queue-table", cursor_type="row")
@@ -71,7 +80,7 @@ class QueuesView(Vertical):
         yield table
         with Horizontal(id="dead-bar"):
             yield Static("Dead letters", id="dead-title")
-            yield Input(placeholder="search id / actor / argument text / reason", id="dl-search")
+            yield Input(placeholder="/ search id, actor, argument text, reason", id="dl-search")
         dead: DataTable[str] = DataTable(id="dead-table", cursor_type="row")
         dead.add_column("Message id", width=10)
         dead.add_column("Actor", width=16)
@@ -81,17 +90,22 @@ class QueuesView(Vertical):
         yield dead
         yield Static("", id="dead-detail")
 
-    def on_mount(self) -> None:
-        self.watch(self.app, "queue_stats", self.show_stats)
-
     # -- queue table ------------------------------------------------------------------------------
+    def watch_queue_stats(self, stats: dict[str, dict[str, int]]) -> None:
+        self.show_stats(stats)
+        dead = {name: counts.get("dead", 0) for name, counts in stats.items()}
+        changed = dead.get(self.selected_queue) != self._dead_counts.get(self.selected_queue)
+        self._dead_counts = dead
+        if changed and self.selected_queue in dead:
+            self.reload_dead_letters()
+
     def show_stats(self, stats: dict[str, dict[str, int]]) -> None:
         """Redraw the depths table from the latest poll."""
         table = self.query_one("#queue-table", DataTable)
         keep = table.cursor_row
         table.clear()
-        now_ms = self.tui.config.clock() * 1000
-        oldest = oldest_waiting(self.tui.history.events)
+        now_ms = self.context.config.clock() * 1000
+        oldest = self.context.messages.oldest_waiting()
         for name, counts in sorted(stats.items()):
             since = oldest.get(name)
             age = duration((now_ms - since) / 1000) if since and counts.get("ready") else "-"
@@ -135,14 +149,8 @@ class QueuesView(Vertical):
     def _load_dead_letters(self, queue: str, search: str) -> None:
         started = time.perf_counter()
         try:
-            if search:
-                letters = self.tui.link.call(
-                    lambda b: b.search_dead_letters(queue, search, limit=SEARCH_LIMIT)
-                )
-            else:
-                letters = self.tui.link.call(
-                    lambda b: b.dead_letter_messages(queue, limit=DEAD_LETTER_LIMIT)
-                )
+            limit = SEARCH_LIMIT if search else DEAD_LETTER_LIMIT
+            letters = self.context.controller.dead_letters(queue, search, limit)
         except Exception as e:
             self.app.call_from_thread(self.notify, f"Dead letters: {e}", severity="error")
             return
@@ -159,6 +167,14 @@ class QueuesView(Vertical):
             self._search_ms = elapsed_ms
             self._show_title()
             self.show_dead_letters()
+
+    def action_focus_search(self) -> None:
+        """Focus the dead-letter search box."""
+        self.query_one("#dl-search", Input).focus()
+
+    @on(Input.Submitted, "#dl-search")
+    def focus_dead_table(self) -> None:
+        self.query_one("#dead-table", DataTable).focus()
 
     @on(Input.Changed, "#dl-search")
     def on_search_changed(self, event: Input.Changed) -> None:
@@ -215,24 +231,29 @@ class QueuesView(Vertical):
         """Requeue the dead letter under the cursor (after a confirm)."""
         letter = self.selected_letter()
         if letter is not None:
-            self.tui.requeue_dead(self.selected_queue, [letter.message_id])
+            self.post_message(RequeueRequested(self.selected_queue, [letter.message_id]))
 
     def action_requeue_all(self) -> None:
         """Requeue every dead letter the search currently shows (after a confirm)."""
-        self.tui.requeue_dead(self.selected_queue, list(self._shown))
+        if self._shown:
+            self.post_message(RequeueRequested(self.selected_queue, list(self._shown)))
 
     def action_purge(self) -> None:
         """Delete every dead letter of the selected queue (after a confirm)."""
         if self.selected_queue:
-            self.tui.purge_dead(self.selected_queue)
+            self.post_message(PurgeRequested(self.selected_queue))
 
     def action_retry(self) -> None:
         """Enqueue the selected dead letter again, with arguments editable first."""
         letter = self.selected_letter()
         if letter is not None and letter.message is not None:
-            self.tui.retry_with_edits(letter.message.asdict())
+            message = letter.message
+            prefill = EnqueueRequest(
+                message.actor_name, message.queue_name, list(message.args), dict(message.kwargs)
+            )
+            self.post_message(RetryRequested(prefill))
 
     def action_reload(self) -> None:
         """Reload depths and dead letters now."""
-        self.tui.poll_broker()
+        self.post_message(RefreshRequested())
         self.reload_dead_letters()

@@ -6,31 +6,43 @@ import os
 import signal
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Button, DataTable, Static
 
 from ..formatting import duration, size
 from ..widgets.group_form import GroupForm
 from ..worker_groups import GroupSpec, ProcessRow, WorkerGroup
-
-if TYPE_CHECKING:
-    from ..app import TaskqApp
+from .base import TabView
 
 STALE_HEARTBEAT_S = 30
 
 
-class WorkersView(Vertical):
+class WorkersView(TabView):
     """Worker groups started here (master + children), and workers seen through heartbeats."""
 
-    TAB = "workers"
+    DEFAULT_CSS = """
+    WorkersView #group-form { height: 3; }
+    WorkersView #process-table { height: 1fr; min-height: 6; }
+    WorkersView #signal-buttons { height: 3; }
+    WorkersView #signal-buttons Button { min-width: 12; margin-right: 1; }
+    WorkersView #workers-bottom { height: 12; }
+    WorkersView #group-log {
+        width: 2fr; border: round $primary-darken-2; padding: 0 1; overflow: hidden;
+    }
+    WorkersView #heartbeat-table { width: 1fr; }
+    """
+
+    MAIN = "#process-table"
     BINDINGS = [
+        Binding("l", "launch", "Launch group"),
+        Binding("m", "edit_form", "Edit launch form"),
         Binding("h", "signal('hup')", "HUP reload"),
         Binding("t", "signal('term')", "TERM stop"),
         Binding("k", "signal('kill')", "KILL"),
@@ -40,23 +52,21 @@ class WorkersView(Vertical):
     ]
 
     selected_group: reactive[str] = reactive("")
+    #: Bound to the app's latest poll: workers known to the broker through heartbeats.
+    heartbeats: reactive[list[dict[str, Any]]] = reactive(list, always_update=True)
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._next_group = 1
         self._heartbeat_pids: dict[str, int] = {}
 
     @property
-    def tui(self) -> TaskqApp:
-        return self.app  # type: ignore[return-value]
-
-    @property
     def groups(self) -> dict[str, WorkerGroup]:
-        """Groups started from this TUI, by name (owned by the app, which outlives the view)."""
-        return self.tui.worker_groups
+        """Groups started from this TUI, by name (kept by the context, which outlives the view)."""
+        return self.context.worker_groups
 
     def compose(self) -> ComposeResult:
-        modules = " ".join(self.tui.config.modules)
+        modules = " ".join(self.context.config.modules)
         yield GroupForm(modules, id="group-form")
         table: DataTable[str] = DataTable(id="process-table", cursor_type="row")
         table.add_column("Group", width=6)
@@ -83,9 +93,19 @@ class WorkersView(Vertical):
             yield beats
 
     def on_mount(self) -> None:
-        self.watch(self.app, "heartbeats", self.show_heartbeats)
-        if self.tui.config.live:
+        if self.context.config.live:
             self.set_interval(1.0, self.collect_rows)
+
+    def watch_heartbeats(self, beats: list[dict[str, Any]]) -> None:
+        self.show_heartbeats(beats)
+
+    def action_launch(self) -> None:
+        """Launch a group as the form above describes."""
+        self.query_one(GroupForm).request_launch()
+
+    def action_edit_form(self) -> None:
+        """Focus the launch form's module field."""
+        self.query_one("#gf-modules").focus()
 
     # -- launching ------------------------------------------------------------------------------
     @on(GroupForm.LaunchRequested)
@@ -94,12 +114,12 @@ class WorkersView(Vertical):
 
     def launch(self, spec: GroupSpec, name: str | None = None) -> WorkerGroup | None:
         """Start a group (refused in read-only mode); returns it."""
-        if self.tui.refuse_if_read_only("launching workers"):
+        if self.refuse_if_read_only("launching workers"):
             return None
-        spec.broker_url = spec.broker_url or self.tui.config.broker_url
+        spec.broker_url = spec.broker_url or self.context.config.broker_url
         if name is None:
             name, self._next_group = f"g{self._next_group}", self._next_group + 1
-        group = WorkerGroup(name, spec, cwd=self.tui.config.worker_cwd)
+        group = WorkerGroup(name, spec, cwd=self.context.config.worker_cwd)
         self.groups[name] = group
         self.selected_group = name
         self._start_group(group)
@@ -124,7 +144,7 @@ class WorkersView(Vertical):
     @work(thread=True, exclusive=True, group="process-rows")
     def collect_rows(self) -> None:
         """Gather psutil figures off the event loop."""
-        now = self.tui.config.clock()
+        now = self.context.config.clock()
         rows = [row for group in list(self.groups.values()) for row in group.rows(now)]
         self.app.call_from_thread(self.show_rows, rows)
 
@@ -134,7 +154,7 @@ class WorkersView(Vertical):
         keep = table.cursor_row
         table.clear()
         for row in rows:
-            done = self.tui.history.done_by_pid(row.pid) if row.role == "worker" else ""
+            done = self.context.messages.done_by_pid(row.pid) if row.role == "worker" else ""
             table.add_row(
                 row.group,
                 row.role,
@@ -176,7 +196,7 @@ class WorkersView(Vertical):
     # -- signals ----------------------------------------------------------------------------------
     def action_signal(self, kind: str) -> None:
         """HUP / TERM / KILL the selected group (or the selected heartbeat worker, if local)."""
-        if self.tui.refuse_if_read_only(f"sending {kind.upper()}"):
+        if self.refuse_if_read_only(f"sending {kind.upper()}"):
             return
         if self.query_one("#heartbeat-table", DataTable).has_focus:
             self._signal_heartbeat_worker(kind)
@@ -218,7 +238,7 @@ class WorkersView(Vertical):
 
     def action_restart(self, delta: int) -> None:
         """Stop the selected group gracefully, then start it again with ``delta`` more processes."""
-        if self.tui.refuse_if_read_only("restarting workers"):
+        if self.refuse_if_read_only("restarting workers"):
             return
         group = self.groups.get(self.selected_group)
         if group is None:
@@ -264,7 +284,7 @@ class WorkersView(Vertical):
         """Workers known to the broker; stale ones are shown as dead until the broker drops them."""
         table = self.query_one("#heartbeat-table", DataTable)
         table.clear()
-        now_ms = self.tui.config.clock() * 1000
+        now_ms = self.context.config.clock() * 1000
         host = socket.gethostname()
         self._heartbeat_pids.clear()
         for beat in beats:

@@ -12,6 +12,10 @@ STATE_STYLE = {"connected": "bold green", "connecting": "bold yellow", "down": "
 class BrokerHeader(Static):
     """Shows ``taskq · <url> · ● state`` and flags such as READ-ONLY and DEMO."""
 
+    DEFAULT_CSS = """
+    BrokerHeader { height: 1; background: $panel; padding: 0 1; }
+    """
+
     url: reactive[str] = reactive("")
     state: reactive[str] = reactive("connecting")
     read_only: reactive[bool] = reactive(False)

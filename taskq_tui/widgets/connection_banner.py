@@ -9,6 +9,10 @@ from textual.widgets import Static
 class ConnectionBanner(Static):
     """Hidden while connected; shows the masked error and that reconnection is under way."""
 
+    DEFAULT_CSS = """
+    ConnectionBanner { height: 1; background: $error; color: $text; text-style: bold; padding: 0 1; }
+    """
+
     error: reactive[str] = reactive("")
     down: reactive[bool] = reactive(False)
 

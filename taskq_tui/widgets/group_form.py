@@ -13,6 +13,13 @@ from ..worker_groups import GroupSpec
 class GroupForm(Horizontal):
     """Module, processes, threads, queues and gevent; Launch validates and posts a request."""
 
+    DEFAULT_CSS = """
+    GroupForm #gf-modules { width: 1fr; }
+    GroupForm #gf-queues { width: 20; }
+    GroupForm .gf-number { width: 8; }
+    GroupForm .gf-label { padding: 1 0 0 1; }
+    """
+
     class LaunchRequested(Message):
         """The user asked to launch ``spec``."""
 

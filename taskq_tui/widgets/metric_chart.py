@@ -10,6 +10,12 @@ from textual.widgets import Label, Sparkline
 class MetricChart(Horizontal):
     """``title  ▁▂▅▇  latest``; call :meth:`set_values` with the series, oldest first."""
 
+    DEFAULT_CSS = """
+    MetricChart .chart-title { width: 16; padding-top: 1; }
+    MetricChart .chart-line { width: 1fr; height: 3; }
+    MetricChart .chart-value { width: 12; padding-top: 1; text-align: right; }
+    """
+
     def __init__(self, title: str, unit: str = "", **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.title = title

@@ -10,7 +10,7 @@ import pytest
 from taskq.message import Message
 from taskq_tui.screens.confirm import ConfirmScreen
 from taskq_tui.screens.enqueue import EnqueueScreen
-from taskq_tui.screens.workers import WorkersView
+from taskq_tui.views.workers import WorkersView
 from taskq_tui.worker_groups import GroupSpec
 
 from .pilot_helpers import JOBS_MODULE, table_column, wait_until
@@ -36,34 +36,26 @@ async def test_enqueue_from_the_form_shows_the_event_in_the_tail(
         done = await wait_until(
             pilot,
             lambda: [
-                e
-                for e in app.history.events
-                if e.get("actor_name") == "echo" and e.get("event") == "succeeded"
+                r
+                for r in app.messages.records.values()
+                if r.actor_name == "echo" and r.status == "succeeded"
             ],
-            message="the succeeded event",
+            message="the succeeded message",
         )
+        # One row per message: the form's "enqueued" (published by this process) and the
+        # worker's events fold into the same row, which ends up "succeeded".
         await wait_until(
             pilot,
-            lambda: done[0]["message_id"][:8] in table_column(app, "#event-table", 4),
-            message="the message in the tail",
+            lambda: table_column(app, "#message-table", 1) == ["succeeded"],
+            message="one succeeded row in the table",
         )
-        # The UI publishes "enqueued" from its own process: it may land after the worker's
-        # events, so wait for both rows rather than expecting them in one refresh.
-        await wait_until(
-            pilot,
-            lambda: (
-                any("queued" in s for s in table_column(app, "#event-table", 1))
-                and any("succeeded" in s for s in table_column(app, "#event-table", 1))
-            ),
-            message="queued and succeeded rows in the tail",
-        )
+        assert app.query_one("#message-table").get_row_index(done[0].message_id) == 0
+        assert [e["event"] for e in done[0].events] == ["enqueued", "started", "succeeded"]
 
-        app.query_one("#f-text").value = "from-the-ui"  # the text filter keeps that message only
-        await wait_until(
-            pilot,
-            lambda: set(table_column(app, "#event-table", 4)) == {done[0]["message_id"][:8]},
-            message="only the matching message",
-        )
+        app.query_one("#f-text").value = "no-such-text"  # the search hides it...
+        await wait_until(pilot, lambda: app.query_one("#message-table").row_count == 0)
+        app.query_one("#f-text").value = "from-the-ui"  # ...and finds it by its argument
+        await wait_until(pilot, lambda: app.query_one("#message-table").row_count == 1)
         await pilot.press("q")
         await wait_until(pilot, lambda: group.returncode is not None, message="group stopped")
 

@@ -13,7 +13,7 @@ from taskq_tui.app import TaskqApp
 from taskq_tui.broker_link import BrokerLink
 from taskq_tui.config import TuiConfig
 from taskq_tui.metrics_history import MetricsHistory, Scrape, parse_scrape
-from taskq_tui.screens.metrics import MetricsView
+from taskq_tui.views.metrics import MetricsView
 from taskq_tui.widgets.metric_chart import MetricChart
 
 from .pilot_helpers import wait_until

@@ -13,7 +13,7 @@ from taskq.broker import _reset_global_broker
 from taskq.message import Message
 from taskq_tui.screens.confirm import ConfirmScreen
 from taskq_tui.screens.enqueue import EnqueueScreen
-from taskq_tui.screens.workers import WorkersView
+from taskq_tui.views.workers import WorkersView
 from taskq_tui.worker_groups import GroupSpec
 
 from .pilot_helpers import JOBS_MODULE, wait_until

@@ -1,4 +1,4 @@
-"""The detail pane shows stored results; `a` aborts a message. Real SQLite broker and workers."""
+"""The detail pane shows stored results. Real SQLite broker and workers (abort: test_abort.py)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,7 @@ from rich.console import Console
 
 from taskq.broker import _reset_global_broker
 from taskq.message import Message
-from taskq.results.errors import ResultFailure
-from taskq_tui.screens.confirm import ConfirmScreen
-from taskq_tui.screens.messages import MessagesView
-from taskq_tui.screens.workers import WorkersView
+from taskq_tui.views.workers import WorkersView
 from taskq_tui.worker_groups import GroupSpec
 
 from .pilot_helpers import wait_until
@@ -83,12 +80,11 @@ def rendered_text(widget: Any) -> str:
 
 def succeeded_row(app: Any, actor: str) -> int | None:
     """Index of the first table row showing a succeeded ``actor`` message, if any."""
-    view = app.query_one(MessagesView)
-    table = app.query_one("#event-table")
+    table = app.query_one("#message-table")
     for index in range(table.row_count):
         key = table.coordinate_to_cell_key((index, 0)).row_key.value
-        event = view._rows.get(key)
-        if event and event.get("actor_name") == actor and event.get("event") == "succeeded":
+        record = app.messages.get(key)
+        if record and record.actor_name == actor and record.status == "succeeded":
             return index
     return None
 
@@ -105,12 +101,13 @@ async def show_result_of_add(app: Any, pilot: Any, sqlite_broker: Any, queue_nam
     row = await wait_until(
         pilot, lambda: succeeded_row(app, "add") is not None and succeeded_row(app, "add") + 1
     )
-    table = app.query_one("#event-table")
+    table = app.query_one("#message-table")
     table.focus()
-    table.move_cursor(row=0)
     table.move_cursor(row=row - 1)
-    detail = app.query_one("#event-detail")
-    return await wait_until(pilot, lambda: detail.result, message="a result in the detail pane")
+    detail = app.query_one("#message-detail")
+    return await wait_until(
+        pilot, lambda: detail.stored_result, message="a result in the detail pane"
+    )
 
 
 async def test_results_backend_where_the_broker_keeps_its_data(
@@ -122,7 +119,7 @@ async def test_results_backend_where_the_broker_keeps_its_data(
     async with app.run_test(size=(120, 40)) as pilot:
         shown = await show_result_of_add(app, pilot, sqlite_broker, queue_name)
         assert shown == "42"
-        pane = rendered_text(app.query_one("#event-detail"))
+        pane = rendered_text(app.query_one("#message-detail"))
         assert "result" in pane and "42" in pane
 
 
@@ -138,53 +135,6 @@ async def test_results_backend_of_the_imported_module(
         assert app.known_actors().get("add") == queue_name
         shown = await show_result_of_add(app, pilot, sqlite_broker, queue_name)
         assert shown == "42"
-
-
-async def test_abort_a_running_message_from_the_messages_tab(
-    make_app: Any, sqlite_broker: Any, results_module: Any, queue_name: str
-) -> None:
-    results_module("taskq-results")
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        group = app.query_one(WorkersView).launch(
-            GroupSpec(["tui_results_jobs"], processes=1, threads=2)
-        )
-        await wait_until(pilot, lambda: group.child_pids(), message="a worker process")
-        sqlite_broker.declare_queue(queue_name)
-        message = sqlite_broker.enqueue(
-            Message(queue_name=queue_name, actor_name="nap", args=(60,))
-        )
-        await pilot.press("2")
-        view = app.query_one(MessagesView)
-        table = app.query_one("#event-table")
-        await wait_until(
-            pilot,
-            lambda: any(
-                e.get("message_id") == message.message_id and e.get("event") == "started"
-                for e in view._rows.values()
-            ),
-            message="the nap message running",
-        )
-        table.focus()
-        table.move_cursor(row=table.row_count - 1)
-        assert view.selected_event()["message_id"] == message.message_id
-        await pilot.press("a")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.press("y")
-        await wait_until(
-            pilot,
-            lambda: any(
-                e.get("message_id") == message.message_id
-                and e.get("event") == "failed"
-                and e.get("exception_type") == "Abort"
-                for e in app.history.events
-            ),
-            timeout=30,
-            message="the running message interrupted by Abort",
-        )
-        backend = app.link.call(lambda b: b.get_results_backend())
-        with pytest.raises(ResultFailure, match="aborted"):
-            backend.get_result(message.message_id)
 
 
 @pytest.mark.parametrize("kind", ["stub", "sqlite", "redis"])

@@ -18,9 +18,9 @@ from taskq_tui.app import TaskqApp
 from taskq_tui.broker_link import BrokerLink
 from taskq_tui.config import TuiConfig
 from taskq_tui.metrics_history import Scrape
-from taskq_tui.screens.metrics import MetricsView
-from taskq_tui.screens.queues import QueuesView
-from taskq_tui.screens.workers import WorkersView
+from taskq_tui.views.metrics import MetricsView
+from taskq_tui.views.queues import QueuesView
+from taskq_tui.views.workers import WorkersView
 from taskq_tui.worker_groups import ProcessRow
 
 from .pilot_helpers import wait_until
@@ -120,7 +120,7 @@ async def show_workers(pilot: Any) -> None:
 async def show_messages(pilot: Any) -> None:
     pilot.app.add_events(fixed_events())
     await pilot.pause()
-    await open_tab(pilot, "2", "#event-table")
+    await open_tab(pilot, "2", "#message-table")
     await pilot.pause()
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from taskq_tui.screens.workers import WorkersView
+from taskq_tui.views.workers import WorkersView
 
 from .pilot_helpers import JOBS_MODULE, table_column, wait_until
 
@@ -24,7 +24,7 @@ def jobs_module(tmp_path: Path, queue_name: str) -> str:
 async def test_launch_reload_and_stop_a_group(make_app: Any, jobs_module: str) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: app.focused is app.query_one("#event-table"))
+        await wait_until(pilot, lambda: app.focused is app.query_one("#message-table"))
         await pilot.press("1")
         await wait_until(pilot, lambda: app.focused is app.query_one("#process-table"))
         await pilot.click("#gf-modules")
