@@ -43,6 +43,8 @@ _EVENT_STATUS = {
 POLL_BATCH = 250
 #: How long (s) to keep looking for the value of a message an event said succeeded.
 VALUE_GRACE = 5.0
+#: How long (s) to keep reading events once all finished, for start and finish times.
+LINGER = 2.0
 
 
 @dataclass
@@ -131,6 +133,8 @@ class Tracker:
         self._lock = threading.RLock()
         self._listeners: list[Callable[[], None]] = []
         self._stopped = threading.Event()
+        self._stop_requested = threading.Event()
+        self._settled = threading.Event()  # the thread ended, times collected
         self._finished = threading.Event()
         self._thread: threading.Thread | None = None
         self._cursor = 0
@@ -205,6 +209,7 @@ class Tracker:
 
     def stop(self) -> None:
         """Stop tracking; the thread exits within one poll interval."""
+        self._stop_requested.set()
         self._stopped.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
@@ -240,11 +245,36 @@ class Tracker:
         except Exception:
             logger.exception("taskq.notebook: watching stopped after an unexpected error")
         finally:
-            if stream is not None:
-                with contextlib.suppress(Exception):
-                    stream.close()
             self._stopped.set()
             self._notify()
+            try:
+                if self._finished.is_set() and not self._stop_requested.is_set():
+                    self._linger(stream)
+            finally:
+                if stream is not None:
+                    with contextlib.suppress(Exception):
+                        stream.close()
+                self._settled.set()
+
+    def _linger(self, stream: Any) -> None:
+        """Once all finished, keep reading events a little longer (at most LINGER seconds),
+        only for the start and finish times of messages whose stored result came first."""
+        deadline = time.monotonic() + LINGER
+        with contextlib.suppress(Exception):
+            self._catch_up()
+        while stream is not None and time.monotonic() < deadline:
+            if self._stop_requested.is_set() or self._times_known():
+                return
+            self._drain_events(stream)
+
+    def _times_known(self) -> bool:
+        with self._lock:
+            return all(row.duration_ms is not None for row in self.rows.values())
+
+    def wait_settled(self, timeout: int = int(LINGER * 1000) + 1000) -> None:
+        """Wait (at most ``timeout`` ms) until the times of finished messages are known."""
+        if self._thread is not None:
+            self._settled.wait(timeout / 1000)
 
     # -- events ------------------------------------------------------------------------------
     def _subscribe(self) -> Any:
@@ -283,7 +313,7 @@ class Tracker:
         message_id = str(event.get("message_id"))
         row = self.rows.get(message_id)
         stores_result = "result" in event and self.backend is not None and row and not row.done
-        if row is not None and not row.done:
+        if row is not None:  # times also complete a row its stored result already finished
             with self._lock:
                 _record_times(row, event)
         if status == "succeeded" and stores_result:
@@ -391,7 +421,10 @@ def _record_times(row: Row, event: dict[str, Any]) -> None:
     if not isinstance(stamp, int):
         return
     if kind == "started":
-        row.started, row.finished, row.duration_ms = stamp, None, None
+        if not row.done:  # a new attempt
+            row.started, row.finished, row.duration_ms = stamp, None, None
+        elif row.started is None:  # finished before its events arrived
+            row.started = stamp
     elif kind in ("succeeded", "failed", "dead_lettered", "skipped"):
         row.finished = stamp
         if isinstance(event.get("duration_ms"), int):

@@ -88,6 +88,8 @@ class Watch:
                 "Watch.to_dataframe() needs pandas, which is not installed: pip install pandas "
                 "(or use Watch.to_records() for plain dicts)"
             ) from e
+        if self.tracker.done:
+            self.tracker.wait_settled()  # start and finish times may still be arriving
         rows = self.rows
         return pd.DataFrame(
             {

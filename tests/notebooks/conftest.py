@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import enum
+import json
+import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,6 +18,10 @@ from taskq.broker import _reset_global_broker
 from taskq.notebook import setup_broker
 
 pytest.importorskip("ipywidgets")
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+#: The kernel the notebook tests start: this very interpreter (the .venv's).
+KERNEL_NAME = "taskq-notebook-tests"
 
 
 class Colour(enum.Enum):
@@ -84,3 +91,55 @@ def widgets_on(monkeypatch: pytest.MonkeyPatch) -> None:
 def widgets_off(monkeypatch: pytest.MonkeyPatch) -> None:
     """Force the terminal fallback."""
     monkeypatch.setenv("TASKQ_NOTEBOOK_WIDGETS", "0")
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("rabbitmq", marks=pytest.mark.rabbitmq),
+    ]
+)
+def broker_url(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """sqlite: a file in tmp_path; redis: a namespace of its own, deleted afterwards;
+    rabbitmq: a vhost of its own, with results in a Redis namespace of their own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'taskq.db'}"
+        return
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL)
+    namespace = f"nbtest-{uuid.uuid4().hex[:10]}"
+    try:
+        if request.param == "redis":
+            yield f"{REDIS_URL}?namespace={namespace}"
+        else:
+            from ..factories.rabbitmq import temporary_vhost
+
+            monkeypatch.setenv("TASKQ_RESULTS_URL", f"{REDIS_URL}?namespace={namespace}")
+            with temporary_vhost() as vhost:
+                yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    finally:
+        keys = list(client.scan_iter(match=f"{namespace}*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def kernelspec(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A kernelspec running this very interpreter (the .venv's), found through JUPYTER_PATH."""
+    root = tmp_path_factory.mktemp("jupyter")
+    spec = root / "kernels" / KERNEL_NAME
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "taskq tests",
+                "language": "python",
+            }
+        )
+    )
+    return root

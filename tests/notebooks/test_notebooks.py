@@ -4,12 +4,8 @@ TASKQ_RESULTS_URL); the outputs hold the expected results."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,65 +15,13 @@ nbclient = pytest.importorskip("nbclient")
 nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("ipykernel")
 
+from .conftest import KERNEL_NAME  # noqa: E402
+
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-KERNEL_NAME = "taskq-notebook-tests"
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture(scope="module")
-def kernelspec(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A kernelspec running this very interpreter (the .venv's), found through JUPYTER_PATH."""
-    root = tmp_path_factory.mktemp("jupyter")
-    spec = root / "kernels" / KERNEL_NAME
-    spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(
-        json.dumps(
-            {
-                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                "display_name": "taskq tests",
-                "language": "python",
-            }
-        )
-    )
-    return root
 
 
 #: The broker class each URL scheme makes, as the quickstart notebook prints it.
 BROKER_KINDS = {"sqlite": "SQLiteBroker", "redis": "RedisBroker", "amqp": "RabbitmqBroker"}
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("redis", marks=pytest.mark.redis),
-        pytest.param("rabbitmq", marks=pytest.mark.rabbitmq),
-    ]
-)
-def broker_url(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    """sqlite: a file in tmp_path; redis: a namespace of its own, deleted afterwards;
-    rabbitmq: a vhost of its own, with results in a Redis namespace of their own."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'taskq.db'}"
-        return
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL)
-    namespace = f"nbtest-{uuid.uuid4().hex[:10]}"
-    try:
-        if request.param == "redis":
-            yield f"{REDIS_URL}?namespace={namespace}"
-        else:
-            from ..factories.rabbitmq import temporary_vhost
-
-            monkeypatch.setenv("TASKQ_RESULTS_URL", f"{REDIS_URL}?namespace={namespace}")
-            with temporary_vhost() as vhost:
-                yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
-    finally:
-        keys = list(client.scan_iter(match=f"{namespace}*", count=1000))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 def execute(name: str, kernelspec: Path, broker_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
@@ -217,3 +161,32 @@ def test_run_worker_is_stopped_at_kernel_shutdown(
     finally:
         if _alive(pid):  # leave no orphan behind when the assertion fails
             os.kill(pid, signal.SIGKILL)
+
+
+def test_actors_in_cells(
+    kernelspec: Path, broker_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nb = execute("04-actors-in-cells.ipynb", kernelspec, broker_url, monkeypatch)
+
+    assert_no_errors(nb)
+    kind = BROKER_KINDS[broker_url.split(":", 1)[0]]
+    assert f"broker: {kind}" in outputs(nb, "import time")
+    assert "taskq in-kernel worker" in outputs(nb, "worker = tqnb.run_worker(")
+    # The live view was replaced by the final static one once all 500 finished.
+    watched = outputs(nb, "sent_at = time.monotonic()")
+    assert "500/500 finished" in watched and "succeeded 500" in watched
+    assert "finished: True {'succeeded': 500}" in outputs(nb, "finished = await")
+    assert "send -> done: " in outputs(nb, "finished = await")
+    assert "results in the order sent: True" in outputs(nb, "results = list(")
+    # Re-running an actor's cell changes what the next message runs.
+    assert "before: hello Ada" in outputs(nb, 'print("before:"')
+    assert "after: HELLO ADA!" in outputs(nb, "@taskq.actor(store_results=True)\ndef greet")
+    assert "late actor: LATE QUEUE!" in outputs(
+        nb, '@taskq.actor(store_results=True, queue_name="later")'
+    )
+    frame = outputs(nb, "df = w.to_dataframe()")
+    assert f"rows: 500 succeeded: 500 sum: {sum(range(500))}" in frame
+    assert "timed: 500" in frame  # start and finish times from the events
+    assert "<table" in frame and "noop" in frame and "duration_ms" in frame
+    stopped = outputs(nb, 'print("processed by the worker:"')
+    assert "processed by the worker: 503" in stopped and "worker exit code: 0" in stopped
