@@ -78,7 +78,7 @@ def _run_demo(path: Path, timeout: float, *, log_dir: Path) -> int:
     worker = _start_worker(url, demo, log_dir, out)
     started = time.monotonic()
     try:
-        arrived = _print_results(demo.broker.get_results_backend(), messages, worker, timeout)
+        arrived = _print_results(demo.add.broker.get_results_backend(), messages, worker, timeout)
     finally:
         exit_code = worker.stop()
     elapsed = time.monotonic() - started
@@ -151,7 +151,7 @@ def _start_worker(url: str, demo: Any, log_dir: Path, out: TextIO) -> _DemoWorke
         import taskq
 
         _say(out, "Note: `taskq worker` is not part of this build; running the worker in-process.")
-        worker = taskq.Worker(demo.broker, queues=[demo.QUEUE_NAME], worker_threads=4)
+        worker = taskq.Worker(demo.add.broker, queues=[demo.QUEUE_NAME], worker_threads=4)
         worker.start()
         return _DemoWorker(None, None, worker)
     command = [sys.executable, "-m", "taskq", "worker", "taskq.demo_app", "-p", "1", "-t", "4",
