@@ -50,7 +50,12 @@ async def test_enqueue_from_the_form_shows_the_event_in_the_tail(
             message="one succeeded row in the table",
         )
         assert app.query_one("#message-table").get_row_index(done[0].message_id) == 0
-        assert [e["event"] for e in done[0].events] == ["enqueued", "started", "succeeded"]
+        await wait_until(  # the UI's own "enqueued" may arrive after the worker's events
+            pilot,
+            lambda: [e["event"] for e in done[0].events] == ["enqueued", "started", "succeeded"],
+            message="the three events in lifecycle order",
+        )
+        assert table_column(app, "#message-table", 1) == ["succeeded"]
 
         app.query_one("#f-text").value = "no-such-text"  # the search hides it...
         await wait_until(pilot, lambda: app.query_one("#message-table").row_count == 0)

@@ -131,7 +131,9 @@ async def test_results_backend_of_the_imported_module(
     module = results_module("module-results")
     app = make_app(modules=[module])
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: app.module_broker is not None, message="module import")
+        await wait_until(
+            pilot, lambda: app.controller.module_broker is not None, message="module import"
+        )
         assert app.known_actors().get("add") == queue_name
         shown = await show_result_of_add(app, pilot, sqlite_broker, queue_name)
         assert shown == "42"
