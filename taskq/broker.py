@@ -144,8 +144,8 @@ class Broker:
             for m in self.middleware
             if not (getattr(m, "is_default", False) and isinstance(m, type(middleware)))
         ]
-        if before or after:
-            anchor = before or after
+        anchor = before or after
+        if anchor is not None:
             positions = [i for i, m in enumerate(self.middleware) if isinstance(m, anchor)]
             if not positions:
                 raise MiddlewareError(f"Middleware {anchor.__name__} not found")

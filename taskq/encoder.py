@@ -8,6 +8,7 @@ from typing import Any
 
 from .errors import DecodeError
 
+_orjson: Any
 try:  # orjson is an optional speed-up, output is identical JSON
     import orjson as _orjson
 except ImportError:  # pragma: no cover - depends on the environment
@@ -59,9 +60,8 @@ class JSONEncoder(Encoder):
         try:
             if _orjson is not None:
                 return _orjson.loads(data)
-            if isinstance(data, bytes | bytearray | memoryview):
-                data = bytes(data).decode("utf-8")
-            return json.loads(data)
+            text = bytes(data).decode("utf-8") if not isinstance(data, str) else data
+            return json.loads(text)
         except (ValueError, TypeError, RecursionError) as e:
             raise DecodeError(f"message is not valid UTF-8 JSON: {e}", data) from None
 

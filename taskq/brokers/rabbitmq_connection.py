@@ -162,7 +162,7 @@ def send_frames_together(connection: pika.BlockingConnection) -> None:
     Fewer system calls per publish, and RabbitMQ receives a message in one piece. Relies on
     pika's connection internals; with a pika that lacks them, the connection is left as is.
     """
-    impl = getattr(connection, "_impl", None)
+    impl: Any = getattr(connection, "_impl", None)
     if not (
         hasattr(impl, "_output_marshaled_frames")
         and hasattr(impl, "_adapter_emit_data")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pika
@@ -56,7 +57,7 @@ class RabbitmqInspection:
     def flush(self, queue_name: str) -> None:
         """Drop every message of ``queue_name``, its delay queue and its dead letters."""
         for name in (q_name(queue_name), dq_name(queue_name), xq_name(queue_name)):
-            self._retry(lambda name=name: self._purge(name), f"purge {name!r}")
+            self._retry(partial(self._purge, name), f"purge {name!r}")
 
     def flush_all(self) -> None:
         """Flush every declared queue."""

@@ -40,8 +40,8 @@ def publish_direct(
     or unknown pika internals). Raises ``OSError`` when the socket fails: the connection is
     then unusable. Not for a channel in confirm mode, whose publishes pika must count.
     """
-    impl = getattr(getattr(channel, "connection", None), "_impl", None)
-    transport = getattr(impl, "_transport", None)
+    impl: Any = getattr(getattr(channel, "connection", None), "_impl", None)
+    transport: Any = getattr(impl, "_transport", None)
     if (
         type(transport) is not _AsyncPlaintextTransport
         or transport.get_write_buffer_size()

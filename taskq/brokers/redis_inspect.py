@@ -76,7 +76,7 @@ class RedisInspection:
     def dead_letter_messages(self, queue_name: str, *, limit: int = 100) -> list[DeadLetter]:
         """Up to ``limit`` dead letters of ``queue_name``, newest first."""
         dead = self._dead_key(queue_name)
-        entries = self.client.zrevrange(dead, 0, max(0, limit - 1), withscores=True)
+        entries: Any = self.client.zrevrange(dead, 0, max(0, limit - 1), withscores=True)
         if not entries or limit <= 0:
             return []
         return self._load_dead_letters(queue_name, entries)
@@ -289,5 +289,6 @@ def _decode_or_none(raw: bytes) -> Message[Any] | None:
         return None
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def _text(value: Any) -> str:
+    """A Redis reply item (bytes, or str, or a number such as a SCAN cursor) as text."""
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -16,7 +16,7 @@ import os
 import re
 import socket
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import redis
 
@@ -136,7 +136,9 @@ class Keeper:
         now = current_millis()
         declared = sorted(broker.get_declared_queues())
         known_queues = [*declared, *(dq_name(name) for name in declared)]
-        dead = client.zrangebyscore(f"{ns}:__heartbeats__", "-inf", now - broker.heartbeat_timeout)
+        dead: Any = client.zrangebyscore(
+            f"{ns}:__heartbeats__", "-inf", now - broker.heartbeat_timeout
+        )
         requeued = 0
         for raw_id in dead:
             worker_id = raw_id.decode() if isinstance(raw_id, bytes) else raw_id

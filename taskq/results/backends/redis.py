@@ -78,7 +78,7 @@ class RedisBackend(ResultBackend):
         ready = key + READY_SUFFIX
         # BLMOVE from the list onto itself leaves the token in place for other readers;
         # it returns as soon as the token exists, or None after the timeout.
-        token = self.client.blmove(ready, ready, timeout / 1000, "RIGHT", "LEFT")
+        token = self.client.blmove(ready, ready, timeout / 1000, "RIGHT", "LEFT")  # type: ignore[arg-type]  # redis-py's stub says int; the server takes seconds as a float
         if token is None:
             return Missing
         return self._get(key)
