@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 #: What the worker prints when a module does not import (see taskq.worker_process).
 IMPORT_ERROR_MARK = "cannot import module"
+#: What it logs once a worker process runs.
+STARTED_MARK = "Worker process started"
 
 _running: weakref.WeakSet[WorkerProcess] = weakref.WeakSet()
 
@@ -86,17 +88,21 @@ class WorkerProcess:
         return "\n".join(lines[-tail:])
 
     def import_error(self) -> str | None:
-        """The worker's latest import error (the message and traceback it printed), unless it
-        started fine since."""
+        """The worker's latest import error (the message and traceback it printed), unless a
+        worker process started fine since."""
         lines = self.logs(tail=400).splitlines()
         marks = [i for i, line in enumerate(lines) if IMPORT_ERROR_MARK in line]
         if not marks:
             return None
         start = marks[-1]
-        since = lines[start + 1 :]
-        if any("ready" in line.lower() and "worker" in line.lower() for line in since):
+        if any(STARTED_MARK in line for line in lines[start + 1 :]):
             return None
-        return "\n".join(lines[start : start + 30])
+        error = [lines[start]]
+        for line in lines[start + 1 : start + 40]:
+            if "taskq.supervisor" in line:  # the master's own log record: the error ended
+                break
+            error.append(line)
+        return "\n".join(error)
 
     def reload(self, files: Sequence[str] = ()) -> None:
         """Reload the workers (SIGHUP): running messages finish, then fresh worker processes

@@ -313,9 +313,11 @@ class Tracker:
         message_id = str(event.get("message_id"))
         row = self.rows.get(message_id)
         stores_result = "result" in event and self.backend is not None and row and not row.done
-        if row is not None:  # times also complete a row its stored result already finished
+        if row is not None:  # also completes a row its stored result already finished
             with self._lock:
                 _record_times(row, event)
+                if event.get("traceback"):
+                    row.traceback = str(event["traceback"])
         if status == "succeeded" and stores_result:
             # The actor stores its result: that value, not the event, finishes the row.
             if self._fetch(message_id):
@@ -333,8 +335,6 @@ class Tracker:
             error = _event_error(event)
             if error:
                 row.error = error
-            if event.get("traceback"):
-                row.traceback = str(event["traceback"])
         return True
 
     # -- results -----------------------------------------------------------------------------
