@@ -134,10 +134,10 @@ class ResultBackend:
         """True if a result or failure is stored for the message."""
         return self._get(self.build_message_key(message)) is not Missing
 
-    def unwrap_result(self, value: Any) -> Any:
-        """The result a stored value holds (raises ResultFailure for a stored failure).
-        Override it together with ``store_result``/``store_exception`` to change the format."""
-        return unwrap_result(value)
+    def unwrap_result(self, res: Any) -> Any:
+        """The result the stored value ``res`` holds (raises ResultFailure for a stored
+        failure). Override it with ``store_result``/``store_exception`` to change the format."""
+        return unwrap_result(res)
 
     # -- aborts (see taskq.abort) ---------------------------------------------------------
     def set_abort(self, message_id: str, ttl: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -12,6 +13,7 @@ from taskq.rate_limits import (
     Barrier,
     BucketRateLimiter,
     ConcurrentRateLimiter,
+    RateLimitExceeded,
     WindowRateLimiter,
 )
 
@@ -153,6 +155,45 @@ def test_barrier_wait_times_out(real):
     barrier = Barrier(real.backend, real.key("lonely"), ttl=10_000)
     barrier.create(parties=2)
     assert barrier.wait(timeout=200) is False
+
+
+def test_parties_released_together_wake_within_milliseconds(real):
+    barrier = Barrier(real.backend, real.key("together"), ttl=10_000)
+    barrier.create(parties=3)
+    woke: list[float] = []
+    lock = threading.Lock()
+
+    def party():
+        assert barrier.wait(timeout=10_000)
+        with lock:
+            woke.append(time.monotonic())
+
+    parties = [threading.Thread(target=party) for _ in range(3)]
+    for thread in parties:
+        thread.start()
+    for thread in parties:
+        thread.join(15)
+    # Memcached cannot block on a key: waiters poll, at most 8 ms apart.
+    assert len(woke) == 3 and max(woke) - min(woke) < 0.1
+
+
+def test_memcached_limiters_take_dramatiqs_constructor():
+    pytest.importorskip("pymemcache")
+    from taskq.memcached import MemcachedOptionWarning
+    from taskq.rate_limits.backends import MemcachedBackend
+
+    with pytest.warns(MemcachedOptionWarning, match="binary"):
+        backend = MemcachedBackend(servers=["127.0.0.1"], binary=True, behaviors={"cas": True})
+    key = f"taskq-test-{uuid.uuid4().hex[:12]}-dramatiq-args"
+    mutex = ConcurrentRateLimiter(backend, key, limit=1)
+    try:
+        with mutex.acquire(), mutex.acquire(raise_on_failure=False) as second:
+            assert second is False
+        with pytest.raises(RateLimitExceeded), mutex.acquire(), mutex.acquire():
+            pass
+    finally:
+        with backend.pool.reserve(block=True) as client:
+            client.delete(key)
 
 
 def _arrived(real, barrier) -> bool:
