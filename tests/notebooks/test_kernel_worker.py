@@ -11,7 +11,7 @@ import pytest
 
 import taskq
 from taskq.broker import _reset_global_broker
-from taskq.notebook import run_worker
+from taskq.notebook import run_worker, watch
 from taskq.notebook._widget_views import StatusWidget
 from taskq.notebook.kernel_worker import KernelWorker
 from taskq.results import ResultFailure
@@ -173,3 +173,51 @@ def test_interrupting_the_kernel_does_not_cut_messages_short(
             client.stop_channels()
         finally:
             manager.shutdown_kernel(now=True)
+
+
+SHUTDOWN_SETUP = """
+import time
+import taskq
+import taskq.notebook as tqnb
+
+worker = tqnb.run_worker(threads=2)
+runs = []
+
+@taskq.actor(store_results=True)
+def slow(i):
+    runs.append(i)
+    time.sleep(1.0)  # the work itself: still running when the kernel is asked to shut down
+    return i * 10
+
+messages = [slow.send(i) for i in range(2)]
+deadline = time.monotonic() + 30
+while len(runs) < 2 and time.monotonic() < deadline:
+    time.sleep(0.01)
+print("ids:", *(m.message_id for m in messages))
+"""
+
+
+def test_kernel_shutdown_lets_running_messages_finish(
+    kernelspec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jupyter_client = pytest.importorskip("jupyter_client")
+    url = f"sqlite:///{tmp_path / 'taskq.db'}"
+    monkeypatch.setenv("JUPYTER_PATH", str(kernelspec))
+    monkeypatch.setenv("TASKQ_BROKER_URL", url)
+    manager, client = jupyter_client.manager.start_new_kernel(kernel_name=KERNEL_NAME)
+    try:
+        out = _run(client, SHUTDOWN_SETUP)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=False)  # a graceful shutdown, as from the Jupyter UI
+    ids = out.split("ids:", 1)[1].split()
+    assert len(ids) == 2
+
+    broker = broker_from_url(url)
+    try:
+        view = watch(ids, broker=broker)
+        assert view.wait(timeout=10_000)
+        assert sorted(view.results.values()) == [0, 10]  # both finished, none cut short
+    finally:
+        view.close()
+        broker.close()
