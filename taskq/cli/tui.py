@@ -45,12 +45,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"taskq tui needs the 'tui' extra ({e.name} is missing): pip install 'taskq[tui]'")
         return 2
     url = args.broker or os.environ.get("TASKQ_BROKER_URL") or DEFAULT_BROKER_URL
-    if url.startswith("sqlite:///"):
-        from ..urls import sqlite_path
+    if url.startswith("sqlite:"):
+        # Creates the file (and its folder) or says in one line why it cannot be used; a
+        # server broker that is down is shown, and retried, by the TUI itself.
+        from .connect import with_broker
 
-        directory = os.path.dirname(sqlite_path(url))
-        if directory:
-            os.makedirs(directory, exist_ok=True)
+        code = with_broker(url, lambda broker: 0)
+        if code:
+            return code
     config = TuiConfig(
         broker_url=url,
         modules=list(args.modules),
