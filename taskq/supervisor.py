@@ -278,7 +278,7 @@ class Supervisor:
         os.set_blocking(read_fd, False)
         os.set_blocking(write_fd, False)
         self._wake_fds = (read_fd, write_fd)
-        previous = {}
+        previous: dict[int, Any] = {}
         for signum in (*_STOP_SIGNALS, signal.SIGHUP):
             previous[signum] = signal.signal(signum, self._on_signal)
         return previous

@@ -55,7 +55,7 @@ def register(subparsers: Any) -> None:
 def _parse(text: str, kind: type, what: str, example: str) -> Any:
     try:
         value = json.loads(text)
-    except ValueError as e:
+    except json.JSONDecodeError as e:
         raise ValueError(f"{what} is not valid JSON ({e.msg} at column {e.colno}): {text!r}") from e
     if not isinstance(value, kind):
         raise ValueError(f"{what} must be a JSON {kind.__name__}, e.g. {example}; got {text!r}")
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--delay must be >= 0 ms, got {args.delay}")
     except ValueError as e:
         return fail(EXIT_BAD_INPUT, str(e))
-    message = Message(
+    message: Message[Any] = Message(
         queue_name=args.queue,
         actor_name=args.actor_name,
         args=tuple(positional),

@@ -107,9 +107,9 @@ def run(args: argparse.Namespace) -> int:
                 for event in history(broker, args.last, queue=args.queue, actor=args.actor):
                     show(event)
             while not stop.is_set():
-                event = subscription.poll()
-                if event is not None:
-                    show(event)
+                polled = subscription.poll()
+                if polled is not None:
+                    show(polled)
         finally:
             subscription.close()
         return EXIT_OK
