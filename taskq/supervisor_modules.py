@@ -81,9 +81,10 @@ def missing_module_message(modules: Iterable[str], paths: Iterable[str]) -> str 
                 "check the name"
             )
         where = ", ".join(os.path.abspath(p) for p in paths)
+        what = "it is" if missing == name else f"its package {missing!r} is"
         return (
-            f"cannot import module {name!r}: no {missing!r} in {where} nor on the Python path; "
-            "check the name, or add its directory with --path DIR"
+            f"cannot import module {name!r}: {what} neither in {where} nor on the Python "
+            "path; check the name, or add its directory with --path DIR"
         )
     return None
 
