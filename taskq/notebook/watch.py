@@ -80,7 +80,11 @@ class Watch:
     def to_dataframe(self) -> Any:
         """The messages as a pandas DataFrame, one row per message in the order given: id,
         actor, args, kwargs, status, result, error, started, finished (UTC timestamps) and
-        duration_ms. Needs pandas (``pip install pandas``)."""
+        duration_ms. Needs pandas (``pip install pandas``).
+
+        Start and finish times come from the workers' lifecycle events; on RabbitMQ (no event
+        history) a message that finished before this watch subscribed has no start time and
+        its finish time is when the watch read its result."""
         try:
             import pandas as pd  # type: ignore[import-untyped,unused-ignore]
         except ImportError as e:
