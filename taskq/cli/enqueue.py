@@ -22,6 +22,13 @@ from .connect import (
 if TYPE_CHECKING:
     from ..broker import Broker
 
+DESCRIPTION = """\
+Enqueue a message for ACTOR_NAME in the wire format every taskq and Dramatiq worker reads; the
+actor's code is not imported. Brokers know queues and workers, not actors: while no live worker
+consumes the queue (no worker has declared an actor on it), a warning says so and the message
+is enqueued anyway, to wait there for one.
+"""
+
 EPILOG = """\
 examples:
   taskq enqueue add '[1, 2]'
@@ -35,8 +42,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "enqueue",
         help="send a message to an actor by name",
-        description="Enqueue a message for ACTOR_NAME in the wire format every taskq and "
-        "Dramatiq worker reads; the actor's code is not imported.",
+        description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
