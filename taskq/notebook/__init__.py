@@ -1,4 +1,5 @@
-"""taskq in Jupyter: enqueue from a form, watch results arrive, see queues, run a worker.
+"""taskq in Jupyter: run a worker (in the kernel for actors defined in cells, or as processes
+for a module), enqueue from a form, watch results arrive, see queues.
 
 Imported only when used (``import taskq`` never imports this package or ipywidgets); each
 function imports ipywidgets lazily and falls back to the terminal (a rich progress bar or table)
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .kernel_worker import KernelWorker
 from .runner import WorkerProcess, run_worker
 from .setup import results_backend_for, setup_broker
 from .watch import Watch
@@ -32,8 +34,10 @@ def enqueue_form(actor: Actor[..., Any]) -> EnqueueForm:
 
 def watch(target: Any, *, broker: Broker | None = None, poll_interval: int = 200) -> Watch:
     """Follow messages live without blocking the kernel: a message, message ids, a group, a
-    pipeline or a list of them. Returns a :class:`Watch` (``wait(timeout=ms)``,
-    ``await watch.wait_async()``, ``close()``, ``results``, ``errors``, ``counts``).
+    pipeline or a list of them. Shows a progress bar (done, failed, running, queued, rate, ETA)
+    and one line per failure with its traceback a click away. Returns a :class:`Watch`
+    (``wait(timeout=ms)``, ``await watch.wait_async()``, ``close()``, ``results``, ``errors``,
+    ``counts``, ``to_dataframe()``).
 
     Statuses come from lifecycle events (workers started with ``--events``, as
     :func:`run_worker` does) and from the results backend (actors with ``store_results=True``);
@@ -57,6 +61,7 @@ def result(target: Any, *, block: bool = False, timeout: int | None = None) -> R
 
 
 __all__: Sequence[str] = [
+    "KernelWorker",
     "Watch",
     "WorkerProcess",
     "enqueue_form",

@@ -89,9 +89,8 @@ def _check_json_shape(spec: FieldSpec, parsed: Any) -> Any:
     if spec.parameter_kind is inspect.Parameter.VAR_KEYWORD and not isinstance(parsed, dict):
         raise FieldError("expected a JSON object of extra keyword arguments")
     origin = get_origin(spec.annotation) or spec.annotation
-    expected = (
-        {list: list, dict: dict, tuple: list}.get(origin) if isinstance(origin, type) else None
-    )
+    json_types: dict[type, type] = {list: list, dict: dict, tuple: list}
+    expected = json_types.get(origin) if isinstance(origin, type) else None
     if expected is not None and not isinstance(parsed, expected):
         raise FieldError(f"expected a JSON {'object' if expected is dict else 'list'}")
     return parsed
