@@ -1,8 +1,12 @@
 """run_worker() with no module: a worker in this process serving actors defined later and
-redefined, on every broker; and in a real kernel, an interrupt never cuts a message short."""
+redefined, on every broker and under gevent; in a real kernel, neither an interrupt nor a
+shutdown cuts a message short."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -221,3 +225,44 @@ def test_kernel_shutdown_lets_running_messages_finish(
     finally:
         view.close()
         broker.close()
+
+
+GEVENT_SCRIPT = """
+from gevent import monkey; monkey.patch_all()
+import time
+import taskq, taskq.notebook as tqnb
+
+worker = tqnb.run_worker(threads=20)
+
+@taskq.actor(store_results=True)
+def nap(i):
+    time.sleep(0.5)  # patched: the greenlet yields while it naps
+    return i
+
+jobs = taskq.group(nap.message(i) for i in range(20)).run()
+print("results:", list(jobs.get_results(block=True, timeout=30_000)) == list(range(20)))
+
+@taskq.actor(store_results=True)
+def nap(i):
+    return -i
+
+print("redefined:", nap.send(3).get_result(block=True, timeout=10_000))
+print("exit code:", worker.stop())
+"""
+
+
+def test_under_gevent_the_worker_runs_greenlets(tmp_path: Path) -> None:
+    pytest.importorskip("gevent")
+    env = {**os.environ, "TASKQ_BROKER_URL": f"sqlite:///{tmp_path / 'taskq.db'}"}
+    env.pop("TASKQ_NOTEBOOK_WIDGETS", None)
+    done = subprocess.run(
+        [sys.executable, "-c", GEVENT_SCRIPT],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "results: True" in done.stdout
+    assert "redefined: -3" in done.stdout and "exit code: 0" in done.stdout
