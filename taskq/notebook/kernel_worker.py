@@ -210,6 +210,11 @@ class KernelWorker:
         return f"<taskq in-kernel worker {self.summary_text()}>"
 
 
+def running_kernel_workers() -> list[KernelWorker]:
+    """The in-kernel workers not stopped yet."""
+    return list(_running)
+
+
 @atexit.register
 def _stop_kernel_workers() -> None:
     for worker in list(_running):

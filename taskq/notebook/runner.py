@@ -317,12 +317,14 @@ def _run_in_kernel(
     events: bool,
     show: bool,
 ) -> KernelWorker:
-    from .kernel_worker import KernelWorker
+    from .kernel_worker import KernelWorker, running_kernel_workers
     from .setup import setup_broker
 
-    return KernelWorker(
-        setup_broker(broker, events=events), threads=threads, queues=queues, show=show
-    )
+    broker = setup_broker(broker, events=events)
+    for previous in running_kernel_workers():
+        if previous.broker is broker:  # the worker cell ran again: one worker, not two
+            previous.stop()
+    return KernelWorker(broker, threads=threads, queues=queues, show=show)
 
 
 @atexit.register

@@ -94,6 +94,17 @@ def test_terminal_fallback_is_text(url_broker: taskq.Broker, widgets_off: None) 
         worker.stop()
 
 
+def test_running_the_worker_cell_again_replaces_the_worker(
+    sqlite_broker: taskq.Broker, widgets_off: None
+) -> None:
+    first = run_worker(threads=1, broker=sqlite_broker)
+    second = run_worker(threads=1, broker=sqlite_broker)
+    try:
+        assert not first.running and second.running
+    finally:
+        second.stop()
+
+
 def test_run_worker_refuses_a_broker_with_a_module(sqlite_broker: taskq.Broker) -> None:
     with pytest.raises(TypeError, match="only without a module"):
         run_worker("nb_actors", broker=sqlite_broker)  # type: ignore[call-overload]
