@@ -95,6 +95,8 @@ class MessageRecord:
     events: list[Event] = field(default_factory=list)
     #: Lower-cased text the search matches: id, actor, queue, arguments, error.
     search: str = ""
+    #: Whatever a view derived from the record (its table cells); cleared on every change.
+    view_cache: Any = None
 
     @property
     def first_at(self) -> int:
@@ -116,6 +118,7 @@ class MessageRecord:
     def apply(self, event: Event) -> None:
         """Fold one event into the record."""
         name = str(event.get("event", "?"))
+        self.view_cache = None
         if not self.events or _order(event) >= _order(self.events[-1]):
             self.events.append(event)
         else:  # out of order (a producer's "enqueued" may arrive after a worker's "started")
@@ -264,16 +267,16 @@ class MessageIndex:
 
     def newest(self, message_filter: MessageFilter, limit: int) -> list[MessageRecord]:
         """The newest ``limit`` records passing ``message_filter``, oldest first."""
-        found: list[MessageRecord] = []
+        records = reversed(self.records.values())
         if not message_filter.active:
-            found = list(itertools.islice(reversed(self.records.values()), limit))
+            found = list(itertools.islice(records, limit))
+        elif message_filter.text and not (
+            message_filter.queue or message_filter.actor or message_filter.status
+        ):  # the search box alone: the common case, kept to one substring test per message
+            needle = message_filter.text.lower()
+            found = list(itertools.islice((r for r in records if needle in r.search), limit))
         else:
-            matches = message_filter.matches
-            for record in reversed(self.records.values()):
-                if matches(record):
-                    found.append(record)
-                    if len(found) >= limit:
-                        break
+            found = list(itertools.islice(filter(message_filter.matches, records), limit))
         found.reverse()
         return found
 

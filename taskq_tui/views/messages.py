@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import DataTable, Input, Select, Static
 
 from ..controller import ABORT_NO_MODULE
@@ -23,7 +24,9 @@ from ..widgets.message_detail import MessageDetail
 from .base import TabView
 
 #: Rows kept in the table (the newest matching messages); the rest stay searchable.
-MAX_ROWS = 300
+MAX_ROWS = 100
+#: Seconds the cursor rests on a row before the detail pane shows it.
+DETAIL_DELAY = 0.1
 #: Statuses a message can still be aborted in.
 ABORTABLE = {"queued", "delayed", "running", "retried"}
 STATUS_STYLE = {
@@ -49,7 +52,13 @@ COLUMNS = [
 
 
 def row_cells(record: MessageRecord) -> list[Any]:
-    """The table cells of one message."""
+    """The table cells of one message (computed once per change of the record)."""
+    if record.view_cache is None:
+        record.view_cache = _cells(record)
+    return list(record.view_cache)
+
+
+def _cells(record: MessageRecord) -> list[Any]:
     return [
         clock_time(record.first_at),
         Text(record.status, style=STATUS_STYLE.get(record.status, "")),
@@ -80,12 +89,12 @@ class MessagesView(TabView):
     BINDINGS = [
         Binding("slash", "focus_search", "Search"),
         Binding("escape", "focus_table", "Back to the table", show=False),
-        Binding("space", "toggle_pause", "Pause/resume"),
+        Binding("space", "toggle_pause", "Pause", tooltip="Pause or resume the live table"),
         Binding("a", "abort", "Abort"),
         Binding("a", "abort_off", "Abort (off)", tooltip="Needs the Abortable middleware"),
-        Binding("r", "retry", "Retry (edit args)"),
+        Binding("r", "retry", "Retry", tooltip="Send again, original arguments editable"),
         Binding("c", "copy_id", "Copy id"),
-        Binding("ctrl+l", "clear_filters", "Clear filters"),
+        Binding("ctrl+l", "clear_filters", "Clear filters", show=False),
     ]
 
     class PauseToggled(Message):
@@ -106,6 +115,7 @@ class MessagesView(TabView):
         super().__init__(*args, **kwargs)
         self._shown: dict[str, None] = {}  # message ids in the table, oldest first
         self._synced = 0
+        self._detail_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="message-filters"):
@@ -248,10 +258,17 @@ class MessagesView(TabView):
 
     # -- the detail pane --------------------------------------------------------------------------
     @on(DataTable.RowHighlighted, "#message-table")
-    def on_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        record = self.context.messages.get(event.row_key.value or "")
-        detail = self.query_one(MessageDetail)
-        if record is not None and record is not detail.record:
+    def on_row_highlighted(self) -> None:
+        # Not at once: while the cursor runs down the rows, or a search is typed, the table
+        # redraws first and the pane follows once the cursor rests (one layout, not one a key).
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._detail_timer = self.set_timer(DETAIL_DELAY, self.show_selected_detail)
+
+    def show_selected_detail(self) -> None:
+        """Show the message under the cursor in the detail pane."""
+        record = self.selected_record()
+        if record is not None and record is not self.query_one(MessageDetail).record:
             self.show_detail(record)
 
     def show_detail(self, record: MessageRecord) -> None:

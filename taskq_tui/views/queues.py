@@ -52,9 +52,9 @@ class QueuesView(TabView):
     BINDINGS = [
         Binding("slash", "focus_search", "Search"),
         Binding("r", "requeue_selected", "Requeue"),
-        Binding("R", "requeue_all", "Requeue all shown"),
-        Binding("p", "purge", "Purge dead"),
-        Binding("t", "retry", "Retry (edit args)"),
+        Binding("R", "requeue_all", "Requeue all", tooltip="Requeue every dead letter shown"),
+        Binding("p", "purge", "Purge", tooltip="Delete every dead letter of the queue"),
+        Binding("t", "retry", "Retry", tooltip="Send again, original arguments editable"),
         Binding("ctrl+r", "reload", "Reload"),
     ]
 

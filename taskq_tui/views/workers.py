@@ -42,13 +42,13 @@ class WorkersView(TabView):
     MAIN = "#process-table"
     BINDINGS = [
         Binding("l", "launch", "Launch group"),
-        Binding("m", "edit_form", "Edit launch form"),
-        Binding("h", "signal('hup')", "HUP reload"),
-        Binding("t", "signal('term')", "TERM stop"),
+        Binding("m", "edit_form", "Form", tooltip="Edit the launch form (module, processes...)"),
+        Binding("h", "signal('hup')", "HUP", tooltip="Reload: fresh workers, same master"),
+        Binding("t", "signal('term')", "TERM", tooltip="Graceful stop"),
         Binding("k", "signal('kill')", "KILL"),
-        Binding("plus", "restart(1)", "Restart +1 proc"),
-        Binding("minus", "restart(-1)", "Restart -1 proc"),
-        Binding("x", "clear_exited", "Clear exited"),
+        Binding("plus", "restart(1)", "More", tooltip="Restart with one process more"),
+        Binding("minus", "restart(-1)", "Fewer", tooltip="Restart with one process fewer"),
+        Binding("x", "clear_exited", "Clear exited", show=False),
     ]
 
     selected_group: reactive[str] = reactive("")

@@ -19,10 +19,13 @@ STEP_NOTES = ("duration_ms", "retries", "eta", "exception_type", "exception")
 
 
 def pretty(value: Any) -> str:
-    """``value`` as indented JSON (or its repr when it is not JSON)."""
+    """``value`` as JSON, indented when it does not fit one short line (else its repr)."""
     if value is None:
         return "-"
     try:
+        compact = json.dumps(value, ensure_ascii=False, default=repr)
+        if len(compact) <= 72:
+            return compact
         return json.dumps(value, indent=2, ensure_ascii=False, default=repr)
     except (TypeError, ValueError):
         return repr(value)
@@ -73,6 +76,8 @@ class MessageDetail(Static):
             fields.add_row("worker", record.worker)
         if record.duration_ms is not None:
             fields.add_row("duration", f"{record.duration_ms} ms")
+        if record.error:
+            fields.add_row("error", Text(record.error, style="bold red"))
         fields.add_row("args", Text(pretty(record.args)))
         fields.add_row("kwargs", Text(pretty(record.kwargs or {})))
         fields.add_row("options", Text(pretty(record.options)))
@@ -80,8 +85,6 @@ class MessageDetail(Static):
         if result is not None:
             fields.add_row("result", Text(result))
         parts: list[RenderableType] = [fields, Text("lifecycle", style="bold"), timeline(record)]
-        if record.error:
-            parts.append(Text(record.error, style="bold red"))
         if record.traceback:
             parts.append(Text(record.traceback.rstrip(), style="red"))
         elif record.reason and record.reason.strip() != record.error:

@@ -118,9 +118,12 @@ async def show_workers(pilot: Any) -> None:
 
 
 async def show_messages(pilot: Any) -> None:
+    """One row per message; the last (failed) one selected, its detail pane below."""
     pilot.app.add_events(fixed_events())
     await pilot.pause()
     await open_tab(pilot, "2", "#message-table")
+    detail = pilot.app.query_one("#message-detail")
+    await wait_until(pilot, lambda: detail.record is not None, message="the detail pane")
     await pilot.pause()
 
 
