@@ -11,7 +11,6 @@ import contextlib
 import gc
 import signal
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +27,7 @@ from .commands import TaskqCommands
 from .config import TuiConfig
 from .context import TuiContext
 from .controller import ABORT_NO_MODULE, BrokerController, ModulesLoaded
+from .feeds import feed_demo, follow_events
 from .message_index import MessageIndex
 from .requests import (
     AbortRequested,
@@ -39,9 +39,9 @@ from .requests import (
 )
 from .screens.confirm import ConfirmScreen
 from .screens.enqueue import EnqueueRequest, EnqueueScreen
-from .screens.help import HelpScreen, key_rows
+from .screens.help import HelpScreen, help_sections
 from .tabs import TABS, TABS_BY_ID
-from .terminal_driver import TerminalGone
+from .terminal_driver import TerminalGone, hangup_safe
 from .views.messages import MessagesView
 from .views.queues import QueuesView
 from .views.workers import WorkersView
@@ -102,14 +102,7 @@ class TaskqApp(App[int]):
 
     def get_driver_class(self) -> Any:
         """On Linux, a driver that survives the terminal being closed (see terminal_driver)."""
-        from textual.drivers.linux_driver import LinuxDriver
-
-        driver_class = super().get_driver_class()
-        if driver_class is LinuxDriver:
-            from .terminal_driver import HangupSafeDriver
-
-            return HangupSafeDriver
-        return driver_class
+        return hangup_safe(super().get_driver_class())
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -215,33 +208,11 @@ class TaskqApp(App[int]):
         """Load the events the broker keeps, then follow the live stream (resubscribing after
         outages)."""
         self._follow_stopped.clear()
+        worker = get_current_worker()
         try:
-            self._follow_events()
+            follow_events(self.controller, self.context.inbox, lambda: worker.is_cancelled)
         finally:
             self._follow_stopped.set()
-
-    def _follow_events(self) -> None:
-        worker = get_current_worker()
-        inbox = self.context.inbox
-        with contextlib.suppress(Exception):  # no history is not fatal; the poller says why
-            for event in self.controller.recent_events():
-                inbox.put(event)
-        while not worker.is_cancelled:
-            try:
-                stream = self.controller.subscribe()
-            except Exception:
-                time.sleep(1.0)
-                continue
-            try:
-                while not worker.is_cancelled:
-                    live = next(stream)
-                    if live is not None:
-                        inbox.put(live)
-            except Exception:
-                time.sleep(1.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    stream.close()
 
     @work(thread=True, exclusive=True, group="modules")
     def load_modules(self) -> None:
@@ -307,7 +278,7 @@ class TaskqApp(App[int]):
 
         def submitted(request: EnqueueRequest | None) -> None:
             if request is not None:
-                self.run_broker_action(partial_enqueue(self.controller, request), "Enqueue failed")
+                self.run_broker_action(self.controller.enqueue_action(request), "Enqueue failed")
 
         self.push_screen(EnqueueScreen(title, prefill), submitted)
 
@@ -318,16 +289,12 @@ class TaskqApp(App[int]):
         if self.abort_reason:
             self.notify(self.abort_reason, title="Abort is off", severity="warning", timeout=15)
             return
-        message_id = request.message_id
-
-        def abort() -> str:
-            self.controller.abort(message_id)
-            return f"Abort requested for {message_id[:8]}"
-
         self.confirm_then(
-            f"Abort message {message_id}?",
+            f"Abort message {request.message_id}?",
             "Abort",
-            lambda: self.run_broker_action(abort, "Abort failed"),
+            lambda: self.run_broker_action(
+                self.controller.abort_action(request.message_id), "Abort failed"
+            ),
         )
 
     @on(RequeueRequested)
@@ -335,14 +302,11 @@ class TaskqApp(App[int]):
         if not request.message_ids or self.refuse_if_read_only("requeueing"):
             return
         queue, ids = request.queue_name, request.message_ids
-
-        def requeue() -> str:
-            return f"Requeued {self.controller.requeue(queue, ids)} message(s) on {queue}"
-
+        action = self.controller.requeue_action(queue, ids)
         self.confirm_then(
             f"Requeue {len(ids)} dead letter(s) of {queue!r}?",
             "Requeue",
-            lambda: self.run_broker_action(requeue, "Requeue failed", self._reload_dead_letters),
+            lambda: self.run_broker_action(action, "Requeue failed", self._reload_dead_letters),
         )
 
     @on(PurgeRequested)
@@ -351,14 +315,11 @@ class TaskqApp(App[int]):
             return
         queue = request.queue_name
         dead = self.queue_stats.get(queue, {}).get("dead", "all")
-
-        def purge() -> str:
-            return f"Purged {self.controller.purge(queue)} dead letter(s) of {queue}"
-
+        action = self.controller.purge_action(queue)
         self.confirm_then(
             f"Permanently delete {dead} dead letter(s) of {queue!r}?",
             "Purge",
-            lambda: self.run_broker_action(purge, "Purge failed", self._reload_dead_letters),
+            lambda: self.run_broker_action(action, "Purge failed", self._reload_dead_letters),
         )
 
     def _reload_dead_letters(self) -> None:
@@ -383,22 +344,10 @@ class TaskqApp(App[int]):
         self.focus_active_tab()
 
     def action_help(self) -> None:
-        """Show every key binding, as the footer shows them."""
-        bindings = list(self.BINDINGS) + [b for t in TABS for b in t.view.BINDINGS]
-        display = {
-            binding.key: self.get_key_display(binding)
-            for binding in Binding.make_bindings(bindings)  # type: ignore[arg-type]
-        }
-        sections = [("Everywhere", key_rows(list(self.BINDINGS), display))]  # type: ignore[arg-type]
-        for tab in TABS:
-            view = self.part(f"#{tab.view_id}")
-            shown = [  # a binding its view turns off now (check_action False) is left out
-                b
-                for b in Binding.make_bindings(tab.view.BINDINGS)  # type: ignore[arg-type]
-                if view.check_action(b.action, ()) is not False
-            ]
-            sections.append((tab.title, key_rows(shown, display)))
-        self.push_screen(HelpScreen(sections))
+        """Show every key binding, as the footer shows them (keys a view turns off now are
+        left out)."""
+        views = [(tab.title, self.part(f"#{tab.view_id}")) for tab in TABS]
+        self.push_screen(HelpScreen(help_sections(self, views)))
 
     # -- demo ---------------------------------------------------------------------------------
     def start_demo(self) -> None:
@@ -413,17 +362,8 @@ class TaskqApp(App[int]):
     @work(thread=True, exclusive=True, group="demo")
     def demo_feed(self) -> None:
         """Send a demo message every ~0.6 s until the app exits."""
-        import random
-
-        from .demo_feed import demo_message
-
         worker = get_current_worker()
-        rng = random.Random()
-        while not worker.is_cancelled:
-            message, delay = demo_message(rng)
-            with contextlib.suppress(Exception):  # the poller shows an outage banner
-                self.controller.send_demo(message, delay)
-            time.sleep(0.6)
+        feed_demo(self.controller, lambda: worker.is_cancelled)
 
     # -- quitting -----------------------------------------------------------------------------
     async def action_quit(self) -> None:
@@ -474,13 +414,3 @@ class TaskqApp(App[int]):
         self.workers.cancel_all()
         await asyncio.to_thread(self._follow_stopped.wait, 3.0)
         await asyncio.to_thread(self.link.close)
-
-
-def partial_enqueue(controller: BrokerController, request: EnqueueRequest) -> Callable[[], str]:
-    """The action that enqueues ``request`` and says what it sent."""
-
-    def enqueue() -> str:
-        sent = controller.enqueue(request)
-        return f"Enqueued {sent} as {sent.message_id[:8]} on {request.queue_name}"
-
-    return enqueue

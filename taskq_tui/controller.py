@@ -76,12 +76,17 @@ class BrokerController:
         from taskq.middleware.abort import Abortable
 
         loaded = ModulesLoaded()
-        if not self.config.modules:
+        modules = list(self.config.modules)
+        if self.config.demo:
+            from .demo_feed import DEMO_MODULE
+
+            modules.append(DEMO_MODULE)
+        if not modules:
             return loaded
         add_import_paths([self.config.worker_cwd or "."])
         broker = self.link.broker()
         taskq.set_broker(broker)  # modules that do not set up a broker declare actors on ours
-        for name in self.config.modules:
+        for name in modules:
             try:
                 importlib.import_module(name.split(":", 1)[0])
             except Exception as e:
@@ -130,6 +135,34 @@ class BrokerController:
             return broker.enqueue(message, delay=request.delay_ms)
 
         return self.link.call(send)
+
+    def enqueue_action(self, request: EnqueueRequest) -> Callable[[], str]:
+        """A callable that enqueues ``request`` and says what it sent."""
+
+        def enqueue() -> str:
+            sent = self.enqueue(request)
+            return f"Enqueued {sent} as {sent.message_id[:8]} on {request.queue_name}"
+
+        return enqueue
+
+    def requeue_action(self, queue_name: str, message_ids: list[str]) -> Callable[[], str]:
+        """A callable that requeues dead letters and says how many."""
+        return lambda: (
+            f"Requeued {self.requeue(queue_name, message_ids)} message(s) on {queue_name}"
+        )
+
+    def purge_action(self, queue_name: str) -> Callable[[], str]:
+        """A callable that purges the dead letters of ``queue_name`` and says how many."""
+        return lambda: f"Purged {self.purge(queue_name)} dead letter(s) of {queue_name}"
+
+    def abort_action(self, message_id: str) -> Callable[[], str]:
+        """A callable that aborts ``message_id`` and says so."""
+
+        def abort() -> str:
+            self.abort(message_id)
+            return f"Abort requested for {message_id[:8]}"
+
+        return abort
 
     def requeue(self, queue_name: str, message_ids: list[str]) -> int:
         """Move dead letters back onto their queue; returns how many moved."""

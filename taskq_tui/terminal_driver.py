@@ -6,6 +6,8 @@ starts a second output thread, whose first write fails with EIO and kills it; th
 frames then fill that dead thread's queue and the event loop blocks forever, so the TUI never
 finishes stopping its worker groups. This driver resumes only after a real suspend and drops
 output once the terminal is gone, so the loop keeps running and the TUI can quit cleanly.
+
+It overrides private LinuxDriver methods, so pyproject.toml bounds textual below 9.
 """
 
 from __future__ import annotations
@@ -88,3 +90,8 @@ class HangupSafeDriver(LinuxDriver):
 
     def _terminal_gone(self) -> None:
         self._app.post_message(TerminalGone())  # thread-safe: called from the output thread
+
+
+def hangup_safe(driver_class: type[Any]) -> type[Any]:
+    """:class:`HangupSafeDriver` in place of Textual's stock Linux driver; else ``driver_class``."""
+    return HangupSafeDriver if driver_class is LinuxDriver else driver_class

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+from collections.abc import Iterable
+from typing import Any
+
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
@@ -20,7 +24,7 @@ Press **^p** for the command palette (enqueue to an actor by name, jump to a tab
 KeyRow = tuple[str, str]
 
 
-def key_rows(bindings: list[Binding], display: dict[str, str]) -> list[KeyRow]:
+def key_rows(bindings: Iterable[Binding], display: dict[str, str]) -> list[KeyRow]:
     """Rows for ``bindings`` (each key shown as in ``display``); keys sharing an action and
     description are listed together, bindings without a description are left out."""
     rows: dict[tuple[str, str], list[str]] = {}
@@ -40,6 +44,27 @@ def bindings_markdown(title: str, rows: list[KeyRow]) -> str:
         shown = " ".join(f"`{key}`" for key in keys.split(" / "))
         lines.append(f"| {shown} | {description} |")
     return "\n".join(lines) + "\n"
+
+
+def help_sections(
+    app: App[Any], views: list[tuple[str, DOMNode]]
+) -> list[tuple[str, list[KeyRow]]]:
+    """The app's keys ("Everywhere"), then each view's under its title, keys shown as
+    ``app.get_key_display`` shows them; a binding a view turns off now is left out."""
+    app_bindings = Binding.make_bindings(app.BINDINGS)
+    sections = [("Everywhere", key_rows(app_bindings, _display(app, app_bindings)))]
+    for title, view in views:
+        bindings = [
+            b
+            for b in Binding.make_bindings(view.BINDINGS)
+            if view.check_action(b.action, ()) is not False
+        ]
+        sections.append((title, key_rows(bindings, _display(app, bindings))))
+    return sections
+
+
+def _display(app: App[Any], bindings: Iterable[Binding]) -> dict[str, str]:
+    return {binding.key: app.get_key_display(binding) for binding in bindings}
 
 
 class HelpScreen(ModalScreen[None]):

@@ -79,7 +79,7 @@ def main(seconds: float = 20.0) -> None:
         busy = (after.user - before.user) + (after.system - before.system)
         screen = subprocess.check_output([*tmux, "capture-pane", "-p"], text=True)
         feeder.join()
-        seen = [line for line in screen.splitlines() if "seen" in line]
+        seen = [line for line in screen.splitlines() if " messages" in line]
         print(
             f"TUI CPU while tailing {RATE} events/s: {100 * busy / elapsed:.1f}% of one core "
             f"over {elapsed:.0f}s; tail counter: {seen[-1].strip() if seen else '?'}"
