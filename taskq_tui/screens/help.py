@@ -51,7 +51,7 @@ def help_sections(
 ) -> list[tuple[str, list[KeyRow]]]:
     """The app's keys ("Everywhere"), then each view's under its title, keys shown as
     ``app.get_key_display`` shows them; a binding a view turns off now is left out."""
-    app_bindings = Binding.make_bindings(app.BINDINGS)
+    app_bindings = list(Binding.make_bindings(app.BINDINGS))
     sections = [("Everywhere", key_rows(app_bindings, _display(app, app_bindings)))]
     for title, view in views:
         bindings = [

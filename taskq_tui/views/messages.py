@@ -59,15 +59,16 @@ def row_cells(record: MessageRecord) -> list[Any]:
 
 
 def _cells(record: MessageRecord) -> list[Any]:
+    # Text, not str: a str cell would be parsed as console markup on every measure and render.
     return [
-        clock_time(record.first_at),
+        Text(clock_time(record.first_at)),
         Text(record.status, style=STATUS_STYLE.get(record.status, "")),
-        short(record.queue_name, 10),
-        short(record.actor_name, 14),
-        short(record.args_text(), 20),
-        short(record.worker, 12),
-        "" if record.duration_ms is None else str(record.duration_ms),
-        Text(short(record.error, 60), style="red"),
+        Text(short(record.queue_name, 10)),
+        Text(short(record.actor_name, 14)),
+        Text(short(record.args_text(), 20)),
+        Text(short(record.worker, 12)),
+        Text("" if record.duration_ms is None else str(record.duration_ms)),
+        Text(short(record.error, 40), style="red"),
     ]
 
 
