@@ -51,6 +51,11 @@ def clean_env(home: Path, venv_bin: Path | None = None) -> dict[str, str]:
     }
 
 
+def _cores() -> int:
+    """The cores ``taskq worker`` starts one process per by default."""
+    return len(os.sched_getaffinity(0)) or 1
+
+
 def _tail(text: str, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
@@ -209,7 +214,7 @@ class Session:
         log_file = _option(words, "--log-file")
         log_path = self.folder / log_file if log_file else None
         if worker:
-            processes = int(_option(words, "--processes", "-p") or os.cpu_count() or 1)
+            processes = int(_option(words, "--processes", "-p") or _cores())
             return _WORKER_READY, processes, log_path
         if argv[:2] == ["taskq", "events"] and "--json" not in words:
             return _EVENTS_READY, 1, None
