@@ -297,10 +297,11 @@ class Broker:
     def get_results_backend(self) -> ResultBackend:
         """The results backend of this broker's Results middleware."""
         from .results import Results
+        from .results.errors import NoResultsBackend
 
         results = self.get_middleware(Results)
         if results is None:
-            raise MiddlewareError("The Results middleware is not set up on this broker.")
+            raise NoResultsBackend("The Results middleware is not set up on this broker.")
         return results.backend  # type: ignore[attr-defined]
 
     def default_results_backend(self) -> ResultBackend:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import TaskqError
+from ..middleware.middleware import MiddlewareError
 
 
 class ResultError(TaskqError):
@@ -24,3 +25,8 @@ class ResultFailure(ResultError):
         super().__init__(message)
         self.orig_exc_type = orig_exc_type
         self.orig_exc_msg = orig_exc_msg
+
+
+class NoResultsBackend(MiddlewareError, RuntimeError):
+    """The broker has no Results middleware, so there is no backend to read results from (a
+    RuntimeError, as Dramatiq raises when its broker has no results backend)."""

@@ -257,3 +257,23 @@ def test_a_value_piped_to_the_next_actor_is_not_warned_about(stub_broker, start_
         (produce.message() | consume.message()).run()
         stub_broker.join(produce.queue_name, timeout=10_000)
     assert not [r for r in caplog.records if r.name == "taskq.results"]
+
+
+def test_reading_results_without_the_results_middleware_is_a_runtime_error(queue_name):
+    from taskq.broker import _reset_global_broker
+    from taskq.brokers.stub import StubBroker
+    from taskq.middleware import MiddlewareError
+
+    taskq.set_broker(StubBroker())
+    try:
+
+        @taskq.actor(queue_name=queue_name)
+        def work():
+            return 1
+
+        message = work.send()
+        for raised in (RuntimeError, MiddlewareError):  # Dramatiq's and taskq's names for it
+            with pytest.raises(raised, match="Results middleware is not set up"):
+                message.get_result()
+    finally:
+        _reset_global_broker()
