@@ -22,7 +22,7 @@ import pytest
 import taskq
 from taskq.cli import build_parser
 
-from .blocks import DOCS, ROOT, Block, all_blocks
+from .blocks import DOCS, ROOT, Block, all_blocks, markdown_files, parse_blocks
 from .shell import taskq_commands
 
 BLOCKS = all_blocks()
@@ -143,3 +143,30 @@ def test_mkdocs_nav_lists_every_page() -> None:
     assert pages - listed == set(), "pages missing from the mkdocs.yml nav"
     missing = {p for p in listed - pages if Path(p).name not in PENDING_PAGES}
     assert not missing, f"nav entries without a page: {missing}"
+
+
+_REDIS_URL = re.compile(r"rediss?://[^\s\"')]+")
+_AMQP_LOCAL = re.compile(r"amqps?://[^\s\"')]*127\.0\.0\.1:5672/([^\s\"')?;]*)")
+
+
+def test_runnable_blocks_reach_only_isolated_server_names() -> None:
+    """The page sessions rewrite only Redis database 0 and the vhost %2F on 127.0.0.1 (see
+    tests/docs/isolation.py); a block naming anything else would share other tests' names."""
+    from .isolation import REDIS_DB, VHOST, isolate, vhosts_created
+
+    leaks = []
+    for page in markdown_files():
+        created = {VHOST, *vhosts_created(page.read_text())}
+        for block in parse_blocks(page):
+            if block.lang not in {"python", "py", *SHELL} or block.not_run or block.snippets:
+                continue
+            code = isolate(block.code)
+            leaks += [
+                f"{block.where}: {url}"
+                for url in _REDIS_URL.findall(code)
+                if f"127.0.0.1:6379/{REDIS_DB}" not in url
+            ]
+            leaks += [
+                f"{block.where}: vhost {v}" for v in _AMQP_LOCAL.findall(code) if v not in created
+            ]
+    assert not leaks, f"server names the docs tests do not isolate: {leaks}"
