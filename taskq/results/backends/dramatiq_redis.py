@@ -87,5 +87,7 @@ class DramatiqRedisBackend(RedisBackend):
     def _wait(self, key: str, timeout: int) -> Any:
         if timeout <= 0:
             return self._get(key)
-        data = as_bytes(self.client.blmove(key, key, timeout / 1000, "RIGHT", "LEFT"))
+        # redis-py's stub says int; the server takes the timeout in seconds as a float
+        reply = self.client.blmove(key, key, timeout / 1000, "RIGHT", "LEFT")  # type: ignore[arg-type]
+        data = as_bytes(reply)
         return Missing if data is None else self._decode(data)
