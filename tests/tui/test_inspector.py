@@ -132,6 +132,7 @@ async def test_failed_message_detail_copy_and_retry_with_edited_args(
 
         await pilot.press("r")
         form = await wait_until(pilot, lambda: isinstance(app.screen, EnqueueScreen) and app.screen)
+        assert len(app.screen_stack) == 2  # one form, not one per handler
         assert form.query_one("#enqueue-actor").value == "boom"
         assert form.query_one("#enqueue-queue").value == queue_name
         assert form.query_one("#enqueue-args").value == '["tui test"]'
