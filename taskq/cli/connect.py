@@ -90,6 +90,10 @@ def probe(broker: Broker) -> None:
     if callable(ping):
         ping()
         return
+    client = getattr(broker, "client", None)
+    if callable(getattr(client, "ping", None)):  # Redis: connects (and logs in) lazily
+        client.ping()  # type: ignore[union-attr]
+        return
     if "taskq.brokers.rabbitmq" in sys.modules:
         from ..brokers.rabbitmq import RabbitmqBroker
 
@@ -97,12 +101,39 @@ def probe(broker: Broker) -> None:
             broker.connection  # noqa: B018 - opening it is the point
 
 
+#: What went wrong, in the same words on every broker: (words in the error, the kind).
+_KINDS = (
+    (
+        ("authentication", "access_refused", "username-password", "wrongpass", "noauth",
+         "authenticated"),
+        "authentication failed",
+    ),
+    (("not_allowed", "accessdenied", "vhost"), "vhost missing or not allowed"),
+    (("refused", "errno 111", "error 111"), "connection refused"),
+    (("timed out", "timeout"), "timed out"),
+    (("name or service not known", "nodename nor servname", "name resolution"), "unknown host"),
+)  # fmt: skip
+
+
+def error_kind(error: BaseException) -> str | None:
+    """``connection refused``, ``authentication failed``, ``vhost missing or not allowed``,
+    ``timed out`` or ``unknown host``: the same words for the same fault on every broker."""
+    text = f"{error} {error!r} {type(error).__name__}".lower()
+    for words, kind in _KINDS:
+        if any(word in text for word in words):
+            return kind
+    return None
+
+
 def describe_error(url: str, error: BaseException) -> str:
-    """Why ``error`` stopped a command on the broker at ``url``, on one line."""
+    """Why ``error`` stopped a command on the broker at ``url``, on one line:
+    ``cannot reach the broker at URL: KIND (details)``, the password masked."""
     reason = str(error).strip() or repr(error)  # pika's errors keep their cause in repr
     if url.lower().startswith("sqlite:") and isinstance(error, BrokerError):
         return reason  # the SQLite broker's errors name the file and what to do
-    return f"cannot reach the broker at {mask_url(url)}: {reason}"
+    kind = error_kind(error)
+    detail = f"{kind} ({reason})" if kind else reason
+    return f"cannot reach the broker at {mask_url(url)}: {detail}"
 
 
 def with_broker(url: str, action: Callable[[Broker], int]) -> int:

@@ -45,14 +45,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"taskq tui needs the 'tui' extra ({e.name} is missing): pip install 'taskq[tui]'")
         return 2
     url = args.broker or os.environ.get("TASKQ_BROKER_URL") or DEFAULT_BROKER_URL
-    if url.startswith("sqlite:"):
-        # Creates the file (and its folder) or says in one line why it cannot be used; a
-        # server broker that is down is shown, and retried, by the TUI itself.
-        from .connect import with_broker
+    # Never show an unreachable or unauthorised broker as an empty one: one line naming the
+    # (masked) URL and the reason, exit 3, before the app starts (SQLite: creates the file
+    # and its folder, or says why it cannot be used).
+    from .connect import with_broker
 
-        code = with_broker(url, lambda broker: 0)
-        if code:
-            return code
+    code = with_broker(url, lambda broker: 0)
+    if code:
+        return code
     config = TuiConfig(
         broker_url=url,
         modules=list(args.modules),
