@@ -20,6 +20,7 @@ import os
 import shutil
 import tempfile
 import threading
+import weakref
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.util import find_spec
@@ -41,6 +42,23 @@ _DEFAULT_DIR_PREFIX = "taskq-prometheus-"
 _STATUS_PREFIX = "taskq_status_"
 #: Scrapes and merges of dead children's files never overlap (both happen in the master).
 _files_lock = threading.Lock()
+#: While the port is taken, the master tries to listen again this often (seconds).
+RETRY_INTERVAL = 1.0
+#: A client that sends nothing (or reads nothing) for this long is dropped (seconds).
+REQUEST_TIMEOUT = 1.0
+#: Servers listening in this process: a forked child closes their sockets (see below).
+_listening: weakref.WeakSet[ExpositionServer] = weakref.WeakSet()
+
+
+def _close_listeners_in_child() -> None:
+    """After a fork, in the child: close every inherited listening socket at once.
+
+    The listener belongs to the master alone. A worker process (above all an orphan that
+    finishes its messages after the master died) that kept it would hold the port: the next
+    master could not listen, and connections would queue on a socket nobody serves.
+    """
+    for server in list(_listening):
+        server._forget_in_child()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -311,39 +329,85 @@ class ExpositionServer:
         self.directory = directory
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._retry: threading.Thread | None = None
+        self._stopped = threading.Event()
 
     @property
     def metrics_dir(self) -> str | None:
         """The directory scraped: the one given, else ``PROMETHEUS_MULTIPROC_DIR``."""
         return self.directory or os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
-    def start(self) -> bool:
-        """Start serving; returns False (after one clear log line) if the port is taken."""
+    def start(self, *, retry: bool = False) -> bool:
+        """Start serving; returns False (after one clear log line) if the port is taken.
+
+        With ``retry``, a taken port is tried again every :data:`RETRY_INTERVAL` seconds in a
+        background thread until it is free (or :meth:`stop` is called).
+        """
         _import_prometheus_client()
-        handler = type("Handler", (_Handler,), {"exposition": self})
+        self._stopped.clear()
         try:
-            self._server = ThreadingHTTPServer((self.host, self.port), handler)
+            self._listen()
         except OSError as e:
             logger.error(
-                "Metrics server not started: cannot listen on %s:%d (%s). Choose a free port "
+                "Metrics server not started: cannot listen on %s:%d (%s)%s. Choose a free port "
                 "with taskq worker --prom-port PORT or the taskq_prom_port environment variable "
                 "(0: any free port).",
                 self.host,
                 self.port,
                 e.strerror or e,
+                "; trying again every second" if retry else "",
             )
+            if retry:
+                self._retry = threading.Thread(
+                    target=self._retry_listen, name="taskq-exposition-retry", daemon=True
+                )
+                self._retry.start()
             return False
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
+        return True
+
+    def _listen(self) -> None:
+        """Bind, listen and serve from a thread; raises OSError if the port is taken."""
+        handler = type("Handler", (_Handler,), {"exposition": self})
+        server = ThreadingHTTPServer((self.host, self.port), handler)
+        os.set_inheritable(server.socket.fileno(), False)  # never passed on by exec either
+        server.daemon_threads = True
+        self._server = server
+        _listening.add(self)
+        self.port = server.server_address[1]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="taskq-exposition", daemon=True
+            target=server.serve_forever, name="taskq-exposition", daemon=True
         )
         self._thread.start()
         logger.info("Serving metrics on http://%s:%d/metrics", self.host, self.port)
-        return True
+
+    def _retry_listen(self) -> None:
+        while not self._stopped.wait(RETRY_INTERVAL):
+            try:
+                self._listen()
+            except OSError:
+                continue
+            return
+
+    def _forget_in_child(self) -> None:
+        """In a forked child: close the inherited listening socket, never serve."""
+        server, self._server, self._thread, self._retry = self._server, None, None, None
+        self._stopped.set()
+        if server is not None:
+            with contextlib.suppress(OSError):
+                server.socket.close()
+
+    @property
+    def listening(self) -> bool:
+        """True while the server holds its port (False while it waits for a taken one)."""
+        return self._server is not None
 
     def stop(self) -> None:
-        """Stop serving and release the port."""
+        """Stop serving (and trying to) and release the port."""
+        self._stopped.set()
+        if self._retry is not None:
+            self._retry.join(RETRY_INTERVAL + 5)
+            self._retry = None
+        _listening.discard(self)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -359,6 +423,8 @@ class ExpositionServer:
 
 class _Handler(BaseHTTPRequestHandler):
     exposition: ExpositionServer
+    #: A silent or stalled client never pins a serving thread for long.
+    timeout = REQUEST_TIMEOUT
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         path = self.path.split("?", 1)[0]
@@ -384,3 +450,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         logger.debug(format, *args)
+
+
+os.register_at_fork(after_in_child=_close_listeners_in_child)

@@ -368,12 +368,11 @@ class Supervisor:
         # --prom-port, else taskq_prom_port; the host comes from taskq_prom_host (127.0.0.1).
         server = exposition.ExpositionServer(None, self.options.prom_port, health=self.health)
         try:
-            started = server.start()
+            server.start(retry=True)  # a taken port is tried again every second
         except Exception as e:
             logger.warning("Metrics server not started (%s); running without it.", e)
             return
-        if started is not False:
-            self.metrics_server = server
+        self.metrics_server = server
 
     def _stop_metrics(self) -> None:
         try:

@@ -195,6 +195,8 @@ class Prometheus(Middleware):
 
     def after_worker_boot(self, broker: Broker, worker: Worker) -> None:
         self._metrics()
+        for actor_name in sorted(broker.get_declared_actors()):  # every series, at 0, at once
+            self._for((broker.get_actor(actor_name).queue_name, actor_name))
         directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
         if directory and os.environ.get("TASKQ_METRICS_MASTER_PID"):
             from ..exposition import StatusReporter

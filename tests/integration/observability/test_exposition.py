@@ -168,3 +168,95 @@ def test_healthz_reports_workers_broker_and_lag(metrics_dir):
         assert body["problems"] == ["broker unreachable: OSError: connection refused"]
     finally:
         server.stop()
+
+
+def _holds_listener(port: int, conn) -> None:
+    """A forked worker process: report whether it can still accept on the master's port."""
+    import psutil
+
+    held = [
+        c
+        for c in psutil.Process().net_connections(kind="tcp")
+        if c.status == psutil.CONN_LISTEN and c.laddr.port == port
+    ]
+    conn.send(bool(held))
+    conn.close()
+
+
+def test_forked_children_never_hold_the_listener(metrics_dir):
+    server = ExpositionServer("127.0.0.1", 0)
+    assert server.start()
+    try:
+        parent, child = fork.Pipe()
+        process = fork.Process(target=_holds_listener, args=(server.port, child))
+        process.start()
+        assert parent.recv() is False
+        process.join(30)
+        status, _ = health(url(server, "/healthz"))  # the master still serves
+        assert status == 200
+    finally:
+        server.stop()
+
+
+def test_a_taken_port_is_retried_in_the_background(metrics_dir, monkeypatch):
+    monkeypatch.setattr("taskq.exposition.RETRY_INTERVAL", 0.05)
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    server = ExpositionServer("127.0.0.1", port)
+    try:
+        assert server.start(retry=True) is False
+        assert not server.listening
+        taken.close()
+        wait_for(lambda: server.listening, timeout=10, message="the retried listen")
+        status, _ = health(url(server, "/healthz"))
+        assert status == 200
+    finally:
+        taken.close()
+        server.stop()
+
+
+def test_a_silent_client_never_pins_the_server(metrics_dir):
+    server = ExpositionServer("127.0.0.1", 0)
+    assert server.start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port)) as silent:
+            started = time.monotonic()
+            silent.settimeout(5)
+            assert silent.recv(1) == b""  # dropped after REQUEST_TIMEOUT
+            assert time.monotonic() - started < 3
+            status, _ = health(url(server, "/healthz"))
+            assert status == 200
+    finally:
+        server.stop()
+
+
+def _boot_only() -> None:
+    """A worker process that boots and processes nothing."""
+    import taskq
+
+    prometheus, broker = Prometheus(), StubBroker(middleware=[])
+
+    @taskq.actor(broker=broker, queue_name="q", actor_name="work")
+    def work() -> None:
+        pass
+
+    prometheus.after_worker_boot(broker, None)
+    prometheus._status_reporter.stop()
+    prometheus.after_worker_shutdown(broker, None)
+
+
+def test_every_series_is_exported_at_zero_from_the_start(metrics_dir):
+    server = ExpositionServer("127.0.0.1", 0)
+    assert server.start()
+    try:
+        process = fork.Process(target=_boot_only)
+        process.start()
+        process.join(30)
+        samples = scrape(url(server, "/metrics"))
+        for name in ("taskq_messages_total", "taskq_message_errors_total"):
+            key = (name, frozenset(LABELS.items()))
+            assert samples.get(key) == 0, sorted(samples)[:20]
+    finally:
+        server.stop()
