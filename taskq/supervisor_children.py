@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import subprocess
@@ -131,9 +132,14 @@ def start_worker_child(options: WorkerOptions, slot: int) -> WorkerChild:
     master_pid = os.getpid()
     if options.spawn:
         code = _SPAWN_CODE_GEVENT if options.gevent else _SPAWN_CODE
-        argv = [sys.executable, "-c", code, options.to_json(), str(master_pid), str(write_fd)]
-        argv.append(str(slot))
-        popen = subprocess.Popen(argv, pass_fds=(write_fd,))
+        # The broker URL may carry a password: it travels in the environment, never in argv
+        # (which `ps` shows to every user of the machine).
+        env = dict(os.environ)
+        if options.broker_url:
+            env["TASKQ_BROKER_URL"] = options.broker_url
+        public = dataclasses.replace(options, broker_url=None).to_json()
+        argv = [sys.executable, "-c", code, public, str(master_pid), str(write_fd), str(slot)]
+        popen = subprocess.Popen(argv, pass_fds=(write_fd,), env=env)
         os.close(write_fd)
         return WorkerChild(slot, popen.pid, read_fd, popen)
     flush_logging()
