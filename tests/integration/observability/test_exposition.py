@@ -199,7 +199,7 @@ def test_forked_children_never_hold_the_listener(metrics_dir):
 
 
 def test_a_taken_port_is_retried_in_the_background(metrics_dir, monkeypatch):
-    monkeypatch.setattr("taskq.exposition.RETRY_INTERVAL", 0.05)
+    monkeypatch.setattr("taskq.exposition_http.RETRY_INTERVAL", 0.05)
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
     taken.listen()
