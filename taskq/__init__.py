@@ -10,20 +10,24 @@ from .composition import group, pipeline
 from .encoder import Encoder, JSONEncoder, PickleEncoder, get_encoder, set_encoder
 from .errors import (
     ActorNotFound,
+    BrokerConnectionError,
     BrokerError,
     ConnectionClosed,
     ConnectionError,
     ConnectionFailed,
     DecodeError,
+    DramatiqError,
     QueueJoinTimeout,
     QueueNotFound,
     RateLimitExceeded,
     Retry,
     TaskqError,
 )
+from .generic import GenericActor
+from .logging import get_logger
 from .message import Message
 from .middleware import Middleware
-from .worker import Worker
+from .worker import ConsumerThread, Worker, WorkerThread
 
 __version__ = "0.1.0"
 
@@ -43,14 +47,18 @@ __all__ = [
     "Actor",
     "ActorNotFound",
     "Broker",
+    "BrokerConnectionError",
     "BrokerError",
     "ConnectionClosed",
     "ConnectionError",
     "ConnectionFailed",
     "Consumer",
+    "ConsumerThread",
     "DeadLetter",
     "DecodeError",
+    "DramatiqError",
     "Encoder",
+    "GenericActor",
     "JSONEncoder",
     "Message",
     "MessageProxy",
@@ -62,10 +70,12 @@ __all__ = [
     "Retry",
     "TaskqError",
     "Worker",
+    "WorkerThread",
     "abort",
     "actor",
     "get_broker",
     "get_encoder",
+    "get_logger",
     "group",
     "pipeline",
     "set_broker",

@@ -6,9 +6,11 @@ import inspect
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from .common import validate_queue_name
+from .logging import get_logger
 from .message import Message
 
 if TYPE_CHECKING:
@@ -38,11 +40,13 @@ class Actor(Generic[P, R]):
             if getattr(existing, "__qualname__", None) != getattr(fn, "__qualname__", None) or (
                 getattr(existing, "__module__", None) != getattr(fn, "__module__", None)
             ):
-                raise ValueError(
-                    f"An actor named {actor_name!r} is already declared on {broker!r} "
-                    f"(by {existing.__module__}.{existing.__qualname__}); pass actor_name= "
-                    "to give this one another name."
+                error = ValueError(f"An actor named {actor_name!r} is already registered.")
+                error.add_note(
+                    f"It is declared on {broker!r} by {getattr(existing, '__module__', '?')}."
+                    f"{getattr(existing, '__qualname__', type(existing).__qualname__)}; pass "
+                    "actor_name= to give this one another name."
                 )
+                raise error
         unknown = set(options) - broker.actor_options
         if unknown:
             raise ValueError(
@@ -56,7 +60,8 @@ class Actor(Generic[P, R]):
         self.queue_name = validate_queue_name(queue_name)
         self.priority = priority
         self.options = options
-        self.logger = __import__("logging").getLogger(f"taskq.actor.{actor_name}")
+        #: The logger ``<module of fn>.<actor name>``, as in Dramatiq.
+        self.logger = get_logger(getattr(fn, "__module__", None) or "_", actor_name)
         self.broker.declare_actor(self)
 
     def message(self, *args: P.args, **kwargs: P.kwargs) -> Message[R]:
@@ -70,13 +75,21 @@ class Actor(Generic[P, R]):
         kwargs: dict[str, Any] | None = None,
         **options: Any,
     ) -> Message[R]:
-        """Build a message with per-message ``options`` (validated against the middleware)."""
+        """Build a message with per-message ``options`` (validated against the middleware).
+
+        ``delay`` (ms, or a timedelta) is kept in the options: a pipeline delays this message
+        by it when it enqueues it.
+        """
         if options:
             self._check_options(options)
             for name in ("on_success", "on_failure"):
                 callback = options.get(name)
                 if isinstance(callback, Actor):
                     options[name] = callback.actor_name
+                elif not isinstance(callback, str | None):
+                    raise TypeError(f"{name} value must be an Actor or an actor name")
+            if "delay" in options:
+                options["delay"] = _delay_ms(options["delay"])
         return Message(
             queue_name=self.queue_name,
             actor_name=self.actor_name,
@@ -94,18 +107,17 @@ class Actor(Generic[P, R]):
         *,
         args: tuple[Any, ...] = (),
         kwargs: dict[str, Any] | None = None,
-        delay: int | None = None,
+        delay: int | timedelta | None = None,
         **options: Any,
     ) -> Message[R]:
-        """Send with per-message options; ``delay`` is in milliseconds."""
-        if delay is not None and (not isinstance(delay, int | float) or delay < 0):
-            raise ValueError(f"delay must be a non-negative number of milliseconds, got {delay!r}")
+        """Send with per-message options; ``delay`` is in milliseconds (or a timedelta)."""
+        delay = _delay_ms(delay)
         message = self.message_with_options(args=args, kwargs=kwargs, **options)
-        return self.broker.enqueue(message, delay=int(delay) if delay else None)
+        return self.broker.enqueue(message, delay=delay or None)
 
     def _check_options(self, options: dict[str, Any]) -> None:
         known = self.broker.actor_options | self.broker.message_options
-        unknown = set(options) - known
+        unknown = set(options) - known - _SEND_OPTIONS
         if unknown:
             raise ValueError(
                 f"Unknown message option(s) {sorted(unknown)} for actor {self.actor_name!r}; "
@@ -118,7 +130,7 @@ class Actor(Generic[P, R]):
         try:
             result = self.fn(*args, **kwargs)
             if result is not None and inspect.isawaitable(result):
-                from .middleware.asyncio import run_coroutine
+                from .asyncio import run_coroutine
 
                 result = run_coroutine(result)
             return result  # type: ignore[return-value]
@@ -132,6 +144,32 @@ class Actor(Generic[P, R]):
 
     def __str__(self) -> str:
         return f"Actor({self.actor_name})"
+
+
+#: Options every message takes whatever the middleware: ``delay`` (read by pipelines).
+_SEND_OPTIONS = frozenset({"delay"})
+
+
+def _delay_ms(delay: Any) -> int | None:
+    """``delay`` as whole milliseconds: None stays None, a timedelta is converted, anything
+    else must be a non-negative number."""
+    if delay is None:
+        return None
+    if isinstance(delay, timedelta):
+        delay = delay.total_seconds() * 1000
+    if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
+        raise ValueError(f"delay must be a non-negative number of milliseconds, got {delay!r}")
+    return int(delay)
+
+
+class ActorDecorator(Protocol):
+    """What ``actor(...)`` returns when called with options only: a decorator."""
+
+    @overload
+    def __call__(self, fn: Callable[P, Awaitable[R]]) -> Actor[P, R]: ...
+    @overload
+    def __call__(self, fn: Callable[P, R]) -> Actor[P, R]: ...
+    def __call__(self, fn: Callable[..., Any]) -> Actor[Any, Any]: ...
 
 
 @overload

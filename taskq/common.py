@@ -6,6 +6,9 @@ import os
 import random
 import re
 import time
+from collections.abc import Iterable, Iterator
+from queue import Empty
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 QUEUE_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9._-]*$")
@@ -108,3 +111,49 @@ def mask_url(url: str | None) -> str:
         user = userinfo.split(":", 1)[0]
         parts.append(urlunsplit(split._replace(netloc=f"{user}:***@{hostinfo}")))
     return ";".join(parts)
+
+
+# -- Dramatiq's queue helpers (``dramatiq.common``), for code that imports them ---------------
+def getenv_int(name: str) -> int | None:
+    """The environment variable ``name`` as an int, None when unset; ValueError naming the
+    variable when it is not an integer."""
+    value = os.environ.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"invalid integer value for env var {name!r}: {value!r}") from None
+
+
+def iter_queue(queue: Any) -> Iterator[Any]:
+    """Take items off a :class:`queue.Queue` until it is empty, without blocking."""
+    while True:
+        try:
+            yield queue.get_nowait()
+        except Empty:
+            return
+
+
+def join_queue(queue: Any, timeout: float | None = None) -> None:
+    """``queue.join()`` with an optional ``timeout`` in seconds; raises
+    :class:`~taskq.errors.QueueJoinTimeout` when it runs out."""
+    if timeout is None:
+        queue.join()
+        return
+    deadline = time.monotonic() + timeout
+    with queue.all_tasks_done:
+        while queue.unfinished_tasks:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                from .errors import QueueJoinTimeout
+
+                raise QueueJoinTimeout(f"timed out after {timeout:.02f} seconds")
+            queue.all_tasks_done.wait(remaining)
+
+
+def join_all(joinables: Iterable[Any], timeout: int) -> None:
+    """Join each object (a thread, say) within ``timeout`` milliseconds in total."""
+    deadline = time.monotonic() + timeout / 1000
+    for joinable in joinables:
+        joinable.join(timeout=max(0.0, deadline - time.monotonic()))

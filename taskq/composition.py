@@ -60,7 +60,11 @@ class pipeline:  # noqa: N801 - Dramatiq's name
         return " | ".join(str(step) for step in self.steps)
 
     def run(self, *, delay: int | None = None) -> pipeline:
-        """Enqueue the first step; the Pipelines middleware enqueues each next one."""
+        """Enqueue the first step; the Pipelines middleware enqueues each next one.
+
+        A message's own ``delay`` option (``message_with_options(delay=...)``) delays it when
+        it is enqueued; for the first step the larger of that and ``delay`` applies.
+        """
         for step in self.steps:
             if isinstance(step, group):
                 step._remember_members(self.broker)
@@ -68,6 +72,7 @@ class pipeline:  # noqa: N801 - Dramatiq's name
         if isinstance(first, group):
             first.run(delay=delay)
         else:
+            delay = max(delay or 0, first.options.get("delay") or 0) or None
             self.broker.enqueue(first, delay=delay)
         return self
 
@@ -127,15 +132,16 @@ class pipeline:  # noqa: N801 - Dramatiq's name
 
 
 class group:  # noqa: N801 - Dramatiq's name
-    """Run messages (or pipelines) in parallel; ``wait`` for all, ``get_results`` in order, or
-    ``add_completion_callback`` to enqueue a message once all of them finished."""
+    """Run messages (or pipelines, or other groups) in parallel; ``wait`` for all,
+    ``get_results`` in order (a list for an inner group), or ``add_completion_callback`` to
+    enqueue a message once all of them finished (not with inner groups, as in Dramatiq)."""
 
     def __init__(self, children: Iterable[Any], *, broker: Broker | None = None) -> None:
         self.broker = broker or get_broker()
         self.children: list[Any] = list(children)
         for child in self.children:
-            if not isinstance(child, Message | pipeline):
-                raise TypeError(f"group() takes messages and pipelines, not {child!r}")
+            if not isinstance(child, Message | pipeline | group):
+                raise TypeError(f"group() takes messages, pipelines and groups, not {child!r}")
         self.group_id = str(uuid.uuid4())
         self.completion_callbacks: list[dict[str, Any]] = []
 
@@ -168,7 +174,7 @@ class group:  # noqa: N801 - Dramatiq's name
             self.children = [_with_options(child, extra) for child in self.children]
         messages = []
         for child in self.children:
-            if isinstance(child, pipeline):
+            if isinstance(child, pipeline | group):
                 child.run(delay=delay)
             else:
                 messages.append(child)
@@ -187,7 +193,7 @@ class group:  # noqa: N801 - Dramatiq's name
         count = 0
         for child in self.children:
             try:
-                if isinstance(child, pipeline):
+                if isinstance(child, pipeline | group):
                     if child.completed:
                         count += 1
                 else:
@@ -204,6 +210,8 @@ class group:  # noqa: N801 - Dramatiq's name
         for child in self.children:
             if isinstance(child, pipeline):
                 yield child.get_result(block=block, timeout=deadline.remaining())
+            elif isinstance(child, group):
+                yield list(child.get_results(block=block, timeout=deadline.remaining()))
             else:
                 yield child.get_result(backend=backend, block=block, timeout=deadline.remaining())
 
@@ -262,6 +270,8 @@ def _copy_step(step: Message[Any] | group) -> Message[Any] | group:
 
 def _link(step: Message[Any] | group, next_step: Message[Any] | group) -> None:
     """Point ``step`` at ``next_step``: a message's ``pipe_target``, or its group's fan-in."""
+    if isinstance(next_step, group) and not all(isinstance(c, Message) for c in next_step.children):
+        raise NotImplementedError("a pipeline step that is a group holds messages only")
     target: Any = (
         [m.asdict() for m in next_step.children]
         if isinstance(next_step, group)
@@ -285,6 +295,10 @@ def _link(step: Message[Any] | group, next_step: Message[Any] | group) -> None:
 
 
 def _with_options(child: Any, options: dict[str, Any]) -> Any:
+    if isinstance(child, group):
+        raise NotImplementedError(
+            "a group inside a group can neither be a pipeline step nor have completion callbacks"
+        )
     if isinstance(child, pipeline):
         last = child.steps[-1]
         if isinstance(last, Message):

@@ -1,4 +1,6 @@
-"""Exceptions raised by taskq. Names follow Dramatiq's so `except` clauses port unchanged."""
+"""Exceptions raised by taskq. Names follow Dramatiq's so `except` clauses port unchanged:
+``DramatiqError`` is :class:`TaskqError` and ``BrokerConnectionError`` is
+:class:`ConnectionError`, the same classes under Dramatiq's names."""
 
 from __future__ import annotations
 
@@ -18,12 +20,26 @@ DramatiqError = TaskqError
 
 
 class DecodeError(TaskqError):
-    """A message could not be decoded; ``field`` names the offending field, if any."""
+    """A message could not be decoded; ``field`` names the offending field, if any.
 
-    def __init__(self, message: str, data: bytes | str | None = None, field: str | None = None):
+    As in Dramatiq, the third argument may instead be the exception that made decoding fail
+    (``DecodeError(message, data, error)``); it is kept as ``error``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        data: bytes | str | None = None,
+        field: str | BaseException | None = None,
+        *,
+        error: BaseException | None = None,
+    ) -> None:
         super().__init__(message)
+        if isinstance(field, BaseException):
+            field, error = None, field
         self.data = data
         self.field = field
+        self.error = error
 
 
 class BrokerError(TaskqError):
@@ -43,7 +59,10 @@ class QueueJoinTimeout(TaskqError):
 
 
 class ConnectionError(BrokerError):  # noqa: A001 - Dramatiq's name
-    """Base class for broker connection errors."""
+    """Base class for broker connection errors (Dramatiq 2 calls it BrokerConnectionError)."""
+
+
+BrokerConnectionError = ConnectionError
 
 
 class ConnectionFailed(ConnectionError):

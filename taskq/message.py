@@ -47,7 +47,7 @@ class Message(Generic[R]):
 
     queue_name: str
     actor_name: str
-    args: tuple[Any, ...] = ()
+    args: tuple[Any, ...] = field(default_factory=tuple)
     kwargs: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     message_id: str = field(default_factory=generate_unique_id)
@@ -99,7 +99,12 @@ class Message(Generic[R]):
     @classmethod
     def decode(cls, data: bytes) -> Message[Any]:
         """Decode and validate ``data``; raise :class:`DecodeError` naming the bad field."""
-        fields = get_encoder().decode(data)
+        try:
+            fields = get_encoder().decode(data)
+        except DecodeError:
+            raise
+        except Exception as e:  # a custom encoder failing in its own way
+            raise DecodeError(f"Failed to decode message: {e!r}", data, e) from e
         return cls.from_dict(fields, data)
 
     @classmethod
@@ -144,7 +149,7 @@ class Message(Generic[R]):
     def copy(self, **attributes: Any) -> Message[R]:
         """Return a copy with ``attributes`` replaced. ``options`` is a new dict, never shared:
         the message's options updated with the ``options`` given, as in Dramatiq."""
-        values = {
+        values: dict[str, Any] = {
             "queue_name": self.queue_name,
             "actor_name": self.actor_name,
             "args": self.args,
@@ -215,6 +220,13 @@ class Message(Generic[R]):
         lines = [f"taskq.Message {_shorten(str(self), 80)}"]
         lines += [f"  {k}: {v!r}" for k, v in self.asdict().items() if k not in ("args", "kwargs")]
         return {"text/plain": "\n".join(lines), "text/html": self._repr_html_()}
+
+
+def __getattr__(name: str) -> Any:
+    # Dramatiq keeps the encoder in a module global; reading it gives the current encoder.
+    if name == "global_encoder":
+        return get_encoder()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _shorten(text: str, limit: int) -> str:

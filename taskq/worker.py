@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import os
 import queue
 import threading
 import time
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from .common import current_millis, q_name
 from .errors import ActorNotFound, ConnectionError
+from .middleware.middleware import Middleware
 from .prefetch import PrefetchWindow
 from .worker_queue import WorkQueue
 from .worker_thread import WorkerThread
@@ -22,16 +24,31 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("taskq.worker")
 
-#: How many delayed messages a worker holds in memory per delay queue.
-DELAY_QUEUE_PREFETCH = 1000
+__all__ = ["ConsumerThread", "Worker", "WorkerThread"]
+
+#: Unacked messages each queue's consumer may hold (``taskq_queue_prefetch``); 0 lets the
+#: window adapt to how long messages take (see :mod:`taskq.prefetch`). Read by each new Worker.
+QUEUE_PREFETCH = int(os.getenv("taskq_queue_prefetch", "0"))  # noqa: SIM112
+#: How many delayed messages a worker holds in memory per delay queue
+#: (``taskq_delay_queue_prefetch``).
+DELAY_QUEUE_PREFETCH = int(os.getenv("taskq_delay_queue_prefetch", "0")) or 1000  # noqa: SIM112
+#: Milliseconds threads block before checking for shutdown (``taskq_worker_timeout``): the
+#: default ``worker_timeout``.
+WORKER_TIMEOUT = int(os.getenv("taskq_worker_timeout", "1000"))  # noqa: SIM112
+#: Milliseconds a consumer waits before reconnecting after an error (``taskq_restart_delay``).
+CONSUMER_RESTART_DELAY = int(os.getenv("taskq_restart_delay", "1000"))  # noqa: SIM112
+CONSUMER_RESTART_DELAY_SECS = CONSUMER_RESTART_DELAY / 1000
 
 
 class Worker:
     """Consume ``queues`` (default: every declared queue) of ``broker`` and run their actors.
 
-    ``worker_timeout`` (ms) bounds how long threads block before checking for shutdown;
-    ``prefetch`` pins how many unacked messages each queue's consumer holds; by default the
-    window adapts to how long messages take (see :mod:`taskq.prefetch`).
+    Queues declared after :meth:`start` (an actor defined later, a module imported later) are
+    consumed from the moment they are declared, delay queues included, as long as ``queues``
+    selects them. ``worker_timeout`` (ms) bounds how long threads block before checking for
+    shutdown; ``prefetch`` (or :data:`QUEUE_PREFETCH`, or setting :attr:`queue_prefetch`
+    before queues are consumed) pins how many unacked messages each queue's consumer holds; by
+    default the window adapts to how long messages take (see :mod:`taskq.prefetch`).
     """
 
     def __init__(
@@ -39,7 +56,7 @@ class Worker:
         broker: Broker,
         *,
         queues: Iterable[str] | None = None,
-        worker_timeout: int = 1000,
+        worker_timeout: int = WORKER_TIMEOUT,
         worker_threads: int = 8,
         prefetch: int | None = None,
     ) -> None:
@@ -47,16 +64,40 @@ class Worker:
         self.queues = set(queues) if queues else None
         self.worker_timeout = worker_timeout
         self.worker_threads = worker_threads
+        prefetch = prefetch or QUEUE_PREFETCH or None
         self.fixed_prefetch = prefetch
         #: The most unacked messages one queue's consumer may hold.
         self.prefetch = prefetch or PrefetchWindow(worker_threads).maximum
+        #: How many delayed messages each delay queue's consumer may hold.
+        self.delay_prefetch = DELAY_QUEUE_PREFETCH
         self.work_queue = WorkQueue()
         self.consumers: dict[str, ConsumerThread] = {}
         self.workers: list[WorkerThread] = []
         self._sequence = itertools.count()
         self._lock = threading.Lock()
+        self._consumers_lock = threading.RLock()
+        self._following = True
+        self._declarations = _WorkerMiddleware(self)
         self.processed = 0
         self.started = False
+        #: Actors already warned about for returning a value no Results middleware keeps.
+        self._discarded_results_warned: set[str] = set()
+
+    # -- Dramatiq's names -----------------------------------------------------------------
+    @property
+    def queue_prefetch(self) -> int:
+        """The prefetch of queues consumed from now on (the adaptive window's maximum unless
+        pinned); setting it pins the prefetch of consumers started afterwards."""
+        return self.fixed_prefetch or self.prefetch
+
+    @queue_prefetch.setter
+    def queue_prefetch(self, value: int) -> None:
+        self.fixed_prefetch = self.prefetch = value
+
+    @property
+    def consumer_whitelist(self) -> set[str] | None:
+        """The queues this worker consumes (None: every declared queue)."""
+        return self.queues
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -66,6 +107,9 @@ class Worker:
             self._add_consumer(queue_name)
         for queue_name in sorted(self.broker.get_declared_delay_queues()):
             self._add_consumer(queue_name, delay=True)
+        # From now on every queue the broker declares gets a consumer (adding the middleware
+        # replays the queues declared so far, so none declared meanwhile is missed).
+        self.broker.add_middleware(self._declarations)
         for _ in range(self.worker_threads):
             thread = WorkerThread(self)
             thread.start()
@@ -74,25 +118,44 @@ class Worker:
         self.broker.emit_after("worker_boot", self)
 
     def pause(self) -> None:
-        """Stop fetching and running new messages until :meth:`resume`."""
-        for thread in [*self.consumers.values(), *self.workers]:
-            thread.paused.set()
+        """Stop fetching and running new messages until :meth:`resume`.
+
+        Returns once every consumer thread has stopped fetching (each waits at most
+        ``worker_timeout`` for the broker); worker threads finish the message they are running
+        and then take no other (their ``paused_event`` tells when they have). Consumers of
+        queues declared while paused start unpaused, as in Dramatiq.
+        """
+        with self._consumers_lock:
+            consumers = list(self.consumers.values())
+        for consumer in consumers:
+            consumer.pause()
+        for worker_thread in self.workers:
+            worker_thread.pause()
+        current = threading.current_thread()
+        for consumer in consumers:
+            if consumer is not current and consumer.is_alive():
+                consumer.paused_event.wait(self.worker_timeout / 1000 * 2 + 1)
 
     def resume(self) -> None:
         """Undo :meth:`pause`."""
-        for thread in [*self.consumers.values(), *self.workers]:
-            thread.paused.clear()
+        with self._consumers_lock:
+            consumers = list(self.consumers.values())
+        for consumer in consumers:
+            consumer.resume()
+        for worker_thread in self.workers:
+            worker_thread.resume()
 
     def stop(self, timeout: int = 600_000) -> None:
         """Stop gracefully: stop fetching, requeue what is prefetched but unstarted, wait up to
         ``timeout`` ms for running messages, then close the consumers."""
+        self._stop_following_declarations()
         for thread in self.workers:
             thread.stop()
         self.broker.emit_before("worker_shutdown", self)
-        for thread in self.consumers.values():
-            thread.stop_fetching()
-        for thread in self.consumers.values():
-            thread.join(self.worker_timeout / 1000 * 2 + 1)
+        for consumer in self.consumers.values():
+            consumer.stop_fetching()
+        for consumer in self.consumers.values():
+            consumer.join(self.worker_timeout / 1000 * 2 + 1)
         self._requeue_work_queue()
         deadline = time.monotonic() + timeout / 1000
         self._join_workers(deadline)
@@ -102,8 +165,8 @@ class Worker:
                 "%d worker thread(s) still running after the timeout.", len(still_running)
             )
         self._requeue_work_queue()
-        for thread in self.consumers.values():
-            thread.close()
+        for consumer in self.consumers.values():
+            consumer.close()
         self.broker.emit_after("worker_shutdown", self)
 
     def join(self) -> None:
@@ -128,16 +191,24 @@ class Worker:
             self.work_queue.wake(len(alive))
             alive[0].join(min(0.1, remaining))
 
+    def _stop_following_declarations(self) -> None:
+        with self._consumers_lock:
+            self._following = False
+        # A new list rather than remove(): a thread reading the old one is not disturbed.
+        self.broker.middleware = [m for m in self.broker.middleware if m is not self._declarations]
+
     def _add_consumer(self, queue_name: str, *, delay: bool = False) -> None:
-        if queue_name in self.consumers:
-            return
         if self.queues is not None and q_name(queue_name) not in self.queues:
             return
-        fixed = DELAY_QUEUE_PREFETCH if delay else self.fixed_prefetch
-        window = PrefetchWindow(self.worker_threads, fixed=fixed)
-        thread = ConsumerThread(self, queue_name, window=window, delay=delay)
-        thread.start()
-        self.consumers[queue_name] = thread
+        with self._consumers_lock:
+            if queue_name in self.consumers or not self._following:
+                return
+            fixed = self.delay_prefetch if delay else self.fixed_prefetch
+            window = PrefetchWindow(self.worker_threads, fixed=fixed)
+            thread = ConsumerThread(self, queue_name, window=window, delay=delay)
+            # Registered before it starts: stop() and join() see every consumer they must.
+            self.consumers = {**self.consumers, queue_name: thread}
+            thread.start()
 
     def submit(self, consumer: ConsumerThread, message: MessageProxy) -> bool:
         """Hand a fetched message to the worker threads, lowest priority number first; True
@@ -167,6 +238,23 @@ class Worker:
             consumer.requeue(messages)
 
 
+class _WorkerMiddleware(Middleware):
+    """Gives the worker a consumer for each queue and delay queue the broker declares after
+    the worker started; removed from the broker when the worker stops."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+
+    def after_declare_queue(self, broker: Broker, queue_name: str) -> None:
+        self.worker._add_consumer(queue_name)
+
+    def after_declare_delay_queue(self, broker: Broker, queue_name: str) -> None:
+        self.worker._add_consumer(queue_name, delay=True)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self.worker!r}>"
+
+
 class ConsumerThread(threading.Thread):
     """Fetches messages from one queue; holds delayed messages until their eta."""
 
@@ -179,7 +267,10 @@ class ConsumerThread(threading.Thread):
         self.queue_name = queue_name
         self.window = window
         self.is_delay_queue = delay
+        #: Set while a pause is requested (see :meth:`pause`).
         self.paused = threading.Event()
+        #: Set once the thread has actually stopped fetching for a pause.
+        self.paused_event = threading.Event()
         self._fetching = True
         self.consumer: Consumer | None = None
         #: The consumer being replaced after a connection loss; acks of running messages go
@@ -215,11 +306,11 @@ class ConsumerThread(threading.Thread):
                     )
                     error_logged = True
                 self._close_consumer()
-                self._wait(1.0)
+                self._wait(CONSUMER_RESTART_DELAY_SECS)
             except Exception:
                 logger.exception("Consumer for %s crashed; restarting it.", self.queue_name)
                 self._close_consumer()
-                self._wait(1.0)
+                self._wait(CONSUMER_RESTART_DELAY_SECS)
         self.broker.emit_before("consumer_thread_shutdown", self)
 
     def _consume_until_stopped(self) -> None:
@@ -227,6 +318,8 @@ class ConsumerThread(threading.Thread):
         for message in self.consumer:
             self.last_fetch = time.monotonic()
             if message is not None:
+                if "eta" in message.options:
+                    self._check_eta(message)
                 if self.is_delay_queue:
                     self._hold(message)
                 elif self.worker.submit(self, message) and not self.consumer.holds_more():
@@ -242,8 +335,49 @@ class ConsumerThread(threading.Thread):
                     self.consumer.set_prefetch(resized)
             if not self._fetching:
                 return
-            while self.paused.is_set() and self._fetching:
-                self._wait(0.1)
+            if self.paused.is_set():
+                self._sit_out_pause()
+        if self._fetching:
+            # The consumer ended by itself: RabbitMQ cancels the consumers of a queue that is
+            # deleted. A new consumer declares the queue again.
+            logger.warning("The consumer of %s was cancelled; restarting it.", self.queue_name)
+            self._close_consumer()
+            self._wait(CONSUMER_RESTART_DELAY_SECS)
+
+    def _sit_out_pause(self) -> None:
+        self.paused_event.set()
+        while self.paused.is_set() and self._fetching:
+            self._wait(0.05)
+        self.paused_event.clear()
+
+    def pause(self) -> None:
+        """Stop fetching until :meth:`resume` (``paused_event`` is set once it has)."""
+        self.paused_event.clear()
+        self.paused.set()
+
+    def resume(self) -> None:
+        """Undo :meth:`pause`."""
+        self.paused.clear()
+
+    def stop(self) -> None:
+        """Stop fetching; the thread then exits (join it), its consumer stays open for acks of
+        running messages until :meth:`close`."""
+        self.stop_fetching()
+
+    @staticmethod
+    def _check_eta(message: MessageProxy) -> None:
+        # A message written by hand or by another program may carry a bad eta: a null one is
+        # dropped, anything else that is not a number means "now" (as in Dramatiq).
+        eta = message.options["eta"]
+        if eta is None:
+            del message.options["eta"]
+        elif isinstance(eta, bool) or not isinstance(eta, int | float):
+            logger.warning(
+                "Invalid eta value for message %r: %r. Setting eta to current_millis().",
+                message.message_id,
+                eta,
+            )
+            message.options["eta"] = current_millis()
 
     def _hold(self, message: MessageProxy) -> None:
         self.broker.emit_before("delay_message", message)
@@ -320,5 +454,8 @@ class ConsumerThread(threading.Thread):
 
     def _wait(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
-        while self._fetching and time.monotonic() < deadline:
-            time.sleep(0.05)
+        while self._fetching:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            time.sleep(min(0.05, remaining))

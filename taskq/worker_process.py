@@ -174,6 +174,21 @@ def add_events_middleware(broker: Broker) -> None:
         broker.add_middleware(Events())
 
 
+def add_metrics_middleware(broker: Broker) -> None:
+    """When the master serves metrics (it exported ``TASKQ_METRICS_MASTER_PID``), give
+    ``broker`` the Prometheus middleware, first in the stack, unless it has one. (It is not in
+    ``default_middleware``, as in Dramatiq 2, so metrics come from ``taskq worker`` itself.)"""
+    if not os.environ.get("TASKQ_METRICS_MASTER_PID"):
+        return
+    try:
+        from .middleware.prometheus import Prometheus
+    except ImportError:  # prometheus-client is not installed
+        return
+    if broker.get_middleware(Prometheus) is None:
+        first = type(broker.middleware[0]) if broker.middleware else None
+        broker.add_middleware(Prometheus(), before=first)
+
+
 def describe_broker(broker: Broker) -> str:
     """The broker's location, passwords masked, for error messages."""
     url = getattr(broker, "url", None) or os.environ.get("TASKQ_BROKER_URL")
@@ -282,6 +297,7 @@ class WorkerProcess:
             broker, modules = import_application(self.options)
             if self.options.events:
                 add_events_middleware(broker)
+            add_metrics_middleware(broker)
             check_broker(broker)
         except StartupError as e:
             return int(e.exit_code)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .errors import ActorNotFound, RateLimitExceeded
+from .errors import ActorNotFound, RateLimitExceeded, Retry
 from .middleware.middleware import SkipMessage
-from .middleware.threading import interruptible
+from .threading import interruptible, worker_thread_guard
 
 if TYPE_CHECKING:
     from .broker import MessageProxy
@@ -26,18 +26,29 @@ class WorkerThread(threading.Thread):
         super().__init__(name="taskq-worker", daemon=True)
         self.worker = worker
         self.broker = worker.broker
+        #: Set while a pause is requested (see :meth:`pause`).
         self.paused = threading.Event()
+        #: Set once the thread has actually paused (it finished its message, if any).
+        self.paused_event = threading.Event()
         self.running = True
         self.idle = True
         self.current: MessageProxy | None = None
 
     def run(self) -> None:
+        # Interrupts (time limits, shutdown notifications, aborts) land in this thread only
+        # while it runs actor code.
+        with worker_thread_guard():
+            self._run()
+
+    def _run(self) -> None:
         self.broker.emit_after("worker_thread_boot", self)
         work_queue = self.worker.work_queue
         while self.running:
             if self.paused.is_set():
+                self.paused_event.set()
                 time.sleep(0.05)
                 continue
+            self.paused_event.clear()
             # No timeout: an idle thread sleeps until a message arrives or stop() wakes it.
             item = work_queue.get()
             if item is None:
@@ -64,13 +75,14 @@ class WorkerThread(threading.Thread):
         try:
             try:
                 actor = broker.get_actor(message.actor_name)
-            except ActorNotFound:
+            except ActorNotFound as e:
                 logger.error(
                     "Dead-lettering message %s: no actor named %r is declared here.",
                     message.message_id,
                     message.actor_name,
                 )
                 message.fail(f"unknown actor {message.actor_name!r}")
+                message.stuff_exception(e)
                 return
             try:
                 broker.emit_before("process_message", message)
@@ -79,19 +91,16 @@ class WorkerThread(threading.Thread):
                     result = actor(*message.args, **message.kwargs)
                 consumer.window.record((time.perf_counter() - started) * 1000)
                 message._result = result
+                if result is not None and "pipe_target" not in message.options:
+                    self._check_result_kept(actor)
                 broker.emit_after("process_message", message, result=result)
-            except SkipMessage:
+            except SkipMessage as e:
+                if message.failed:  # dead-lettered: keep why, for StubBroker.join and results
+                    message.stuff_exception(e)
                 logger.info("Message %s was skipped.", message.message_id)
                 broker.emit_after("skip_message", message)
             except BaseException as e:
-                if isinstance(e, RateLimitExceeded):
-                    logger.debug("Rate limit exceeded in message %s: %s", message.message_id, e)
-                else:
-                    logger.error(
-                        "Failed to process message %s with unhandled exception.",
-                        message,
-                        exc_info=True,
-                    )
+                self._log_failure(actor, message, e)
                 message.stuff_exception(e)
                 broker.emit_after("process_message", message, exception=e)
         finally:
@@ -104,6 +113,73 @@ class WorkerThread(threading.Thread):
                 )
             with self.worker._lock:
                 self.worker.processed += 1
+
+    def _check_result_kept(self, actor: Any) -> None:
+        """Warn (once per actor and worker) that a returned value is dropped because the
+        broker has no Results middleware, as Dramatiq does."""
+        warned = self.worker._discarded_results_warned
+        if actor.actor_name in warned:
+            return
+        from .results.middleware import Results
+
+        if any(isinstance(m, Results) for m in self.broker.middleware):
+            return
+        warned.add(actor.actor_name)
+        logger.warning(
+            "Actor '%s' returned a value that is not None, and you haven't added the Results "
+            "middleware to the broker, so the value has been discarded. Consider adding the "
+            "Results middleware to your broker or piping the result into another actor.",
+            actor.actor_name,
+        )
+
+    @staticmethod
+    def _log_failure(actor: Any, message: MessageProxy, e: BaseException) -> None:
+        """Log an actor's exception as Dramatiq does: a ``Retry`` not at all, a rate limit at
+        debug level, an exception listed in ``throws`` at info level, anything else as an
+        error with its traceback."""
+        if isinstance(e, Retry):
+            return
+        if isinstance(e, RateLimitExceeded):
+            logger.debug("Rate limit exceeded in message %s: %s.", message, e)
+            return
+        throws = message.options.get("throws") or actor.options.get("throws")
+        if throws:
+            try:
+                expected = isinstance(e, throws)
+            except TypeError:  # not a class or tuple of classes (say, names sent as JSON)
+                expected = False
+            if expected:
+                logger.info(
+                    "Failed to process message %s with expected exception %s.",
+                    message,
+                    type(e).__name__,
+                )
+                return
+        logger.error(
+            "Failed to process message %s with unhandled exception.", message, exc_info=True
+        )
+
+    def pause(self) -> None:
+        """Take no new message until :meth:`resume` (``paused_event`` is set once this thread
+        has finished the message it was running, if any)."""
+        self.paused_event.clear()
+        self.paused.set()
+        # An idle thread waits in the work queue without a timeout, and a wake-up goes to any
+        # waiting thread: wake until this one has noticed (the others go back to waiting).
+        deadline = time.monotonic() + 1.0
+        while (
+            self.idle
+            and self.is_alive()
+            and self is not threading.current_thread()
+            and not self.paused_event.is_set()
+            and time.monotonic() < deadline
+        ):
+            self.worker.work_queue.wake(1)
+            self.paused_event.wait(0.005)
+
+    def resume(self) -> None:
+        """Undo :meth:`pause`."""
+        self.paused.clear()
 
     def stop(self) -> None:
         """Finish the current message, then exit."""

@@ -12,6 +12,7 @@ on the delay queue (same eta), so delays longer than RabbitMQ's ``consumer_timeo
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -37,13 +38,41 @@ from .rabbitmq_dead_letters import DEAD_MESSAGE_TTL
 from .rabbitmq_inspection import RabbitmqInspection
 from .rabbitmq_publish import publish_direct
 
-__all__ = ["DEAD_MESSAGE_TTL", "RabbitmqBroker", "RabbitmqMessageProxy"]
+__all__ = [
+    "DEAD_MESSAGE_TTL",
+    "MAX_DECLARE_ATTEMPTS",
+    "MAX_ENQUEUE_ATTEMPTS",
+    "RabbitmqBroker",
+    "RabbitmqMessageProxy",
+]
 
 T = TypeVar("T")
 
 #: A producer connection idle longer than this (s) reads what the server sent before the next
 #: publish, so a connection the server closed meanwhile is noticed first.
 _IDLE_CHECK_SECONDS = 1.0
+#: Dramatiq's attempt counts for publishing and declaring. taskq retries both with backoff for
+#: ``retry_timeout`` ms instead; the names are kept for code that imports them.
+MAX_ENQUEUE_ATTEMPTS = 6
+MAX_DECLARE_ATTEMPTS = 2
+#: pika's loggers that report connections broken under them (a producer connection idle past
+#: its heartbeat is often closed by the server before the broker is).
+_PIKA_CONNECTION_LOGGERS = ("pika.adapters.base_connection", "pika.adapters.blocking_connection")
+
+
+class _IgnoreScaryLogs(logging.Filter):
+    """Drops pika's reports of a connection whose socket already broke ("Broken pipe"), logged
+    when the broker closes connections the server had dropped (as Dramatiq's filter does)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Broken pipe" not in record.getMessage()
+
+
+def _ignore_scary_pika_logs() -> None:
+    for name in _PIKA_CONNECTION_LOGGERS:
+        pika_logger = logging.getLogger(name)
+        if not any(isinstance(f, _IgnoreScaryLogs) for f in pika_logger.filters):
+            pika_logger.addFilter(_IgnoreScaryLogs())
 
 
 class _ProducerState(threading.local):
@@ -129,6 +158,12 @@ class RabbitmqBroker(RabbitmqInspection, Broker):
         state.last_used = time.monotonic()
         return state.connection
 
+    @connection.deleter
+    def connection(self) -> None:
+        """``del broker.connection`` closes the calling thread's producer connection (and its
+        channels); the next use opens a new one. Deleting it again does nothing."""
+        self._drop_producer_connection()
+
     @property
     def channel(self) -> Any:
         """The calling thread's producer channel (in confirm mode with ``confirm_delivery``)."""
@@ -139,6 +174,14 @@ class RabbitmqBroker(RabbitmqInspection, Broker):
             if self.confirm_delivery:
                 state.channel.confirm_delivery()
         return state.channel
+
+    @channel.deleter
+    def channel(self) -> None:
+        """``del broker.channel`` closes the calling thread's producer channel; the next use
+        opens a new one. Deleting it again does nothing."""
+        state = self.state
+        channel, state.channel = state.channel, None
+        close_quietly(channel)
 
     def _batch_channel(self) -> Any:
         connection = self.connection
@@ -173,6 +216,7 @@ class RabbitmqBroker(RabbitmqInspection, Broker):
 
     def close(self) -> None:
         """Close every producer connection this broker opened (consumers close their own)."""
+        _ignore_scary_pika_logs()
         with self._connections_lock:
             connections, self.connections = list(self.connections), set()
         for connection in connections:

@@ -41,6 +41,10 @@ DEFAULT_DEAD_MESSAGE_TTL = 86_400_000 * 7
 DEFAULT_HEARTBEAT_TIMEOUT = 60_000
 #: Messages per Lua call in ``enqueue_many`` (calls are pipelined).
 ENQUEUE_BATCH = 500
+#: Dramatiq's scale and default for ``maintenance_chance`` (a chance per million commands).
+#: taskq accepts the option and runs maintenance on a timer instead (``requeue_interval``).
+MAINTENANCE_SCALE = 1_000_000
+DEFAULT_MAINTENANCE_CHANCE = 1_000
 
 _REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 

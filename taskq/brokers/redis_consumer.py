@@ -234,8 +234,9 @@ class RedisConsumer(Consumer):
             raise
 
     def nack(self, message: MessageProxy) -> None:
-        """Dead-letter ``message`` with ``message.reason`` (or its traceback) as the reason."""
-        reason = message.reason or message.options.get("traceback") or ""
+        """Dead-letter ``message`` with ``message.reason`` (or its traceback) as the reason;
+        a bare Message (no delivery state) is accepted too, as in Dramatiq."""
+        reason = getattr(message, "reason", None) or message.options.get("traceback") or ""
         message_id = redis_id(message)
         self.broker._settle("nack", self._settle_args(message_id, str(reason)))
         self._forget(message_id)
@@ -285,7 +286,7 @@ class RedisConsumer(Consumer):
 
 def redis_id(message: MessageProxy) -> str:
     """The id under which ``message`` is stored in Redis (its hash field)."""
-    state = message._fetch_state
+    state = getattr(message, "_fetch_state", None)  # a bare Message has none
     if isinstance(state, str):
         return state
     return str(message.options["redis_message_id"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib.util import find_spec
 from typing import Any
 
 from .age_limit import AgeLimit
@@ -33,7 +32,10 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-#: The stack every broker gets unless given ``middleware=``: Dramatiq's default order.
+#: The stack every broker gets unless given ``middleware=``: exactly Dramatiq 2's, in its
+#: order. taskq's other middleware (Results, CurrentMessage, AsyncIO, Prometheus, Events,
+#: Abortable, GroupCallbacks, ...) are added where wanted; brokers built from a URL add a
+#: Results middleware (see :mod:`taskq.urls`).
 default_middleware: list[type[Middleware]] = [
     AgeLimit,
     TimeLimit,
@@ -42,11 +44,6 @@ default_middleware: list[type[Middleware]] = [
     Pipelines,
     Retries,
 ]
-
-if find_spec("prometheus_client") is not None:  # on by default when installed, first as in Dramatiq
-    from .prometheus import Prometheus
-
-    default_middleware.insert(0, Prometheus)
 
 __all__ = [
     "AgeLimit",

@@ -36,4 +36,4 @@ class AgeLimit(Middleware):
                 max_age,
             )
             message.fail(f"max_age exceeded: {age} ms > {max_age} ms")
-            raise SkipMessage("max_age exceeded")
+            raise SkipMessage("Message age limit exceeded")

@@ -12,7 +12,10 @@ if TYPE_CHECKING:
 
 class Callbacks(Middleware):
     """``on_success`` actors get ``(message_data, result)``; ``on_failure`` actors get
-    ``(message_data, {"type": ..., "message": ...})``. Options hold actor names or actors."""
+    ``(message_data, {"type": ..., "message": ...})`` after every failed attempt, as in
+    Dramatiq (``message_data["options"]["retries"]`` counts the failures so far; the Retries
+    middleware's ``on_retry_exhausted`` is called only once retries run out). Options hold
+    actor names or actors."""
 
     actor_options = frozenset({"on_success", "on_failure"})
 
@@ -30,7 +33,7 @@ class Callbacks(Middleware):
             if name:
                 callback = broker.get_actor(_actor_name(name))
                 callback.send(message.asdict(), result)
-        elif message.failed:
+        else:
             name = message.options.get("on_failure") or actor.options.get("on_failure")
             if name:
                 callback = broker.get_actor(_actor_name(name))

@@ -9,9 +9,8 @@ from .middleware import Middleware
 
 if TYPE_CHECKING:
     from ..broker import Broker, MessageProxy
-    from ..message import Message
 
-_current: contextvars.ContextVar[Message[Any] | None] = contextvars.ContextVar(
+_current: contextvars.ContextVar[MessageProxy | None] = contextvars.ContextVar(
     "taskq_current_message", default=None
 )
 
@@ -21,12 +20,14 @@ class CurrentMessage(Middleware):
     async actors, since the value lives in a context variable)."""
 
     @classmethod
-    def get_current_message(cls) -> Message[Any] | None:
-        """The message the calling actor is processing, or None outside an actor."""
+    def get_current_message(cls) -> MessageProxy | None:
+        """The message the calling actor is processing (its delivery, which reads like the
+        message: ``message_id``, ``options``...; ``.message`` is the Message itself), or None
+        outside an actor."""
         return _current.get()
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
-        _current.set(message.message)
+        _current.set(message)
 
     def after_process_message(
         self,
@@ -42,6 +43,6 @@ class CurrentMessage(Middleware):
         _current.set(None)
 
 
-def get_current_message() -> Message[Any] | None:
+def get_current_message() -> MessageProxy | None:
     """Shortcut for :meth:`CurrentMessage.get_current_message`."""
     return _current.get()

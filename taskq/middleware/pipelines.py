@@ -48,7 +48,12 @@ class Pipelines(Middleware):
             if not ignore:
                 next_message = next_message.copy(args=(*next_message.args, result))
             messages.append(next_message)
-        broker.enqueue_many(messages)
+        # A step built with message_with_options(delay=...) waits that long once enqueued.
+        by_delay: dict[int | None, list[Message[Any]]] = {}
+        for next_message in messages:
+            by_delay.setdefault(next_message.options.get("delay") or None, []).append(next_message)
+        for delay, batch in by_delay.items():
+            broker.enqueue_many(batch, delay=delay)
 
     def _group_member_done(self, broker: Broker, message: MessageProxy) -> None:
         backend = broker.get_results_backend()

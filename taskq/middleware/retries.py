@@ -7,7 +7,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..common import compute_backoff
+from ..common import compute_backoff, current_millis
 from ..errors import Retry
 from .middleware import Middleware
 
@@ -22,12 +22,20 @@ DEFAULT_MAX_BACKOFF = 604_800_000  # 7 days
 
 
 class Retries(Middleware):
-    """Retry failed messages. Actor options: ``max_retries``, ``min_backoff``, ``max_backoff``
-    (ms), ``retry_when(retries, exception) -> bool`` and ``throws`` (exception types that are
-    never retried). Raising :class:`taskq.errors.Retry` retries without logging an error."""
+    """Retry failed messages with exponential backoff, then dead-letter them.
 
-    actor_options = frozenset({"max_retries", "min_backoff", "max_backoff", "retry_when", "throws"})
-    message_options = frozenset({"retries", "traceback", "requeue_timestamps"})
+    Options (on the actor, or per message where they are plain values): ``max_retries``,
+    ``min_backoff`` and ``max_backoff`` (ms), ``retry_when(retries, exception) -> bool``
+    (overrides ``max_retries``), ``throws`` (exception types that are never retried, logged at
+    info level as expected) and ``on_retry_exhausted`` (the name of an actor sent
+    ``(message.asdict(), {"retries": n, "max_retries": m})`` when a message runs out of
+    retries). Raising :class:`taskq.errors.Retry` retries without logging an error; its
+    ``delay`` (ms) replaces the backoff."""
+
+    actor_options = frozenset(
+        {"max_retries", "min_backoff", "max_backoff", "retry_when", "throws", "on_retry_exhausted"}
+    )
+    message_options = frozenset({"retries", "traceback", "requeue_timestamp", "requeue_timestamps"})
 
     def __init__(
         self,
@@ -60,13 +68,13 @@ class Retries(Middleware):
         option = self._option(actor.options, message.options)
         throws = option("throws", ())
         if throws and isinstance(exception, throws):
-            logger.info(
-                "Not retrying %s: %s is listed in throws.", message, type(exception).__name__
-            )
+            logger.info("Aborting message %r.", message.message_id)
             message.fail(f"{type(exception).__name__}: {exception}")
             return
 
+        # "retries" counts failed attempts, the last one included (as in Dramatiq).
         retries = message.options.setdefault("retries", 0)
+        message.options["retries"] = retries + 1
         max_retries = option("max_retries", self.max_retries)
         retry_when = option("retry_when", self.retry_when)
         should_retry = (
@@ -78,21 +86,26 @@ class Retries(Middleware):
             traceback.format_exception(type(exception), exception, exception.__traceback__)
         )[-4096:]
         if not should_retry:
-            logger.warning("Retries exceeded for message %s.", message.message_id)
+            logger.warning("Retries exceeded for message %r.", message.message_id)
             message.fail(
                 f"retries exhausted after {retries}: {type(exception).__name__}: {exception}"
             )
+            target = option("on_retry_exhausted", None)
+            if target:
+                target_name = getattr(target, "actor_name", target)
+                broker.get_actor(target_name).send(
+                    message.message.asdict(), {"retries": retries, "max_retries": max_retries}
+                )
             return
 
-        message.options["retries"] = retries + 1
+        message.options["requeue_timestamp"] = current_millis()
         if isinstance(exception, Retry) and exception.delay is not None:
             backoff = exception.delay
         else:
             min_backoff = option("min_backoff", self.min_backoff)
             max_backoff = option("max_backoff", self.max_backoff)
-            max_backoff = max(min_backoff, max_backoff)
             _, backoff = compute_backoff(retries, factor=min_backoff, max_backoff=max_backoff)
-        logger.info("Retrying message %s in %d ms.", message.message_id, backoff)
+        logger.info("Retrying message %r in %d milliseconds.", message.message_id, backoff)
         retry = message.message.copy(options=dict(message.options))
         broker.enqueue(retry, delay=backoff)
         message.clear_exception()

@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import TYPE_CHECKING, Any
 
-from .threading import Interrupt, PerThreadMiddleware, raise_thread_exception
+from .threading import (
+    Interrupt,
+    PerThreadMiddleware,
+    current_platform,
+    is_gevent_active,
+    raise_thread_exception,
+    supported_platforms,
+)
 
 if TYPE_CHECKING:
+    from ..actor import Actor
     from ..broker import Broker, MessageProxy
+
+__all__ = [
+    "Shutdown",
+    "ShutdownNotifications",
+    "current_platform",
+    "is_gevent_active",
+    "raise_thread_exception",
+    "supported_platforms",
+]
 
 logger = logging.getLogger("taskq.middleware.shutdown")
 
@@ -27,19 +45,35 @@ class ShutdownNotifications(PerThreadMiddleware):
         super().__init__()
         self.notify_shutdown = notify_shutdown
 
-    def _should_notify(self, broker: Broker, message: MessageProxy) -> bool:
-        if "notify_shutdown" in message.options:
-            return bool(message.options["notify_shutdown"])
-        actor = broker.get_actor(message.actor_name)
-        return bool(actor.options.get("notify_shutdown", self.notify_shutdown))
+    def should_notify(self, actor: Actor[..., Any], message: Any) -> bool:
+        """Whether a message of ``actor`` is interrupted on shutdown: the message's
+        ``notify_shutdown`` option, else the actor's, else the middleware's default (None
+        counts as unset at each level)."""
+        notify = message.options.get("notify_shutdown")
+        if notify is None:
+            notify = actor.options.get("notify_shutdown")
+        if notify is None:
+            notify = self.notify_shutdown
+        return bool(notify)
+
+    def after_process_boot(self, broker: Broker) -> None:
+        if current_platform not in supported_platforms:
+            warnings.warn(
+                f"ShutdownNotifications cannot kill threads on your current platform "
+                f"({current_platform!r}).",
+                category=RuntimeWarning,
+                stacklevel=2,
+            )
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
-        if self._should_notify(broker, message):
+        if self.should_notify(broker.get_actor(message.actor_name), message):
             self._remember(message.message_id)
 
     def before_worker_shutdown(self, broker: Broker, worker: Any) -> None:
         with self._lock:
             targets = list(self.running.items())
+        if targets:
+            logger.debug("Sending shutdown notification to worker threads...")
         for thread_id, message_id in targets:
             logger.info(
                 "Worker shutdown: raising Shutdown in the thread of message %s.", message_id

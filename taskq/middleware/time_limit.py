@@ -5,14 +5,31 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import warnings
 from typing import TYPE_CHECKING, Any
 
-from .threading import Interrupt, PerThreadMiddleware, raise_thread_exception
+from .threading import (
+    Interrupt,
+    PerThreadMiddleware,
+    current_platform,
+    is_gevent_active,
+    raise_thread_exception,
+    supported_platforms,
+)
 
 if TYPE_CHECKING:
     from ..broker import Broker, MessageProxy
 
 logger = logging.getLogger("taskq.middleware.time_limit")
+
+__all__ = [
+    "TimeLimit",
+    "TimeLimitExceeded",
+    "current_platform",
+    "is_gevent_active",
+    "raise_thread_exception",
+    "supported_platforms",
+]
 
 #: Seconds after the last message start during which an idle watcher keeps polling.
 QUIET_AFTER = 5.0
@@ -88,6 +105,14 @@ class TimeLimit(PerThreadMiddleware):
                 return self.interval / 1000 if now - self._last_start < QUIET_AFTER else None
             soonest = min(d[0] for d in self.running.values())
         return min(self.interval / 1000, max(0.001, soonest - now))
+
+    def after_process_boot(self, broker: Broker) -> None:
+        if current_platform not in supported_platforms:
+            warnings.warn(
+                f"TimeLimit cannot kill threads on your current platform ({current_platform!r}).",
+                category=RuntimeWarning,
+                stacklevel=2,
+            )
 
     def after_worker_boot(self, broker: Broker, worker: Any) -> None:
         self._ensure_watcher()

@@ -56,6 +56,57 @@ def test_message_with_options_builds_without_sending(stub_broker, queue_name):
     assert stub_broker.queue_stats()[queue_name]["ready"] == 0
 
 
+def test_send_with_options_takes_a_timedelta_delay(stub_broker, queue_name):
+    from datetime import timedelta
+
+    @taskq.actor(queue_name=queue_name)
+    def later():
+        pass
+
+    before = current_millis()
+    message = later.send_with_options(delay=timedelta(seconds=2))
+    assert before + 2_000 <= message.options["eta"] <= current_millis() + 2_000
+
+
+def test_message_with_options_keeps_a_delay_for_pipelines(stub_broker, queue_name):
+    from datetime import timedelta
+
+    @taskq.actor(queue_name=queue_name)
+    def step(x=0):
+        return x
+
+    message = step.message_with_options(args=(1,), delay=timedelta(milliseconds=1500))
+    assert message.options == {"delay": 1500}
+    with pytest.raises(ValueError, match="delay"):
+        step.message_with_options(delay=-5)
+
+
+def test_a_pipeline_waits_for_the_delay_of_its_messages(stub_broker, queue_name, start_worker):
+    ran = []
+
+    @taskq.actor(queue_name=queue_name)
+    def step(x=0):
+        ran.append((x, current_millis()))
+        return x + 1
+
+    start_worker(stub_broker)
+    sent_at = current_millis()
+    (step.message_with_options(args=(1,), delay=200) | step.message_with_options(delay=200)).run()
+    stub_broker.join(queue_name, timeout=10_000)
+    assert [x for x, _ in ran] == [1, 2]
+    assert ran[0][1] - sent_at >= 200
+    assert ran[1][1] - ran[0][1] >= 200
+
+
+def test_callbacks_must_be_actors_or_actor_names(stub_broker, queue_name):
+    @taskq.actor(queue_name=queue_name)
+    def work():
+        pass
+
+    with pytest.raises(TypeError, match="on_success"):
+        work.message_with_options(on_success=print)
+
+
 def test_calling_an_actor_runs_it_in_process(stub_broker):
     @taskq.actor
     def add(x, y):
@@ -134,11 +185,14 @@ def test_two_different_functions_cannot_share_an_actor_name(stub_broker):
     def first():
         pass
 
-    with pytest.raises(ValueError, match="shared"):
+    with pytest.raises(ValueError, match="shared") as info:
 
         @taskq.actor(actor_name="shared")
         def second():
             pass
+
+    assert str(info.value) == "An actor named 'shared' is already registered."
+    assert "first" in info.value.__notes__[0]
 
 
 def test_priority_must_be_an_int(stub_broker):

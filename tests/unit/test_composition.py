@@ -173,3 +173,31 @@ def test_a_group_of_pipelines(broker, actors, start_worker):
     members.run()
     wait_for(lambda: members.completed, message="both members")
     assert list(members.get_results()) == [4, 4]
+
+
+def test_a_group_runs_inner_groups_and_returns_their_results(broker, actors, start_worker):
+    add, double, total, hello = actors
+    outer = taskq.group(taskq.group(double.message(i) for i in range(2)) for _ in range(3))
+    start_worker(broker)
+    outer.run()
+    assert list(outer.get_results(block=True, timeout=10_000)) == [[0, 2]] * 3
+    assert outer.completed
+
+
+def test_inner_groups_cannot_take_completion_callbacks_or_be_pipeline_steps(broker, actors):
+    add, double, total, hello = actors
+    nested = taskq.group([taskq.group([double.message(1)])])
+    nested.add_completion_callback(double.message(2))
+    with pytest.raises(NotImplementedError):
+        nested.run()
+    with pytest.raises(NotImplementedError):
+        taskq.pipeline([double.message(1), taskq.group([taskq.group([double.message(2)])])])
+
+
+def test_a_delayed_first_step_delays_the_whole_pipeline(broker, actors, start_worker):
+    add, double, total, hello = actors
+    pipe = add.message_with_options(args=(1, 2), delay=10_000) | double.message()
+    start_worker(broker)
+    pipe.run()
+    with pytest.raises(ResultTimeout):
+        pipe.get_result(block=True, timeout=300)

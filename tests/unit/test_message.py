@@ -136,8 +136,66 @@ def test_asdict_lists_args_as_a_list():
     assert make_message().asdict()["args"] == [1, 2]
 
 
+def test_copy_merges_the_options_it_is_given_as_in_dramatiq():
+    message = make_message(options={"a": 1, "b": 2})
+    copied = message.copy(options={"b": 3, "c": 4})
+    assert copied.options == {"a": 1, "b": 3, "c": 4}
+    assert message.options == {"a": 1, "b": 2}
+
+
+def test_messages_keep_dramatiqs_namedtuple_era_methods():
+    message = make_message()
+    assert message._asdict() == message.asdict()
+    assert message._fields == (
+        "queue_name",
+        "actor_name",
+        "args",
+        "kwargs",
+        "options",
+        "message_id",
+        "message_timestamp",
+    )
+    assert message._field_defaults == {}
+    replaced = message._replace(queue_name="other")
+    assert (replaced.queue_name, replaced.message_id) == ("other", message.message_id)
+
+
+def test_args_given_as_a_list_are_kept_as_a_tuple():
+    assert make_message(args=[1, 2]).args == (1, 2)
+
+
+def test_decode_accepts_args_pickled_as_a_tuple():
+    from taskq.encoder import PickleEncoder
+
+    data = PickleEncoder().encode({**make_message().asdict(), "args": (1, 2)})
+    with_pickle = PickleEncoder().decode(data)
+    assert Message.from_dict(with_pickle).args == (1, 2)
+
+
+def test_a_bad_eta_is_left_for_the_worker_to_read_as_now():
+    payload = make_message(options={"eta": "soon"}).encode()
+    assert Message.decode(payload).options["eta"] == "soon"
+
+
 def test_str_reads_like_a_call_and_repr_shows_the_fields():
     message = make_message()
     assert str(message) == "add(1, 2, z=3)"
     assert "actor_name='add'" in repr(message)
     assert message.message_id in repr(message)
+
+
+def test_a_custom_encoder_failing_to_decode_raises_decode_error():
+    from taskq.encoder import JSONEncoder, get_encoder, set_encoder
+
+    class Picky(JSONEncoder):
+        def decode(self, data):
+            raise RuntimeError("no thanks")
+
+    previous = get_encoder()
+    set_encoder(Picky())
+    try:
+        with pytest.raises(DecodeError, match="no thanks") as info:
+            Message.decode(make_message().encode())
+    finally:
+        set_encoder(previous)
+    assert isinstance(info.value.error, RuntimeError)

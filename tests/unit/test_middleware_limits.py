@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -187,28 +188,30 @@ def test_actors_without_notify_shutdown_finish_their_work(make_stub_broker, queu
     assert outcome == ["finished"]
 
 
-def test_interrupts_land_only_inside_actor_code():
-    from taskq.middleware.threading import interruptible, raise_thread_exception
+def test_interrupts_land_in_worker_threads_only_inside_actor_code():
+    from taskq.threading import interruptible, raise_thread_exception, worker_thread_guard
 
     ready, release = threading.Event(), threading.Event()
     outcome: list[str] = []
 
-    def busy_outside_an_actor() -> None:
-        ready.set()
-        while not release.is_set():
-            pass  # Python bytecode: an interrupt would land here if it were allowed to
-        outcome.append("outside: finished")
+    def worker_busy_outside_an_actor() -> None:
+        with worker_thread_guard():
+            ready.set()
+            while not release.is_set():
+                pass  # Python bytecode: an interrupt would land here if it were allowed to
+            outcome.append("outside: finished")
 
-    def busy_inside_an_actor() -> None:
-        try:
-            with interruptible():
-                ready.set()
-                while True:
-                    pass
-        except TimeLimitExceeded:
-            outcome.append("inside: interrupted")
+    def worker_busy_inside_an_actor() -> None:
+        with worker_thread_guard():
+            try:
+                with interruptible():
+                    ready.set()
+                    while True:
+                        pass
+            except TimeLimitExceeded:
+                outcome.append("inside: interrupted")
 
-    outside = threading.Thread(target=busy_outside_an_actor)
+    outside = threading.Thread(target=worker_busy_outside_an_actor)
     outside.start()
     assert ready.wait(5)
     assert raise_thread_exception(outside.ident, TimeLimitExceeded) is False
@@ -216,9 +219,44 @@ def test_interrupts_land_only_inside_actor_code():
     outside.join(5)
 
     ready.clear()
-    inside = threading.Thread(target=busy_inside_an_actor)
+    inside = threading.Thread(target=worker_busy_inside_an_actor)
     inside.start()
     assert ready.wait(5)
     assert raise_thread_exception(inside.ident, TimeLimitExceeded) is True
     inside.join(5)
     assert outcome == ["outside: finished", "inside: interrupted"]
+
+
+def test_raise_thread_exception_reaches_any_other_thread_as_in_dramatiq():
+    from taskq.threading import Interrupt, raise_thread_exception
+
+    ready = threading.Event()
+    caught: list[type[BaseException]] = []
+
+    def plain_thread() -> None:
+        try:
+            ready.set()
+            for _ in range(200):
+                time.sleep(0.01)
+        except Interrupt as e:
+            caught.append(type(e))
+
+    thread = threading.Thread(target=plain_thread)
+    thread.start()
+    assert ready.wait(5)
+    assert raise_thread_exception(thread.ident, Interrupt) is True
+    thread.join(5)
+    assert caught == [Interrupt]
+
+
+def test_raise_thread_exception_logs_a_missing_thread(caplog):
+    from taskq.threading import Interrupt, raise_thread_exception
+
+    assert raise_thread_exception(2**31 - 1, Interrupt) is False
+    assert caplog.record_tuples == [
+        (
+            "taskq.threading",
+            logging.CRITICAL,
+            f"Failed to set exception (Interrupt) in thread {2**31 - 1}.",
+        )
+    ]

@@ -32,7 +32,7 @@ def test_on_success_gets_the_message_and_its_result(make_stub_broker, queue_name
     assert calls == [(message.message_id, 3)]
 
 
-def test_on_failure_gets_the_error_once_retries_are_exhausted(
+def test_on_failure_gets_every_failed_attempt_as_in_dramatiq(
     make_stub_broker, queue_name, start_worker
 ):
     broker = make_stub_broker()
@@ -40,7 +40,7 @@ def test_on_failure_gets_the_error_once_retries_are_exhausted(
 
     @taskq.actor(queue_name=queue_name)
     def report(message_data, error):
-        calls.append((message_data["actor_name"], error))
+        calls.append((message_data["actor_name"], message_data["options"]["retries"], error))
 
     @taskq.actor(queue_name=queue_name, max_retries=1, min_backoff=5, max_backoff=5)
     def broken():
@@ -48,9 +48,28 @@ def test_on_failure_gets_the_error_once_retries_are_exhausted(
 
     broken.send_with_options(on_failure="report")
     start_worker(broker)
-    wait_for(lambda: calls, message="the failure callback")
+    wait_for(lambda: len(calls) == 2, message="two failure callbacks")
     broker.join(queue_name, timeout=10_000)
-    assert calls == [("broken", {"type": "ValueError", "message": "boom"})]
+    error = {"type": "ValueError", "message": "boom"}
+    assert sorted(calls) == [("broken", 1, error), ("broken", 2, error)]
+
+
+def test_current_message_is_the_delivery_being_processed(
+    make_stub_broker, queue_name, start_worker
+):
+    broker = make_stub_broker(CurrentMessage())
+    seen = []
+
+    @taskq.actor(queue_name=queue_name)
+    def work():
+        current = CurrentMessage.get_current_message()
+        seen.append((type(current).__name__, current.message_id, current.message.message_id))
+
+    message = work.send()
+    start_worker(broker)
+    broker.join(queue_name, timeout=10_000)
+    assert seen == [("MessageProxy", message.message_id, message.message_id)]
+    assert CurrentMessage.get_current_message() is None
 
 
 def test_current_message_in_threads_and_async_actors(make_stub_broker, queue_name, start_worker):

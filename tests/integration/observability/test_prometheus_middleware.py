@@ -20,8 +20,8 @@ def sample(prometheus: Prometheus, name: str, queue: str, actor: str) -> float:
     return value or 0.0
 
 
-def test_prometheus_is_in_the_default_stack():
-    assert isinstance(StubBroker().middleware[0], Prometheus)
+def test_prometheus_is_opt_in_as_in_dramatiq_2():
+    assert not any(isinstance(m, Prometheus) for m in StubBroker().middleware)
 
 
 def test_counts_successes_errors_retries_rejects_and_durations(queue_name, start_worker):
