@@ -54,9 +54,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _subcommands(parser: argparse.ArgumentParser) -> set[str]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``taskq`` console script."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and not argv[0].startswith("-") and argv[0] not in _subcommands(parser):
+        argv.insert(0, "worker")  # `taskq MODULE ...`, as Dramatiq's `dramatiq MODULE ...`
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
