@@ -308,6 +308,7 @@ class WorkerProcess:
         if self.options.max_tasks_per_child is not None:
             broker.add_middleware(RecycleAfter(self.options.max_tasks_per_child, self.stop_request))
         broker.add_middleware(self.acks)
+        broker.emit_after("process_boot")  # the application is imported, as in Dramatiq
         from .worker import Worker
 
         worker = Worker(
