@@ -59,6 +59,11 @@ def _reset_global_broker() -> None:
     _global_broker = None
 
 
+class MiddlewarePlacementError(MiddlewareError, ValueError, AssertionError):
+    """``add_middleware`` got both ``before`` and ``after``, or an anchor the broker lacks
+    (a ValueError and an AssertionError too, the types Dramatiq programs expect)."""
+
+
 class Broker:
     """Base class for brokers: actor and queue registry, middleware bus, enqueue and consume."""
 
@@ -136,7 +141,7 @@ class Broker:
     ) -> None:
         """Add ``middleware``, optionally right before or after a middleware of another type."""
         if before and after:
-            raise ValueError("add_middleware() takes before= or after=, not both")
+            raise MiddlewarePlacementError("add_middleware() takes before= or after=, not both")
         # A middleware the broker came with (``is_default``) gives way to one of its kind that
         # the program adds itself, so a Dramatiq program's own Results is the only one.
         self.middleware = [
@@ -144,11 +149,20 @@ class Broker:
             for m in self.middleware
             if not (getattr(m, "is_default", False) and isinstance(m, type(middleware)))
         ]
+        if any(type(m) is type(middleware) for m in self.middleware):
+            self.logger.warning(
+                "You're adding a middleware of the same type twice: %s is already on %r.",
+                type(middleware).__name__,
+                self,
+            )
         anchor = before or after
         if anchor is not None:
             positions = [i for i, m in enumerate(self.middleware) if isinstance(m, anchor)]
             if not positions:
-                raise MiddlewareError(f"Middleware {anchor.__name__} not found")
+                raise MiddlewarePlacementError(
+                    f"Cannot add {type(middleware).__name__} next to {anchor.__name__}: "
+                    "no such middleware on this broker"
+                )
             index = positions[0] if before else positions[-1] + 1
             self.middleware.insert(index, middleware)
         else:

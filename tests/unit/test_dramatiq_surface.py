@@ -367,3 +367,23 @@ def test_queue_prefetch_module_default_is_read_by_new_workers(stub_broker, monke
 
     monkeypatch.setattr(taskq.worker, "QUEUE_PREFETCH", 7)
     assert taskq.Worker(stub_broker).queue_prefetch == 7
+
+
+def test_add_middleware_placement_errors_and_duplicate_warning(caplog):
+    from taskq.brokers.stub import StubBroker
+    from taskq.middleware import AgeLimit
+
+    class Marker(taskq.Middleware):
+        pass
+
+    broker = StubBroker()
+    with pytest.raises(ValueError, match="no such middleware"):
+        broker.add_middleware(Marker(), after=Marker)
+    with pytest.raises(AssertionError, match="not both"):
+        broker.add_middleware(Marker(), before=AgeLimit, after=AgeLimit)
+    first, second = Marker(), Marker()
+    broker.add_middleware(first)
+    with caplog.at_level("WARNING"):
+        broker.add_middleware(second)
+    assert "same type twice" in caplog.text
+    assert first in broker.middleware and second in broker.middleware
