@@ -93,7 +93,7 @@ def import_application(options: WorkerOptions) -> tuple[Broker, dict[str, Module
     """Import every module; return the broker (``module:VAR`` names it, else the global one)
     and the imported modules by their command-line spec."""
     add_import_paths(options.paths)
-    from .broker import Broker, get_broker
+    from .broker import get_broker
 
     broker: Any = None
     modules: dict[str, ModuleType] = {}
@@ -114,14 +114,7 @@ def import_application(options: WorkerOptions) -> tuple[Broker, dict[str, Module
             raise StartupError(ExitCode.IMPORT_OR_USAGE, str(e)) from e
         modules[spec] = module
         if variable and broker is None:
-            broker = getattr(module, variable, None)
-            if not isinstance(broker, Broker):
-                message = (
-                    f"taskq: {module_name}.{variable} is {type(broker).__name__}, not a broker; "
-                    f"name the variable that holds your Broker"
-                )
-                sys.stderr.write(message + "\n")
-                raise StartupError(ExitCode.IMPORT_OR_USAGE, message)
+            broker = _broker_variable(module, module_name, variable)
     if broker is None:
         try:
             broker = get_broker()
@@ -129,6 +122,33 @@ def import_application(options: WorkerOptions) -> tuple[Broker, dict[str, Module
             _raise_if_broker_error(e, "opening the broker")
             raise
     return broker, modules
+
+
+def _broker_variable(module: ModuleType, module_name: str, variable: str) -> Any:
+    """The Broker at ``module:variable`` (a dotted path such as ``Holder.broker`` too); a
+    missing name or another kind of object is a one-line error and exit code 2."""
+    value: Any = module
+    for depth, name in enumerate(variable.split(".")):
+        if not hasattr(value, name):
+            where = ".".join(variable.split(".")[:depth]) or module_name
+            message = (
+                f"taskq: Module {module_name!r} does not define a {variable!r} variable."
+                if depth == 0
+                else f"taskq: {where!r} in module {module_name!r} has no attribute {name!r}."
+            )
+            sys.stderr.write(message + "\n")
+            raise StartupError(ExitCode.IMPORT_OR_USAGE, message)
+        value = getattr(value, name)
+    from .broker import Broker
+
+    if not isinstance(value, Broker):
+        message = (
+            f"taskq: '{module_name}:{variable}' is not a Broker. It is a "
+            f"{type(value).__name__}; name the variable that holds your broker."
+        )
+        sys.stderr.write(message + "\n")
+        raise StartupError(ExitCode.IMPORT_OR_USAGE, message)
+    return value
 
 
 def _raise_if_broker_error(error: BaseException, doing: str) -> None:

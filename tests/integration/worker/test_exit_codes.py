@@ -64,7 +64,14 @@ def test_broker_variable_that_is_not_a_broker_exits_2(app: App) -> None:
     app.write_module()
     master = app.start_worker(module="app:VERSION")
     assert app.wait_exit(master) == 2
-    assert "app.VERSION is str, not a broker" in app.output(master)
+    assert "'app:VERSION' is not a Broker. It is a str" in app.output(master)
+
+
+def test_a_missing_broker_variable_is_named(app: App) -> None:
+    app.write_module()
+    master = app.start_worker(module="app:no_such_broker")
+    assert app.wait_exit(master) == 2
+    assert "Module 'app' does not define a 'no_such_broker' variable." in app.output(master)
 
 
 @pytest.mark.parametrize(
