@@ -18,6 +18,7 @@ import pytest
 
 import taskq
 from taskq.broker import Broker, _reset_global_broker
+from taskq.brokers.redis import RedisBroker
 from tests.helpers import wait_for
 
 from .support import RedisServer, WorkerCLI, fault_env, spare_port
@@ -180,7 +181,7 @@ def test_redis_password_never_logged(tmp_path: Path, queue_name: str) -> None:
         cli = run_worker(tmp_path, good)
         try:
             cli.wait_children(1)
-            broker = taskq.brokers.redis.RedisBroker(url=good)  # type: ignore[attr-defined]
+            broker = RedisBroker(url=good)
             try:
                 _assert_no_secret(repr(broker), REDIS_PASSWORD)
                 broker.declare_queue(queue_name)
