@@ -113,8 +113,13 @@ def group_pids(pgid: int) -> list[int]:
 
 def fault_env(**values: str) -> dict[str, str]:
     """The environment of a worker command: this one plus ``FAULT_*`` values."""
-    env = dict(os.environ)
-    env.pop("TASKQ_BROKER_URL", None)
+    # Settings an earlier test may have left in this process's environment (the metrics
+    # directory of a master that has exited, TASKQ_EVENTS, ...) are not the worker's business.
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.upper().startswith(("TASKQ_", "PROMETHEUS_"))
+    }
     env["PYTHONPATH"] = str(ROOT)
     env["PYTHONUNBUFFERED"] = "1"
     env["taskq_prom_port"] = str(spare_port())
