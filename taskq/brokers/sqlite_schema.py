@@ -12,28 +12,13 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from .sqlite_errors import (
-    DatabaseCorrupt,
-    DatabaseFull,
-    DatabaseIOError,
-    DatabaseLocked,
     DatabaseReadOnly,
     NotATaskqDatabase,
     SQLiteBrokerError,
     translate_error,
 )
 
-__all__ = [
-    "INSERT_MESSAGE",
-    "Database",
-    "DatabaseCorrupt",
-    "DatabaseFull",
-    "DatabaseIOError",
-    "DatabaseLocked",
-    "DatabaseReadOnly",
-    "NotATaskqDatabase",
-    "SQLiteBrokerError",
-    "placeholders",
-]
+__all__ = ["INSERT_MESSAGE", "Database", "placeholders"]
 
 #: Bumped when the tables change in a way older code cannot read.
 SCHEMA_VERSION = "1"
