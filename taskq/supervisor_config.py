@@ -36,7 +36,7 @@ def broker_error_exit_code(error: BaseException) -> ExitCode | None:
 
     if not isinstance(error, BrokerError) or isinstance(error, ActorNotFound | QueueNotFound):
         return None
-    sqlite_errors = sys.modules.get("taskq.brokers.sqlite_errors")
+    sqlite_errors = sys.modules.get("taskq.brokers.sqlite.errors")
     bad_file = tuple(
         getattr(sqlite_errors, name) for name in _BAD_FILE_ERRORS if hasattr(sqlite_errors, name)
     )

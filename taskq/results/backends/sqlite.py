@@ -6,7 +6,7 @@ import os
 import threading
 from typing import Any
 
-from ...brokers.sqlite_schema import Database
+from ...brokers.sqlite.schema import Database
 from ...common import current_millis
 from ..backend import ResultBackend
 

@@ -8,8 +8,8 @@ import logging
 import pytest
 
 import taskq
-from taskq.brokers import rabbitmq
 from taskq.brokers.rabbitmq import MAX_DECLARE_ATTEMPTS, MAX_ENQUEUE_ATTEMPTS
+from taskq.brokers.rabbitmq import broker as rabbitmq
 
 from ...factories.rabbitmq import make_broker
 

@@ -10,8 +10,8 @@ import select
 import pika
 import pytest
 
-from taskq.brokers import rabbitmq
-from taskq.brokers.rabbitmq_publish import publish_direct
+from taskq.brokers.rabbitmq import broker as rabbitmq
+from taskq.brokers.rabbitmq.publish import publish_direct
 from taskq.message import Message
 
 from ...factories.rabbitmq import make_broker, rabbitmqctl

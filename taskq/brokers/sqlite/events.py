@@ -8,9 +8,9 @@ import logging
 import time
 from typing import Any
 
-from ..common import current_millis
-from ..event_stream import EventStream
-from .sqlite_schema import Database
+from ...common import current_millis
+from ...event_stream import EventStream
+from .schema import Database
 
 logger = logging.getLogger("taskq.SQLiteBroker")
 

@@ -18,8 +18,8 @@ from urllib.parse import quote
 import pika
 import pika.exceptions
 
-from ..common import compute_backoff, mask_url
-from ..errors import ConnectionClosed, ConnectionFailed
+from ...common import compute_backoff, mask_url
+from ...errors import ConnectionClosed, ConnectionFailed
 
 logger = logging.getLogger("taskq.brokers.rabbitmq")
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from .sqlite_errors import (
+from .errors import (
     DatabaseReadOnly,
     NotATaskqDatabase,
     SQLiteBrokerError,

@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING, Any
 import pika
 import pika.exceptions
 
-from ..broker import Consumer, MessageProxy
-from ..common import current_millis, generate_unique_id, q_name, xq_name
-from ..errors import ConnectionClosed, DecodeError
-from ..message import Message
-from .rabbitmq_connection import RETRYABLE_ERRORS, close_quietly, is_channel_error, logger
+from ...broker import Consumer, MessageProxy
+from ...common import current_millis, generate_unique_id, q_name, xq_name
+from ...errors import ConnectionClosed, DecodeError
+from ...message import Message
+from .connection import RETRYABLE_ERRORS, close_quietly, is_channel_error, logger
 
 if TYPE_CHECKING:
-    from .rabbitmq import RabbitmqBroker
+    from .broker import RabbitmqBroker
 
 #: Header holding why a message was dead-lettered.
 REASON_HEADER = "x-taskq-reason"

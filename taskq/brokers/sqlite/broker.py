@@ -15,15 +15,15 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..broker import Broker, Consumer
-from ..common import current_millis, q_name, validate_queue_name
-from ..errors import QueueJoinTimeout, QueueNotFound
-from ..event_stream import EventStream
-from ..message import Message
-from ..middleware.middleware import Middleware
-from .sqlite_consumer import LeaseKeeper, SQLiteConsumer
-from .sqlite_dead_letters import SQLiteDeadLetters
-from .sqlite_errors import (
+from ...broker import Broker, Consumer
+from ...common import current_millis, q_name, validate_queue_name
+from ...errors import QueueJoinTimeout, QueueNotFound
+from ...event_stream import EventStream
+from ...message import Message
+from ...middleware.middleware import Middleware
+from .consumer import LeaseKeeper, SQLiteConsumer
+from .dead_letters import SQLiteDeadLetters
+from .errors import (
     DatabaseCorrupt,
     DatabaseFull,
     DatabaseIOError,
@@ -32,12 +32,12 @@ from .sqlite_errors import (
     NotATaskqDatabase,
     SQLiteBrokerError,
 )
-from .sqlite_events import SQLiteEvents
-from .sqlite_reserve import RESERVE_BYTES, SpaceReserve
-from .sqlite_schema import DELAYED, INSERT_MESSAGE, LEASED, READY, Database
+from .events import SQLiteEvents
+from .reserve import RESERVE_BYTES, SpaceReserve
+from .schema import DELAYED, INSERT_MESSAGE, LEASED, READY, Database
 
 if TYPE_CHECKING:
-    from ..results.backend import ResultBackend
+    from ...results.backend import ResultBackend
 
 __all__ = [
     "DatabaseCorrupt",
@@ -114,7 +114,7 @@ class SQLiteBroker(SQLiteDeadLetters, Broker):
 
     def with_space(self, operation: Callable[..., T], *args: Any) -> T:
         """Run a worker's ``operation``; if the disk is full, release the space reserve (see
-        :mod:`.sqlite_reserve`) and try once more, so workers can drain a full disk."""
+        :mod:`.reserve`) and try once more, so workers can drain a full disk."""
         try:
             return operation(*args)
         except DatabaseFull:
@@ -267,7 +267,7 @@ class SQLiteBroker(SQLiteDeadLetters, Broker):
 
     def _results_backend_in_store(self) -> ResultBackend:
         """A :class:`~taskq.results.backends.sqlite.SQLiteBackend` on this broker's file."""
-        from ..results.backends.sqlite import SQLiteBackend
+        from ...results.backends.sqlite import SQLiteBackend
 
         return SQLiteBackend(path=self.path)
 

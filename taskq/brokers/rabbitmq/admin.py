@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pika
 import pika.exceptions
 
-from ..broker import DeadLetter
-from ..common import dq_name, q_name, xq_name
-from ..errors import QueueJoinTimeout
-from ..event_stream import EventStream
-from . import rabbitmq_dead_letters as dead_letters
-from .rabbitmq_connection import close_quietly, is_channel_error, logger
-from .rabbitmq_events import RabbitmqEventStream, declare_events_exchange, publish_event_on
+from ...broker import DeadLetter
+from ...common import dq_name, q_name, xq_name
+from ...errors import QueueJoinTimeout
+from ...event_stream import EventStream
+from . import dead_letters
+from .connection import close_quietly, is_channel_error, logger
+from .events import RabbitmqEventStream, declare_events_exchange, publish_event_on
 
 if TYPE_CHECKING:
-    from .rabbitmq_connection import Targets
+    from .connection import Targets
 
 T = TypeVar("T")
 

@@ -17,11 +17,11 @@ from typing import Any
 
 import pika
 
-from ..broker import DeadLetter
-from ..common import q_name, xq_name
-from ..errors import DecodeError
-from ..message import Message
-from .rabbitmq_consumer import DEAD_AT_HEADER, REASON_HEADER
+from ...broker import DeadLetter
+from ...common import q_name, xq_name
+from ...errors import DecodeError
+from ...message import Message
+from .consumer import DEAD_AT_HEADER, REASON_HEADER
 
 #: How long (ms) a dead letter is kept: Dramatiq's value and environment variable, so queues
 #: declared by either side have equal arguments.

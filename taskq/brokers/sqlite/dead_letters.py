@@ -7,11 +7,11 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from ..broker import DeadLetter
-from ..common import current_millis, q_name
-from ..errors import DecodeError
-from ..message import Message
-from .sqlite_schema import INSERT_MESSAGE, READY, Database, placeholders
+from ...broker import DeadLetter
+from ...common import current_millis, q_name
+from ...errors import DecodeError
+from ...message import Message
+from .schema import INSERT_MESSAGE, READY, Database, placeholders
 
 
 class SQLiteDeadLetters:

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import pika
 
-from ..event_stream import EventStream
-from .rabbitmq_connection import RETRYABLE_ERRORS, close_quietly, logger
+from ...event_stream import EventStream
+from .connection import RETRYABLE_ERRORS, close_quietly, logger
 
 if TYPE_CHECKING:
-    from .rabbitmq_connection import Targets
+    from .connection import Targets
 
 #: The fanout exchange events are published to.
 EVENTS_EXCHANGE = "taskq.events"

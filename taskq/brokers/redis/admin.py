@@ -10,13 +10,13 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..broker import DeadLetter
-from ..common import current_millis, q_name
-from ..encoder import dumps_lenient
-from ..errors import ConnectionError as BrokerConnectionError
-from ..errors import DecodeError
-from ..event_stream import EventStream
-from ..message import Message
+from ...broker import DeadLetter
+from ...common import current_millis, q_name
+from ...encoder import dumps_lenient
+from ...errors import ConnectionError as BrokerConnectionError
+from ...errors import DecodeError
+from ...event_stream import EventStream
+from ...message import Message
 
 if TYPE_CHECKING:
     import redis

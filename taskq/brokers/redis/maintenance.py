@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
-from ..common import current_millis, dq_name
+from ...common import current_millis, dq_name
 
 if TYPE_CHECKING:
-    from .redis import RedisBroker
-    from .redis_consumer import RedisConsumer
+    from .broker import RedisBroker
+    from .consumer import RedisConsumer
 
 logger = logging.getLogger("taskq.RedisBroker")
 

@@ -14,14 +14,14 @@ import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from ..broker import Consumer, MessageProxy
-from ..common import current_millis
-from ..errors import DecodeError
-from ..message import Message
-from .sqlite_schema import DELAYED, LEASED, READY, placeholders
+from ...broker import Consumer, MessageProxy
+from ...common import current_millis
+from ...errors import DecodeError
+from ...message import Message
+from .schema import DELAYED, LEASED, READY, placeholders
 
 if TYPE_CHECKING:
-    from .sqlite import SQLiteBroker
+    from .broker import SQLiteBroker
 
 logger = logging.getLogger("taskq.SQLiteBroker")
 

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
-from ..broker import Consumer, MessageProxy
-from ..common import current_millis
-from ..errors import DecodeError
-from ..message import Message
+from ...broker import Consumer, MessageProxy
+from ...common import current_millis
+from ...errors import DecodeError
+from ...message import Message
 
 if TYPE_CHECKING:
-    from .redis import RedisBroker
+    from .broker import RedisBroker
 
 logger = logging.getLogger("taskq.RedisBroker")
 

@@ -21,22 +21,22 @@ from typing import Any, TypeVar
 import pika
 import pika.exceptions
 
-from ..broker import Broker, Consumer, MessageProxy
-from ..common import current_millis, dq_name, q_name, validate_queue_name, xq_name
-from ..errors import BrokerError
-from ..message import Message
-from ..middleware.middleware import Middleware
-from .rabbitmq_connection import (
+from ...broker import Broker, Consumer, MessageProxy
+from ...common import current_millis, dq_name, q_name, validate_queue_name, xq_name
+from ...errors import BrokerError
+from ...message import Message
+from ...middleware.middleware import Middleware
+from .admin import RabbitmqInspection
+from .connection import (
     RETRYABLE_ERRORS,
     Targets,
     close_quietly,
     logger,
     retry_for,
 )
-from .rabbitmq_consumer import RabbitmqConsumer, RabbitmqMessageProxy
-from .rabbitmq_dead_letters import DEAD_MESSAGE_TTL
-from .rabbitmq_inspection import RabbitmqInspection
-from .rabbitmq_publish import publish_direct
+from .consumer import RabbitmqConsumer, RabbitmqMessageProxy
+from .dead_letters import DEAD_MESSAGE_TTL
+from .publish import publish_direct
 
 __all__ = [
     "DEAD_MESSAGE_TTL",

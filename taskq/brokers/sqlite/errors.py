@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from ..errors import BrokerError, ConnectionError
+from ...errors import BrokerError, ConnectionError
 
 __all__ = [
     "DatabaseCorrupt",

@@ -14,8 +14,8 @@ try:
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError("RedisBroker needs the redis client: pip install 'taskq[redis]'") from e
 
-from ..broker import Broker, Consumer, MessageProxy
-from ..common import (
+from ...broker import Broker, Consumer, MessageProxy
+from ...common import (
     current_millis,
     dq_name,
     generate_unique_id,
@@ -24,16 +24,16 @@ from ..common import (
     q_name,
     validate_queue_name,
 )
-from ..errors import ConnectionClosed, QueueJoinTimeout
-from ..message import Message
-from ..middleware.middleware import Middleware
-from .redis_consumer import RedisConsumer, redis_id
-from .redis_inspect import RedisInspection
-from .redis_lua import register_scripts
-from .redis_maintenance import Keeper
+from ...errors import ConnectionClosed, QueueJoinTimeout
+from ...message import Message
+from ...middleware.middleware import Middleware
+from .admin import RedisInspection
+from .consumer import RedisConsumer, redis_id
+from .maintenance import Keeper
+from .scripts import register_scripts
 
 if TYPE_CHECKING:
-    from ..results.backend import ResultBackend
+    from ...results.backend import ResultBackend
 
 #: How long (ms) dead letters are kept.
 DEFAULT_DEAD_MESSAGE_TTL = 86_400_000 * 7
@@ -324,7 +324,7 @@ class RedisBroker(RedisInspection, Broker):
     def _results_backend_in_store(self) -> ResultBackend:
         """A :class:`~taskq.results.backends.redis.RedisBackend` on this broker's client, in
         the namespace ``"{namespace}-results"``."""
-        from ..results.backends.redis import RedisBackend
+        from ...results.backends.redis import RedisBackend
 
         return RedisBackend(client=self.client, namespace=f"{self.namespace}-results")
 

@@ -1,4 +1,4 @@
-"""Loads the broker's Lua scripts (``redis_scripts/*.lua``), each prefixed by the shared
+"""Loads the broker's Lua scripts (``lua/*.lua``), each prefixed by the shared
 prelude, and registers them on a client so calls go through EVALSHA (SCRIPT LOAD on a miss)."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ SCRIPT_NAMES = (
 @cache
 def script_source(name: str) -> str:
     """The full text of script ``name``: the prelude followed by the script itself."""
-    folder = files("taskq.brokers").joinpath("redis_scripts")
+    folder = files("taskq.brokers.redis").joinpath("lua")
     prelude = folder.joinpath("_prelude.lua").read_text(encoding="utf-8")
     body = folder.joinpath(f"{name}.lua").read_text(encoding="utf-8")
     return f"{prelude}\n{body}"

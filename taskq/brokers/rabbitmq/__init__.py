@@ -1,0 +1,18 @@
+"""The RabbitMQ broker (``RabbitmqBroker``), on pika, with Dramatiq's queue layout.
+
+File roles: ``broker`` (the broker class), ``consumer``, ``admin`` (inspection, queue stats),
+``dead_letters``, ``events`` (the fanout exchange), ``connection`` (connections and retries),
+``publish`` (the fast publish path).
+"""
+
+from .broker import MAX_DECLARE_ATTEMPTS, MAX_ENQUEUE_ATTEMPTS, RabbitmqBroker
+from .consumer import RabbitmqMessageProxy
+from .dead_letters import DEAD_MESSAGE_TTL
+
+__all__ = [
+    "DEAD_MESSAGE_TTL",
+    "MAX_DECLARE_ATTEMPTS",
+    "MAX_ENQUEUE_ATTEMPTS",
+    "RabbitmqBroker",
+    "RabbitmqMessageProxy",
+]
