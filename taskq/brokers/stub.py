@@ -10,9 +10,10 @@ from typing import Any
 
 from ..broker import Broker, Consumer, DeadLetter, MessageProxy
 from ..common import current_millis, dq_name, q_name, validate_queue_name
-from ..errors import DecodeError, QueueJoinTimeout, QueueNotFound
+from ..errors import QueueJoinTimeout, QueueNotFound
 from ..message import Message
 from ..middleware.middleware import Middleware
+from .shared import decode_or_dead_letter, nack_reason
 
 # (raw payload, decoded message or None, reason, dead-lettered at (ms), the actor's exception)
 _DecodedOrRaw = tuple[bytes, Message[Any] | None, str | None, int, BaseException | None]
@@ -202,13 +203,13 @@ class _StubConsumer(Consumer):
             raw = self.queue.get(timeout=self.timeout)
         except queue.Empty:
             return None
-        try:
-            message = Message.decode(raw)
-        except DecodeError as e:
-            self.broker.logger.error(
-                "Dead-lettering an undecodable message on %s: %s", self.queue_name, e
-            )
-            self.broker._dead_letter(self.queue_name, raw, None, str(e))
+        message = decode_or_dead_letter(
+            raw,
+            lambda reason: self.broker._dead_letter(self.queue_name, raw, None, reason),
+            logger=self.broker.logger,
+            queue_name=self.queue_name,
+        )
+        if message is None:
             self.queue.task_done()
             return None
         with self._room:
@@ -227,7 +228,7 @@ class _StubConsumer(Consumer):
         self._settle()
 
     def nack(self, message: MessageProxy) -> None:
-        reason = message.reason or message.options.get("traceback")
+        reason = nack_reason(message)
         self.broker._dead_letter(
             self.queue_name, message.message.encode(), message.message, reason, message._exception
         )

@@ -27,8 +27,9 @@ import pika.exceptions
 
 from ...broker import Consumer, MessageProxy
 from ...common import current_millis, generate_unique_id, q_name, xq_name
-from ...errors import ConnectionClosed, DecodeError
+from ...errors import ConnectionClosed
 from ...message import Message
+from ..shared import decode_or_dead_letter, nack_reason
 from .connection import RETRYABLE_ERRORS, close_quietly, is_channel_error, logger
 
 if TYPE_CHECKING:
@@ -134,18 +135,21 @@ class RabbitmqConsumer(Consumer):
         if method is None:
             return None
         self._outstanding.add(method.delivery_tag)
-        try:
-            message = Message.decode(body)
-        except DecodeError as e:
-            logger.error("Dead-lettering an undecodable message on %s: %s", self.queue_name, e)
-            message_id = getattr(properties, "message_id", None) or generate_unique_id()
+        message_id = getattr(properties, "message_id", None)
+
+        def dead_letter(reason: str) -> None:
             self._on_connection(
                 self._publish_then_ack,
                 method.delivery_tag,
                 xq_name(self.queue_name),
                 body,
-                dead_letter_properties(message_id, str(e)),
+                dead_letter_properties(message_id or generate_unique_id(), reason),
             )
+
+        message = decode_or_dead_letter(
+            body, dead_letter, logger=logger, queue_name=self.queue_name, label=message_id or ""
+        )
+        if message is None:
             return None
         with self._lock:
             self._unacked.add(method.delivery_tag)
@@ -198,7 +202,7 @@ class RabbitmqConsumer(Consumer):
         """Dead-letter ``message``: publish it with its reason to the ``.XQ`` queue, then ack."""
         if not self._settle(message):
             return
-        reason = message.reason or message.options.get("traceback")
+        reason = nack_reason(message)
         properties = dead_letter_properties(
             message.message_id, reason, message.options.get("broker_priority")
         )

@@ -19,8 +19,7 @@ import pika
 
 from ...broker import DeadLetter
 from ...common import q_name, xq_name
-from ...errors import DecodeError
-from ...message import Message
+from ..shared import dead_letter_entry
 from .consumer import DEAD_AT_HEADER, REASON_HEADER
 
 #: How long (ms) a dead letter is kept: Dramatiq's value and environment variable, so queues
@@ -89,10 +88,6 @@ def to_dead_letter(queue_name: str, properties: Any, body: bytes) -> DeadLetter:
     Reads taskq's reason headers, or the ``x-death`` header RabbitMQ adds when a Dramatiq
     worker rejects a message.
     """
-    try:
-        message: Message[Any] | None = Message.decode(body)
-    except DecodeError:
-        message = None
     headers = getattr(properties, "headers", None) or {}
     reason = _text(headers.get(REASON_HEADER))
     dead_at = headers.get(DEAD_AT_HEADER)
@@ -102,13 +97,12 @@ def to_dead_letter(queue_name: str, properties: Any, body: bytes) -> DeadLetter:
             reason = f"{_text(deaths[0].get('reason'))} by a RabbitMQ consumer"
         if dead_at is None:
             dead_at = deaths[0].get("time")
-    if message is not None:
-        message_id = message.message_id
-    else:
-        message_id = getattr(properties, "message_id", None) or (
-            "raw-" + hashlib.sha1(body).hexdigest()[:16]
-        )
-    return DeadLetter(message_id, q_name(queue_name), body, message, reason, _millis(dead_at))
+    fallback_id = getattr(properties, "message_id", None) or (
+        "raw-" + hashlib.sha1(body).hexdigest()[:16]
+    )
+    return dead_letter_entry(
+        queue_name, body, reason=reason, dead_at=_millis(dead_at), fallback_id=fallback_id
+    )
 
 
 def _text(value: Any) -> str | None:

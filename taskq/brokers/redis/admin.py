@@ -14,9 +14,8 @@ from ...broker import DeadLetter
 from ...common import current_millis, q_name
 from ...encoder import dumps_lenient
 from ...errors import ConnectionError as BrokerConnectionError
-from ...errors import DecodeError
 from ...event_stream import EventStream
-from ...message import Message
+from ..shared import dead_letter_entry, decode_or_none
 
 if TYPE_CHECKING:
     import redis
@@ -130,15 +129,13 @@ class RedisInspection:
             if payload is None:
                 continue  # expired between the two reads
             raw = payload if isinstance(payload, bytes) else payload.encode()
-            message = _decode_or_none(raw)
             letters.append(
-                DeadLetter(
-                    message.message_id if message else redis_id,
-                    q_name(queue_name),
+                dead_letter_entry(
+                    queue_name,
                     raw,
-                    message,
-                    _text(reason) if reason is not None else None,
-                    int(dead_at),
+                    reason=_text(reason) if reason is not None else None,
+                    dead_at=int(dead_at),
+                    fallback_id=redis_id,
                 )
             )
         return letters
@@ -158,7 +155,7 @@ class RedisInspection:
         for redis_id, payload in zip(ids, payloads, strict=True):
             if payload is None:
                 continue
-            message = _decode_or_none(payload if isinstance(payload, bytes) else payload.encode())
+            message = decode_or_none(payload if isinstance(payload, bytes) else payload.encode())
             if redis_id in wanted or (message is not None and message.message_id in wanted):
                 chosen.append(redis_id)
         if not chosen:
@@ -280,13 +277,6 @@ class RedisEventStream(EventStream):
 
     def close(self) -> None:
         self.pubsub.close()
-
-
-def _decode_or_none(raw: bytes) -> Message[Any] | None:
-    try:
-        return Message.decode(raw)
-    except DecodeError:
-        return None
 
 
 def _text(value: Any) -> str:

@@ -8,14 +8,14 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import redis
 
 from ...broker import Consumer, MessageProxy
 from ...common import current_millis
-from ...errors import DecodeError
-from ...message import Message
+from ..shared import decode_or_dead_letter, nack_reason
 
 if TYPE_CHECKING:
     from .broker import RedisBroker
@@ -169,14 +169,14 @@ class RedisConsumer(Consumer):
 
     def _decode_next(self) -> MessageProxy | None:
         message_id, payload = self._cache.popleft()
-        try:
-            message = Message.decode(payload)
-        except DecodeError as e:
-            logger.error(
-                "Dead-lettering undecodable message %s on %s: %s", message_id, self.queue_name, e
-            )
-            self.broker._settle("nack", self._settle_args(message_id, str(e)))
-            self._forget(message_id)
+        message = decode_or_dead_letter(
+            payload,
+            partial(self._dead_letter, message_id),
+            logger=logger,
+            queue_name=self.queue_name,
+            label=message_id,
+        )
+        if message is None:
             return None
         if self.is_delay_queue:
             eta = message.options.get("eta", 0)
@@ -236,9 +236,10 @@ class RedisConsumer(Consumer):
     def nack(self, message: MessageProxy) -> None:
         """Dead-letter ``message`` with ``message.reason`` (or its traceback) as the reason;
         a bare Message (no delivery state) is accepted too, as in Dramatiq."""
-        reason = getattr(message, "reason", None) or message.options.get("traceback") or ""
-        message_id = redis_id(message)
-        self.broker._settle("nack", self._settle_args(message_id, str(reason)))
+        self._dead_letter(redis_id(message), str(nack_reason(message) or ""))
+
+    def _dead_letter(self, message_id: str, reason: str) -> None:
+        self.broker._settle("nack", self._settle_args(message_id, reason))
         self._forget(message_id)
 
     def requeue(self, messages: Iterable[MessageProxy]) -> None:

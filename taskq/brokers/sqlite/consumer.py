@@ -12,12 +12,12 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from ...broker import Consumer, MessageProxy
 from ...common import current_millis
-from ...errors import DecodeError
-from ...message import Message
+from ..shared import decode_or_dead_letter, nack_reason
 from .schema import DELAYED, LEASED, READY, placeholders
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class SQLiteConsumer(Consumer):
         now = current_millis()
         if not self._anything_ready(now):
             return False
-        undecodable: list[tuple[int, bytes, str]] = []
+        undecodable = False
         fetched: list[MessageProxy] = []
         with self.db.transaction() as connection:
             # Delayed messages that are due and leases that expired become ready again.
@@ -109,23 +109,29 @@ class SQLiteConsumer(Consumer):
             ).fetchall()
             for row_id, _, payload in sorted(rows, key=lambda row: (row[1], row[0])):
                 raw = payload.encode() if isinstance(payload, str) else bytes(payload)
-                try:
-                    fetched.append(MessageProxy(Message.decode(raw), row_id))
-                except DecodeError as e:
-                    undecodable.append((row_id, raw, str(e)))
-            for row_id, raw, reason in undecodable:
-                self.broker._move_to_dead_letters(
-                    connection, row_id, self.queue_name, None, raw, reason
+                message = decode_or_dead_letter(
+                    raw,
+                    partial(
+                        self.broker._move_to_dead_letters,
+                        connection,
+                        row_id,
+                        self.queue_name,
+                        None,
+                        raw,
+                    ),
+                    logger=logger,
+                    queue_name=self.queue_name,
+                    label=f"#{row_id}",
                 )
-        for row_id, _, reason in undecodable:
-            logger.error(
-                "Dead-lettered undecodable message #%d on %s: %s", row_id, self.queue_name, reason
-            )
+                if message is None:
+                    undecodable = True
+                else:
+                    fetched.append(MessageProxy(message, row_id))
         if fetched:
             with self._settled:
                 self._leased.update(proxy._fetch_state for proxy in fetched)
             self._buffer.extend(fetched)
-        return bool(fetched or undecodable)
+        return bool(fetched) or undecodable
 
     def _anything_ready(self, now: int) -> bool:
         """A read-only check, so idle polls never take the write lock."""
@@ -151,7 +157,7 @@ class SQLiteConsumer(Consumer):
     def nack(self, message: MessageProxy) -> None:
         """Move the message to the dead letters with ``message.reason`` (or its traceback)."""
         row_id = message._fetch_state
-        reason = message.reason or message.options.get("traceback")
+        reason = nack_reason(message)
         try:
             self.broker.with_space(self._dead_letter, row_id, message, reason)
         finally:

@@ -11,6 +11,7 @@ from ...broker import DeadLetter
 from ...common import current_millis, q_name
 from ...errors import DecodeError
 from ...message import Message
+from ..shared import dead_letter_entry
 from .schema import INSERT_MESSAGE, READY, Database, placeholders
 
 
@@ -51,25 +52,7 @@ class SQLiteDeadLetters:
             " WHERE queue_name = ? ORDER BY id DESC LIMIT ?",
             (q_name(queue_name), limit),
         )
-        return [self._dead_letter(queue_name, *row) for row in rows]
-
-    @staticmethod
-    def _dead_letter(
-        queue_name: str,
-        row_id: int,
-        message_id: str | None,
-        reason: str | None,
-        dead_at: int,
-        payload: bytes | str,
-    ) -> DeadLetter:
-        raw = payload.encode() if isinstance(payload, str) else bytes(payload)
-        message: Message[Any] | None
-        try:
-            message = Message.decode(raw)
-        except DecodeError:
-            message = None
-        identifier = message_id or (message.message_id if message else f"raw-{row_id}")
-        return DeadLetter(identifier, q_name(queue_name), raw, message, reason, dead_at)
+        return [_dead_letter(queue_name, *row) for row in rows]
 
     def search_dead_letters(
         self, queue_name: str, text: str, *, limit: int = 100
@@ -90,7 +73,7 @@ class SQLiteDeadLetters:
             " ORDER BY id DESC LIMIT ?3",
             (q_name(queue_name), f"%{escaped}%", limit),
         )
-        return [self._dead_letter(queue_name, *row) for row in rows]
+        return [_dead_letter(queue_name, *row) for row in rows]
 
     def requeue_dead_letters(self, queue_name: str, message_ids: Iterable[str]) -> int:
         """Move the named dead letters back onto their queue, ready now; returns the count."""
@@ -122,3 +105,22 @@ class SQLiteDeadLetters:
         return self.db.write(
             "DELETE FROM taskq_dead_letters WHERE queue_name = ?", (q_name(queue_name),)
         )
+
+
+def _dead_letter(
+    queue_name: str,
+    row_id: int,
+    message_id: str | None,
+    reason: str | None,
+    dead_at: int,
+    payload: bytes | str,
+) -> DeadLetter:
+    raw = payload.encode() if isinstance(payload, str) else bytes(payload)
+    return dead_letter_entry(
+        queue_name,
+        raw,
+        reason=reason,
+        dead_at=dead_at,
+        fallback_id=f"raw-{row_id}",
+        message_id=message_id,
+    )
