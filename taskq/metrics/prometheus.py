@@ -1,9 +1,9 @@
 """Prometheus: count, time and gauge every message, per ``queue_name`` and ``actor_name``.
 
 Under ``taskq worker`` the master sets ``PROMETHEUS_MULTIPROC_DIR`` before forking (see
-:mod:`taskq.exposition`), so every worker process writes its metrics there and the master's
+:mod:`taskq.metrics.exposition`), so every worker process writes its metrics there and the master's
 exposition server serves the sum; worker processes write their updates in batches, at most
-half a second late (:mod:`taskq.middleware.metric_buffer`). Without that directory the
+half a second late (:mod:`taskq.metrics.buffer`). Without that directory the
 metrics live in this process's own :attr:`Prometheus.registry`. Metrics go to a private ``CollectorRegistry``, never the
 global one, so an application's own metrics never collide with taskq's.
 """
@@ -18,8 +18,8 @@ from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..common import current_millis, q_name
-from .metric_buffer import BufferedMetrics, DirectMetrics
-from .middleware import Middleware
+from ..middleware.middleware import Middleware
+from .buffer import BufferedMetrics, DirectMetrics
 
 if TYPE_CHECKING:
     from ..broker import Broker, MessageProxy
@@ -199,7 +199,7 @@ class Prometheus(Middleware):
             self._for((broker.get_actor(actor_name).queue_name, actor_name))
         directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
         if directory and os.environ.get("TASKQ_METRICS_MASTER_PID"):
-            from ..exposition import StatusReporter
+            from .exposition import StatusReporter
 
             self._status_reporter = StatusReporter(broker, directory)
             self._status_reporter.start()

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..common import current_millis, q_name
 from ..encoder import dumps_lenient, loads_json
-from .middleware import Middleware
+from ..middleware.middleware import Middleware
 
 if TYPE_CHECKING:
     from ..broker import Broker, MessageProxy
