@@ -287,8 +287,10 @@ class RecycleAfter(Middleware):
             self.stop_request.request(f"recycling after {self.count} message(s)")
 
 
-class WorkerProcess:
-    """One worker process: a :class:`~taskq.Worker` plus the reasons it stops."""
+class WorkerMain:
+    """The main of one ``taskq worker`` child process: a :class:`~taskq.Worker` plus the reasons
+    it stops. (Not :class:`taskq.notebook.WorkerProcess`, a notebook's handle on a whole
+    ``taskq worker`` group it launched.)"""
 
     def __init__(
         self, options: WorkerOptions, *, master_pid: int, ready_fd: int | None, slot: int = 0
@@ -393,9 +395,9 @@ def run_worker_process(
     options: WorkerOptions, *, master_pid: int, ready_fd: int | None, slot: int = 0
 ) -> int:
     """Run a worker process to completion and return its exit code (never raises)."""
-    process: WorkerProcess | None = None
+    process: WorkerMain | None = None
     try:
-        process = WorkerProcess(options, master_pid=master_pid, ready_fd=ready_fd, slot=slot)
+        process = WorkerMain(options, master_pid=master_pid, ready_fd=ready_fd, slot=slot)
         return process.run()
     except Exception:
         logger.exception("Worker process crashed.", extra={"event": "worker_crashed"})
