@@ -102,7 +102,7 @@ def max_held(setup: Setup, processes: int, threads: int) -> int:
     if setup.framework == "dramatiq":
         per_thread = 2  # Dramatiq's prefetch: 2 × worker threads
     else:
-        from taskq.prefetch import MAX_PER_THREAD as per_thread
+        from taskq.worker.prefetch import MAX_PER_THREAD as per_thread
     return processes * threads * per_thread
 
 

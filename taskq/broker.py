@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from .delivery import DeadLetter, MessageProxy
 from .errors import ActorNotFound
-from .event_stream import EventStream, LocalEventBus
+from .events.transport import EventStream, LocalEventBus
 from .middleware.middleware import Middleware, MiddlewareError
 
 if TYPE_CHECKING:

@@ -102,7 +102,7 @@ def broker_from_url(url: str, **kwargs: Any) -> Broker:
     broker = factory(url, **kwargs)
     add_default_results(broker)
     if os.environ.get("TASKQ_EVENTS", "").lower() in ("1", "true", "yes", "on"):
-        from .middleware.events import Events
+        from .events.publisher import Events
 
         if broker.get_middleware(Events) is None:
             broker.add_middleware(Events())

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from taskq.broker import Broker, DeadLetter
-from taskq.event_stream import EventStream
+from taskq.events.transport import EventStream
 from taskq.message import Message
-from taskq.supervisor_modules import add_import_paths
+from taskq.supervisor.modules import add_import_paths
 
 from .broker_link import BrokerDown, BrokerLink
 from .config import TuiConfig

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..common import mask_url
 from ..errors import BrokerError
 from ..errors import ConnectionError as TaskqConnectionError
-from ..supervisor_config import broker_error_exit_code
+from ..supervisor.config import broker_error_exit_code
 
 if TYPE_CHECKING:
     from ..broker import Broker

@@ -153,7 +153,7 @@ def _rabbitmq_consumers(broker: Any, canonical: str) -> int:
 
 def _flush_events(broker: Broker) -> None:
     """With TASKQ_EVENTS=1, publish the "enqueued" event before the process exits."""
-    from ..middleware.events import Events
+    from ..events.publisher import Events
 
     events = broker.get_middleware(Events)
     if events is not None:

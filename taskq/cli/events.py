@@ -75,7 +75,7 @@ def format_event(event: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Tail events until SIGINT or SIGTERM."""
-    from ..events import history, subscribe
+    from ..events.subscription import history, subscribe
 
     stop = threading.Event()
 

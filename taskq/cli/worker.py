@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from ..supervisor_config import (
+from ..supervisor.config import (
     DEFAULT_HEARTBEAT_TIMEOUT,
     DEFAULT_SHUTDOWN_TIMEOUT,
     DEFAULT_THREADS,
@@ -15,7 +15,7 @@ from ..supervisor_config import (
     WorkerOptions,
     default_processes,
 )
-from ..supervisor_modules import add_import_paths, missing_module_message
+from ..supervisor.modules import add_import_paths, missing_module_message
 
 DESCRIPTION = """\
 Import MODULE (and any further modules), then consume the broker's queues in PROCESSES worker

@@ -14,13 +14,14 @@ from .shutdown import Shutdown, ShutdownNotifications
 from .threading import Interrupt, raise_thread_exception
 from .time_limit import TimeLimit, TimeLimitExceeded
 
+#: Loaded on first use: these need optional dependencies or live outside this package.
 _LAZY = {
     "AsyncIO": ".asyncio",
-    "Prometheus": ".prometheus",
+    "Prometheus": "taskq.metrics.prometheus",
     "GroupCallbacks": ".group_callbacks",
     "Abortable": ".abort",
     "Abort": ".abort",
-    "Events": ".events",
+    "Events": "taskq.events.publisher",
 }
 
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..broker import Broker
     from .kernel_worker import KernelWorker
 
-#: What the worker prints when a module does not import (see taskq.worker_process).
+#: What the worker prints when a module does not import (see taskq.supervisor.worker_main).
 IMPORT_ERROR_MARK = "cannot import module"
 #: What it logs once a worker process runs.
 STARTED_MARK = "Worker process started"

@@ -57,7 +57,7 @@ def _warn_if_results_stay_here(broker: Broker, backend: ResultBackend) -> None:
 
 def _add_events(broker: Broker) -> None:
     try:
-        from ..middleware.events import Events
+        from ..events.publisher import Events
     except ImportError:
         logger.debug("taskq.middleware.events is not available: watch() polls results only")
         return

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from taskq.supervisor_children import WorkerChild
-from taskq.supervisor_heartbeat import (
+from taskq.supervisor.children import WorkerChild
+from taskq.supervisor.heartbeat import (
     BEAT,
     READY,
     STOPPING,
@@ -23,7 +23,7 @@ from taskq.supervisor_heartbeat import (
     StatusPipe,
     kill_grace,
 )
-from taskq.supervisor_modules import missing_module, no_actors_warning, shadowed_file
+from taskq.supervisor.modules import missing_module, no_actors_warning, shadowed_file
 
 
 class FakeConsumer:

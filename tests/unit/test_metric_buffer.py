@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from taskq.middleware.metric_buffer import BufferedMetrics, DirectMetrics
+from taskq.metrics.buffer import BufferedMetrics, DirectMetrics
 
 from ..helpers import wait_for
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from taskq.prefetch import PrefetchWindow
+from taskq.worker.prefetch import PrefetchWindow
 
 
 def window(threads: int = 8, **kwargs: object) -> PrefetchWindow:

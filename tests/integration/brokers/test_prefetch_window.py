@@ -6,7 +6,7 @@ import threading
 import time
 
 import taskq
-from taskq.prefetch import MAX_PER_THREAD
+from taskq.worker.prefetch import MAX_PER_THREAD
 from tests.helpers import wait_for
 
 THREADS = 2

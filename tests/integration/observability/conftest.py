@@ -16,11 +16,11 @@ ENV_VARS = ("taskq_prom_db", "PROMETHEUS_MULTIPROC_DIR", "TASKQ_METRICS_MASTER_P
 
 @pytest.fixture
 def metrics_dir(tmp_path, monkeypatch) -> Iterator[str]:
-    """Run :func:`taskq.exposition.setup_multiprocess_dir` on a temp dir, undoing it after."""
+    """Run :func:`taskq.metrics.exposition.setup_multiprocess_dir` on a temp dir, undoing it after."""
     pytest.importorskip("prometheus_client")
     from prometheus_client import values
 
-    from taskq.exposition import setup_multiprocess_dir
+    from taskq.metrics.exposition import setup_multiprocess_dir
 
     value_class = values.ValueClass
     for name in ENV_VARS:

@@ -21,7 +21,7 @@ from .conftest import health, scrape, value
 
 pytest.importorskip("prometheus_client")
 
-from taskq.exposition import ExpositionServer, StatusReporter  # noqa: E402
+from taskq.metrics.exposition import ExpositionServer, StatusReporter  # noqa: E402
 from taskq.middleware.prometheus import Prometheus  # noqa: E402
 
 fork = multiprocessing.get_context("fork")
@@ -199,7 +199,7 @@ def test_forked_children_never_hold_the_listener(metrics_dir):
 
 
 def test_a_taken_port_is_retried_in_the_background(metrics_dir, monkeypatch):
-    monkeypatch.setattr("taskq.exposition_http.RETRY_INTERVAL", 0.05)
+    monkeypatch.setattr("taskq.metrics.server.RETRY_INTERVAL", 0.05)
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
     taken.listen()

@@ -93,7 +93,7 @@ def test_taskq_works_without_prometheus_client():
         "import sys; sys.modules['prometheus_client'] = None\n"
         "import taskq\n"
         "from taskq.brokers.stub import StubBroker\n"
-        "from taskq.exposition import setup_multiprocess_dir\n"
+        "from taskq.metrics.exposition import setup_multiprocess_dir\n"
         "names = [type(m).__name__ for m in StubBroker().middleware]\n"
         "assert 'Prometheus' not in names, names\n"
         "assert setup_multiprocess_dir() is None\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,15 @@ from taskq.brokers.redis import RedisBroker
 
 from ...factories.redis import REDIS_URL, delete_namespace, make_broker, unique_namespace
 
-pytestmark = pytest.mark.redis
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test in this folder ``redis``, so ``-m "not redis"`` deselects them (pytest
+    reads ``pytestmark`` only in test modules, never in a conftest)."""
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.redis)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ STOP_CHECK_MS = 500
 
 def _start_os_thread(target: Callable[[], Any]) -> None:
     """Start ``target`` in a real OS thread, even under gevent: the Rust watcher blocks."""
-    from .middleware.threading import is_gevent_active
+    from ..middleware.threading import is_gevent_active
 
     if is_gevent_active():
         from gevent import monkey

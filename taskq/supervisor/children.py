@@ -1,5 +1,5 @@
 """Worker processes as the master sees them: start (fork or spawn), readiness and heartbeats
-(read from a status pipe, see :mod:`taskq.supervisor_heartbeat`), signals, exit."""
+(read from a status pipe, see :mod:`taskq.supervisor.heartbeat`), signals, exit."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import subprocess
 import sys
 import time
 
-from .logging_setup import flush_logging
-from .supervisor_config import WorkerOptions
-from .supervisor_heartbeat import READY, STOPPING
+from ..logging_setup import flush_logging
+from .config import WorkerOptions
+from .heartbeat import READY, STOPPING
 
 #: The Python a spawned worker process runs: patch first when gevent is on, then the worker main.
-_SPAWN_CODE = "import sys; from taskq.worker_process import spawned_main; sys.exit(spawned_main())"
+_SPAWN_CODE = (
+    "import sys; from taskq.supervisor.worker_main import spawned_main; sys.exit(spawned_main())"
+)
 #: Signals a forked worker process receives blocked; it unblocks them once it handles them.
 WORKER_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _SPAWN_CODE_GEVENT = "from gevent import monkey; monkey.patch_all(); " + _SPAWN_CODE
@@ -155,7 +157,7 @@ def start_worker_child(options: WorkerOptions, slot: int) -> WorkerChild:
         exit_code = 1
         try:
             os.close(read_fd)
-            from .worker_process import run_worker_process
+            from .worker_main import run_worker_process
 
             exit_code = run_worker_process(
                 options, master_pid=master_pid, ready_fd=write_fd, slot=slot

@@ -8,13 +8,13 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from .errors import ActorNotFound, RateLimitExceeded, Retry
-from .middleware.middleware import SkipMessage
-from .threading import interruptible, worker_thread_guard
+from ..errors import ActorNotFound, RateLimitExceeded, Retry
+from ..middleware.middleware import SkipMessage
+from ..threading import interruptible, worker_thread_guard
 
 if TYPE_CHECKING:
-    from .broker import MessageProxy
-    from .worker import Worker
+    from ..broker import MessageProxy
+    from . import Worker
 
 logger = logging.getLogger("taskq.worker")
 
@@ -120,7 +120,7 @@ class WorkerThread(threading.Thread):
         warned = self.worker._discarded_results_warned
         if actor.actor_name in warned:
             return
-        from .results.middleware import Results
+        from ..results.middleware import Results
 
         if any(isinstance(m, Results) for m in self.broker.middleware):
             return

@@ -4,7 +4,7 @@ die, forwards signals, reloads on HUP or file changes, and owns the pid file and
 Signals: INT/TERM stop gracefully (exit 0), a second INT/TERM kills the workers (exit 1), HUP
 replaces every worker with a fresh process that re-imports the code (the master stays). A worker
 process that sends no heartbeat for ``--heartbeat-timeout`` ms is stopped (killed after a grace)
-and replaced, with a log line saying why (see :mod:`taskq.supervisor_heartbeat`).
+and replaced, with a log line saying why (see :mod:`taskq.supervisor.heartbeat`).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from enum import Enum
 from types import FrameType
 from typing import Any
 
-from .supervisor_children import WorkerChild, describe_exit, start_worker_child
-from .supervisor_config import ExitCode, WorkerOptions
-from .supervisor_heartbeat import kill_grace
-from .supervisor_pidfile import PidFile, PidFileInUse
+from .children import WorkerChild, describe_exit, start_worker_child
+from .config import ExitCode, WorkerOptions
+from .heartbeat import kill_grace
+from .pidfile import PidFile, PidFileInUse
 
 logger = logging.getLogger("taskq.supervisor")
 
@@ -344,7 +344,7 @@ class Supervisor:
     def _start_watcher(self) -> None:
         if not self.options.watch:
             return
-        from .supervisor_watch import FileWatcher
+        from .watch import FileWatcher
 
         self.watcher = FileWatcher([os.path.abspath(d) for d in self.options.watch])
         self.watcher.start()
@@ -357,10 +357,10 @@ class Supervisor:
             shown = ", ".join(changed[:3]) + (" ..." if len(changed) > 3 else "")
             self._begin_reload(f"{len(changed)} file(s) changed: {shown}")
 
-    # -- metrics (taskq.exposition, when this build has it) -------------------------------
+    # -- metrics (taskq.metrics.exposition, when this build has it) -------------------------------
     def _start_metrics(self) -> None:
         try:
-            from . import exposition
+            from ..metrics import exposition
         except ImportError:
             return
         self.metrics = exposition

@@ -12,22 +12,22 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .common import current_millis, q_name
-from .errors import ActorNotFound, ConnectionError
-from .middleware.middleware import Middleware
+from ..common import current_millis, q_name
+from ..errors import ActorNotFound, ConnectionError
+from ..middleware.middleware import Middleware
 from .prefetch import PrefetchWindow
-from .worker_queue import WorkQueue
-from .worker_thread import WorkerThread
+from .thread import WorkerThread
+from .work_queue import WorkQueue
 
 if TYPE_CHECKING:
-    from .broker import Broker, Consumer, MessageProxy
+    from ..broker import Broker, Consumer, MessageProxy
 
 logger = logging.getLogger("taskq.worker")
 
 __all__ = ["ConsumerThread", "Worker", "WorkerThread"]
 
 #: Unacked messages each queue's consumer may hold (``taskq_queue_prefetch``); 0 lets the
-#: window adapt to how long messages take (see :mod:`taskq.prefetch`). Read by each new Worker.
+#: window adapt to how long messages take (see :mod:`taskq.worker.prefetch`). Read by each new Worker.
 QUEUE_PREFETCH = int(os.getenv("taskq_queue_prefetch", "0"))  # noqa: SIM112
 #: How many delayed messages a worker holds in memory per delay queue
 #: (``taskq_delay_queue_prefetch``).
@@ -48,7 +48,7 @@ class Worker:
     selects them. ``worker_timeout`` (ms) bounds how long threads block before checking for
     shutdown; ``prefetch`` (or :data:`QUEUE_PREFETCH`, or setting :attr:`queue_prefetch`
     before queues are consumed) pins how many unacked messages each queue's consumer holds; by
-    default the window adapts to how long messages take (see :mod:`taskq.prefetch`).
+    default the window adapts to how long messages take (see :mod:`taskq.worker.prefetch`).
     """
 
     def __init__(

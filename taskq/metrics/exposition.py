@@ -24,11 +24,11 @@ from collections.abc import Callable
 from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
-from .common import current_millis
+from ..common import current_millis
 
 if TYPE_CHECKING:
-    from .broker import Broker
-    from .exposition_http import ExpositionServer
+    from ..broker import Broker
+    from .server import ExpositionServer
 
 logger = logging.getLogger("taskq.exposition")
 
@@ -87,7 +87,7 @@ def setup_multiprocess_dir() -> str | None:
     os.environ["taskq_prom_db"] = path  # noqa: SIM112
     os.environ["TASKQ_METRICS_MASTER_PID"] = str(os.getpid())
     _import_prometheus_client()
-    from .middleware.prometheus import _enable_multiprocess_values
+    from .prometheus import _enable_multiprocess_values
 
     _enable_multiprocess_values()
     return path
@@ -288,9 +288,9 @@ def health_report(
 
 
 def __getattr__(name: str) -> Any:
-    """``ExpositionServer`` lives in :mod:`taskq.exposition_http` (which imports this module)."""
+    """``ExpositionServer`` lives in :mod:`taskq.metrics.server` (which imports this module)."""
     if name == "ExpositionServer":
-        from .exposition_http import ExpositionServer
+        from .server import ExpositionServer
 
         return ExpositionServer
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

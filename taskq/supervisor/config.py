@@ -32,7 +32,7 @@ def broker_error_exit_code(error: BaseException) -> ExitCode | None:
     """The exit code for a broker error met at start: 2 when the broker's file is not a usable
     database (not SQLite, damaged), 3 when the broker cannot be reached or opened (down, a
     directory that cannot be created, read-only, full, locked); None for other errors."""
-    from .errors import ActorNotFound, BrokerError, QueueNotFound
+    from ..errors import ActorNotFound, BrokerError, QueueNotFound
 
     if not isinstance(error, BrokerError) or isinstance(error, ActorNotFound | QueueNotFound):
         return None
@@ -70,7 +70,7 @@ class WorkerOptions:
     modules: list[str]
     processes: int = field(default_factory=default_processes)
     threads: int = DEFAULT_THREADS
-    #: Unacked messages per queue consumer; None lets the window adapt (taskq.prefetch).
+    #: Unacked messages per queue consumer; None lets the window adapt (taskq.worker.prefetch).
     prefetch: int | None = None
     queues: list[str] | None = None
     paths: list[str] = field(default_factory=lambda: ["."])

@@ -22,11 +22,11 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from .middleware.middleware import Middleware
+from ..middleware.middleware import Middleware
 
 if TYPE_CHECKING:
-    from .broker import Broker
-    from .worker import Worker
+    from ..broker import Broker
+    from ..worker import Worker
 
 #: Bytes on the status pipe, child to master.
 READY = b"R"

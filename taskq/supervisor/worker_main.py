@@ -21,16 +21,16 @@ import traceback
 from types import FrameType, ModuleType
 from typing import TYPE_CHECKING, Any
 
-from .common import mask_url
-from .logging_setup import configure_logging
-from .middleware.middleware import Middleware
-from .supervisor_config import ExitCode, WorkerOptions, broker_error_exit_code
-from .supervisor_heartbeat import BEAT, READY, STOPPING, AckWatch, HealthCheck, StatusPipe
-from .supervisor_modules import add_import_paths, no_actors_warning
+from ..common import mask_url
+from ..logging_setup import configure_logging
+from ..middleware.middleware import Middleware
+from .config import ExitCode, WorkerOptions, broker_error_exit_code
+from .heartbeat import BEAT, READY, STOPPING, AckWatch, HealthCheck, StatusPipe
+from .modules import add_import_paths, no_actors_warning
 
 if TYPE_CHECKING:
-    from .broker import Broker
-    from .worker import Worker
+    from ..broker import Broker
+    from ..worker import Worker
 
 logger = logging.getLogger("taskq.worker_process")
 
@@ -93,7 +93,7 @@ def import_application(options: WorkerOptions) -> tuple[Broker, dict[str, Module
     """Import every module; return the broker (``module:VAR`` names it, else the global one)
     and the imported modules by their command-line spec."""
     add_import_paths(options.paths)
-    from .broker import get_broker
+    from ..broker import get_broker
 
     broker: Any = None
     modules: dict[str, ModuleType] = {}
@@ -139,7 +139,7 @@ def _broker_variable(module: ModuleType, module_name: str, variable: str) -> Any
             sys.stderr.write(message + "\n")
             raise StartupError(ExitCode.IMPORT_OR_USAGE, message)
         value = getattr(value, name)
-    from .broker import Broker
+    from ..broker import Broker
 
     if not isinstance(value, Broker):
         message = (
@@ -186,7 +186,7 @@ def _one_line(text: str) -> str:
 def add_events_middleware(broker: Broker) -> None:
     """Add ``taskq.middleware.events.Events`` unless missing from this build or already there."""
     try:
-        from .middleware.events import Events
+        from ..events.publisher import Events
     except ImportError:
         logger.warning("--events: taskq.middleware.events is not available in this build.")
         return
@@ -201,7 +201,7 @@ def add_metrics_middleware(broker: Broker) -> None:
     if not os.environ.get("TASKQ_METRICS_MASTER_PID"):
         return
     try:
-        from .middleware.prometheus import Prometheus
+        from ..metrics.prometheus import Prometheus
     except ImportError:  # prometheus-client is not installed
         return
     if broker.get_middleware(Prometheus) is None:
@@ -287,8 +287,10 @@ class RecycleAfter(Middleware):
             self.stop_request.request(f"recycling after {self.count} message(s)")
 
 
-class WorkerProcess:
-    """One worker process: a :class:`~taskq.Worker` plus the reasons it stops."""
+class WorkerMain:
+    """The main of one ``taskq worker`` child process: a :class:`~taskq.Worker` plus the reasons
+    it stops. (Not :class:`taskq.notebook.WorkerProcess`, a notebook's handle on a whole
+    ``taskq worker`` group it launched.)"""
 
     def __init__(
         self, options: WorkerOptions, *, master_pid: int, ready_fd: int | None, slot: int = 0
@@ -329,7 +331,7 @@ class WorkerProcess:
             broker.add_middleware(RecycleAfter(self.options.max_tasks_per_child, self.stop_request))
         broker.add_middleware(self.acks)
         broker.emit_after("process_boot")  # the application is imported, as in Dramatiq
-        from .worker import Worker
+        from ..worker import Worker
 
         worker = Worker(
             broker,
@@ -393,9 +395,9 @@ def run_worker_process(
     options: WorkerOptions, *, master_pid: int, ready_fd: int | None, slot: int = 0
 ) -> int:
     """Run a worker process to completion and return its exit code (never raises)."""
-    process: WorkerProcess | None = None
+    process: WorkerMain | None = None
     try:
-        process = WorkerProcess(options, master_pid=master_pid, ready_fd=ready_fd, slot=slot)
+        process = WorkerMain(options, master_pid=master_pid, ready_fd=ready_fd, slot=slot)
         return process.run()
     except Exception:
         logger.exception("Worker process crashed.", extra={"event": "worker_crashed"})

@@ -1,4 +1,4 @@
-"""The HTTP side of :mod:`taskq.exposition`: ``/metrics`` and ``/healthz`` served from a thread of
+"""The HTTP side of :mod:`taskq.metrics.exposition`: ``/metrics`` and ``/healthz`` served from a thread of
 the ``taskq worker`` master.
 
 The listening socket belongs to the master alone: a forked child closes its inherited copy at

@@ -1,0 +1,274 @@
+"""Prometheus: count, time and gauge every message, per ``queue_name`` and ``actor_name``.
+
+Under ``taskq worker`` the master sets ``PROMETHEUS_MULTIPROC_DIR`` before forking (see
+:mod:`taskq.metrics.exposition`), so every worker process writes its metrics there and the master's
+exposition server serves the sum; worker processes write their updates in batches, at most
+half a second late (:mod:`taskq.metrics.buffer`). Without that directory the
+metrics live in this process's own :attr:`Prometheus.registry`. Metrics go to a private ``CollectorRegistry``, never the
+global one, so an application's own metrics never collide with taskq's.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import weakref
+from importlib.util import find_spec
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from ..common import current_millis, q_name
+from ..middleware.middleware import Middleware
+from .buffer import BufferedMetrics, DirectMetrics
+
+if TYPE_CHECKING:
+    from ..broker import Broker, MessageProxy
+    from ..message import Message
+    from ..worker import Worker
+
+logger = logging.getLogger("taskq.middleware.prometheus")
+
+LABELS = ("queue_name", "actor_name")
+
+#: Histogram buckets of ``taskq_message_duration_milliseconds`` (ms).
+DURATION_BUCKETS = (
+    5, 10, 25, 50, 75, 100, 250, 500, 750, 1_000, 2_500, 5_000, 7_500, 10_000, 30_000, 60_000,
+    600_000, 900_000, float("inf"),
+)  # fmt: skip
+
+
+class _Children(NamedTuple):
+    """The labelled children of every metric for one (queue, actor) pair."""
+
+    total: Any
+    errored: Any
+    retried: Any
+    rejected: Any
+    inprogress: Any
+    delayed_inprogress: Any
+    durations: Any
+
+
+def _enable_multiprocess_values() -> None:
+    """Make metrics created from now on write to ``PROMETHEUS_MULTIPROC_DIR``.
+
+    prometheus_client picks its value class when first imported; if it was imported before
+    the directory was set (by application code, say), switch it now.
+    """
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    from prometheus_client import values
+
+    if not getattr(values.ValueClass, "_multiprocess", False):
+        values.ValueClass = values.get_value_class()
+
+
+def _forget_metrics_after_fork(middleware: Prometheus) -> None:
+    """Have a forked child drop ``middleware``'s metrics (without keeping it alive)."""
+    reference = weakref.ref(middleware)
+
+    def forget() -> None:
+        alive = reference()
+        if alive is not None:
+            alive._forget_metrics()
+
+    os.register_at_fork(after_in_child=forget)
+
+
+class Prometheus(Middleware):
+    """Export ``taskq_*`` message metrics to Prometheus (on by default when installed).
+
+    Counters: ``taskq_messages_total``, ``taskq_message_errors_total``,
+    ``taskq_message_retries_total``, ``taskq_message_rejects_total``; gauges
+    ``taskq_messages_inprogress`` and ``taskq_delayed_messages_inprogress`` (summed over live
+    processes only, so a dead worker's in-progress count disappears with it); histogram
+    ``taskq_message_duration_milliseconds``.
+    """
+
+    def __init__(self) -> None:
+        if find_spec("prometheus_client") is None:
+            raise ImportError(
+                "The Prometheus middleware needs prometheus-client: pip install 'taskq[prometheus]'"
+            )
+        self.registry: Any = None
+        self._setup_lock = threading.Lock()
+        self._children: dict[tuple[str, str], _Children] = {}
+        _forget_metrics_after_fork(self)
+        self._current = threading.local()  # the message each worker thread is processing
+        self._delayed: dict[str, tuple[str, str]] = {}
+        self._status_reporter: Any = None
+        self._updates: DirectMetrics | BufferedMetrics = DirectMetrics()
+
+    @property
+    def forks(self) -> list[Any]:
+        """None: the exposition server runs as a thread of the ``taskq worker`` master."""
+        return []
+
+    # -- metric set-up --------------------------------------------------------------------
+    def _metrics(self) -> Prometheus:
+        """Create the metrics once per process (after a fork the child gets its own)."""
+        if self.registry is None:
+            with self._setup_lock:
+                if self.registry is None:
+                    self._create_metrics()
+        return self
+
+    def _forget_metrics(self) -> None:
+        """In a forked child: drop the parent's metrics; the first hook creates new ones."""
+        self._setup_lock = threading.Lock()
+        self._children = {}
+        self._updates = DirectMetrics()
+        self.registry = None
+
+    def _create_metrics(self) -> None:
+        _enable_multiprocess_values()
+        import prometheus_client as prom
+
+        registry = prom.CollectorRegistry(auto_describe=True)
+        self.total_messages = prom.Counter(
+            "taskq_messages_total", "Messages processed.", LABELS, registry=registry
+        )
+        self.total_errored_messages = prom.Counter(
+            "taskq_message_errors_total", "Messages whose actor raised.", LABELS, registry=registry
+        )
+        self.total_retried_messages = prom.Counter(
+            "taskq_message_retries_total",
+            "Messages scheduled for a retry.",
+            LABELS,
+            registry=registry,
+        )
+        self.total_rejected_messages = prom.Counter(
+            "taskq_message_rejects_total", "Messages dead-lettered.", LABELS, registry=registry
+        )
+        self.inprogress_messages = prom.Gauge(
+            "taskq_messages_inprogress",
+            "Messages being processed.",
+            LABELS,
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.inprogress_delayed_messages = prom.Gauge(
+            "taskq_delayed_messages_inprogress",
+            "Delayed messages held in worker memory.",
+            LABELS,
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.message_durations = prom.Histogram(
+            "taskq_message_duration_milliseconds",
+            "Time spent processing messages (ms).",
+            LABELS,
+            registry=registry,
+            buckets=DURATION_BUCKETS,
+        )
+        self._children = {}
+        # Worker processes write to shared files that a scrape reads later: batch the writes.
+        multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        self._updates = BufferedMetrics() if multiprocess else DirectMetrics()
+        self.registry = registry
+
+    def _for(self, labels: tuple[str, str]) -> _Children:
+        """The metric children of one (queue, actor) pair, created once per process."""
+        children = self._children.get(labels)
+        if children is None:
+            self._metrics()
+            metric_labels = (q_name(labels[0]), labels[1])
+            children = self._children[labels] = _Children(
+                self.total_messages.labels(*metric_labels),
+                self.total_errored_messages.labels(*metric_labels),
+                self.total_retried_messages.labels(*metric_labels),
+                self.total_rejected_messages.labels(*metric_labels),
+                self.inprogress_messages.labels(*metric_labels),
+                self.inprogress_delayed_messages.labels(*metric_labels),
+                self.message_durations.labels(*metric_labels),
+            )
+        return children
+
+    @staticmethod
+    def _labels(message: MessageProxy | Message[Any]) -> tuple[str, str]:
+        """The raw (queue, actor) key; :meth:`_for` maps delay queues to their parent."""
+        return message.queue_name, message.actor_name
+
+    # -- hooks ----------------------------------------------------------------------------
+    def after_process_boot(self, broker: Broker) -> None:
+        self._metrics()
+
+    def after_worker_boot(self, broker: Broker, worker: Worker) -> None:
+        self._metrics()
+        for actor_name in sorted(broker.get_declared_actors()):  # every series, at 0, at once
+            self._for((broker.get_actor(actor_name).queue_name, actor_name))
+        directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if directory and os.environ.get("TASKQ_METRICS_MASTER_PID"):
+            from .exposition import StatusReporter
+
+            self._status_reporter = StatusReporter(broker, directory)
+            self._status_reporter.start()
+
+    def after_worker_shutdown(self, broker: Broker, worker: Worker) -> None:
+        if self._status_reporter is not None:
+            self._status_reporter.stop()
+            self._status_reporter = None
+        self._updates.stop()
+
+    def after_enqueue(self, broker: Broker, message: Message[Any], delay: int) -> None:
+        current = getattr(self._current, "message", None)
+        if current is not None and current["id"] == message.message_id and not current["retried"]:
+            current["retried"] = True  # the thread re-enqueued its own message: a retry
+            self._updates.inc(self._for(self._labels(message)).retried)
+            return
+        if self._delayed:
+            delayed_labels = self._delayed.pop(message.message_id, None)
+            if delayed_labels is not None:  # a held delayed message promoted to its queue
+                self._updates.inc(self._for(delayed_labels).delayed_inprogress, -1)
+
+    def before_delay_message(self, broker: Broker, message: MessageProxy) -> None:
+        labels = self._labels(message)
+        self._delayed[message.message_id] = labels
+        self._updates.inc(self._for(labels).delayed_inprogress)
+
+    def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
+        labels = self._labels(message)
+        if self._delayed:
+            delayed_labels = self._delayed.pop(message.message_id, None)
+            if delayed_labels is not None:
+                self._updates.inc(self._for(delayed_labels).delayed_inprogress, -1)
+        children = self._for(labels)
+        self._updates.inc(children.inprogress)
+        self._current.message = {
+            "id": message.message_id,
+            "start": current_millis(),
+            "children": children,
+            "retried": False,
+            "running": True,
+        }
+
+    def after_process_message(
+        self,
+        broker: Broker,
+        message: MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        current = getattr(self._current, "message", None)
+        children = self._for(self._labels(message))
+        updates = self._updates
+        duration = 0
+        if current is not None and current["id"] == message.message_id and current["running"]:
+            current["running"] = False
+            duration = current_millis() - current["start"]
+            updates.inc(current["children"].inprogress, -1)
+        updates.observe(children.durations, duration)
+        updates.inc(children.total)
+        if exception is not None:
+            updates.inc(children.errored)
+
+    def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
+        self.after_process_message(broker, message)
+
+    def after_ack(self, broker: Broker, message: MessageProxy) -> None:
+        self._current.message = None
+
+    def after_nack(self, broker: Broker, message: MessageProxy) -> None:
+        self._current.message = None
+        self._updates.inc(self._for(self._labels(message)).rejected)
