@@ -92,9 +92,25 @@ class Broker:
 
     # -- middleware bus -------------------------------------------------------------------
     def emit_before(self, signal: str, *args: Any, **kwargs: Any) -> None:
-        """Call ``before_<signal>`` on every middleware, in order."""
+        """Call ``before_<signal>`` on every middleware, in order.
+
+        A :class:`MiddlewareError` (``SkipMessage``, ``ResultsNotConfigured``, ...) is how a
+        hook stops what is under way, so it propagates. Any other exception is a bug in that
+        middleware: it is logged and the remaining hooks still run, as in Dramatiq, so one
+        faulty middleware cannot block every send or every message.
+        """
         for hook in self._hooks("before_" + signal):
-            hook(self, *args, **kwargs)
+            try:
+                hook(self, *args, **kwargs)
+            except MiddlewareError:
+                raise
+            except Exception:
+                self.logger.critical(
+                    "Unexpected failure in before_%s of %r.",
+                    signal,
+                    getattr(hook, "__self__", hook),
+                    exc_info=True,
+                )
 
     def emit_after(self, signal: str, *args: Any, **kwargs: Any) -> None:
         """Call ``after_<signal>`` on every middleware, in reverse order; errors are logged."""

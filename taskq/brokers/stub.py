@@ -5,8 +5,9 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..broker import Broker, Consumer, DeadLetter, MessageProxy
 from ..common import current_millis, dq_name, q_name, validate_queue_name
@@ -15,8 +16,18 @@ from ..message import Message
 from ..middleware.middleware import Middleware
 from .shared import decode_or_dead_letter, nack_reason
 
-# (raw payload, decoded message or None, reason, dead-lettered at (ms), the actor's exception)
-_DecodedOrRaw = tuple[bytes, Message[Any] | None, str | None, int, BaseException | None]
+
+class StubDeadLetter(NamedTuple):
+    """One entry of ``StubBroker.dead_letters_by_queue``, as the broker records it."""
+
+    raw: bytes
+    #: None when the payload could not be decoded.
+    message: Message[Any] | None
+    reason: str | None
+    #: When it was dead-lettered (UNIX ms).
+    at: int
+    #: What the actor raised, re-raised by ``join(fail_fast=True)``.
+    exception: BaseException | None
 
 
 class StubBroker(Broker):
@@ -33,7 +44,9 @@ class StubBroker(Broker):
         super().__init__(middleware=middleware)
         self.fail_fast_default = fail_fast_default
         self.queues: dict[str, queue.Queue[bytes]] = {}
-        self.dead_letters_by_queue: dict[str, list[_DecodedOrRaw]] = {}
+        #: Queue name -> its dead letters. A plain list per queue, as in Dramatiq: an entry a
+        #: program appends itself is listed by ``dead_letters`` and cleared by ``flush_all``.
+        self.dead_letters_by_queue: defaultdict[str, list[Any]] = defaultdict(list)
         self._in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -92,9 +105,11 @@ class StubBroker(Broker):
         self.dead_letters_by_queue.pop(q_name(queue_name), None)
 
     def flush_all(self) -> None:
-        """Flush every queue."""
+        """Flush every queue, and empty every dead-letter list."""
         for name in self.get_declared_queues():
             self.flush(name)
+        for letters in self.dead_letters_by_queue.values():
+            letters.clear()
 
     def join(
         self, queue_name: str, *, timeout: int | None = None, fail_fast: bool | None = None
@@ -114,19 +129,25 @@ class StubBroker(Broker):
             time.sleep(0.002)
         should_fail_fast = self.fail_fast_default if fail_fast is None else fail_fast
         if should_fail_fast:
-            for _, message, reason, _, exception in self.dead_letters_by_queue.get(queue_name, []):
+            for _, message, reason, _, exception in self._records(queue_name):
                 raise exception or RuntimeError(f"Message {message} failed: {reason}")
 
     # -- inspection -----------------------------------------------------------------------
     @property
     def dead_letters(self) -> list[Message[Any]]:
-        """Every decodable dead-lettered message, across queues."""
+        """Every decodable dead-lettered message, across queues (and any entry a program
+        appended to ``dead_letters_by_queue`` itself, as it is)."""
         return [
-            message
+            letter.message if isinstance(letter, StubDeadLetter) else letter
             for letters in self.dead_letters_by_queue.values()
-            for _, message, _, _, _ in letters
-            if message is not None
+            for letter in letters
+            if not isinstance(letter, StubDeadLetter) or letter.message is not None
         ]
+
+    def _records(self, queue_name: str) -> list[StubDeadLetter]:
+        """The dead letters of ``queue_name`` this broker recorded."""
+        letters = self.dead_letters_by_queue.get(q_name(queue_name), [])
+        return [letter for letter in letters if isinstance(letter, StubDeadLetter)]
 
     def queue_stats(self) -> dict[str, dict[str, int]]:
         stats = {}
@@ -136,12 +157,12 @@ class StubBroker(Broker):
                 "ready": self.queues[name].qsize(),
                 "delayed": self.queues[delayed].unfinished_tasks,
                 "in_flight": self._in_flight.get(name, 0),
-                "dead": len(self.dead_letters_by_queue.get(name, [])),
+                "dead": len(self._records(name)),
             }
         return stats
 
     def dead_letter_messages(self, queue_name: str, *, limit: int = 100) -> list[DeadLetter]:
-        letters = self.dead_letters_by_queue.get(q_name(queue_name), [])
+        letters = self._records(queue_name)
         return [
             DeadLetter(
                 message.message_id if message else f"raw-{i}", queue_name, raw, message, reason, at
@@ -154,7 +175,7 @@ class StubBroker(Broker):
         name = q_name(queue_name)
         kept, moved = [], 0
         for letter in self.dead_letters_by_queue.get(name, []):
-            message = letter[1]
+            message = letter.message if isinstance(letter, StubDeadLetter) else None
             if message is not None and message.message_id in wanted:
                 self.queues[name].put(message.encode())
                 moved += 1
@@ -175,8 +196,8 @@ class StubBroker(Broker):
         exception: BaseException | None = None,
     ) -> None:
         with self._lock:
-            letters = self.dead_letters_by_queue.setdefault(q_name(queue_name), [])
-            letters.append((raw, message, reason, current_millis(), exception))
+            letters = self.dead_letters_by_queue[q_name(queue_name)]
+            letters.append(StubDeadLetter(raw, message, reason, current_millis(), exception))
 
     def _track(self, queue_name: str, delta: int) -> None:
         with self._lock:

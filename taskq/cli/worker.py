@@ -11,6 +11,9 @@ from ..supervisor.config import (
     DEFAULT_HEARTBEAT_TIMEOUT,
     DEFAULT_SHUTDOWN_TIMEOUT,
     DEFAULT_THREADS,
+    DEFAULT_WORKER_FORK_TIMEOUT,
+    MAX_WORKER_FORK_TIMEOUT,
+    MIN_WORKER_FORK_TIMEOUT,
     ExitCode,
     WorkerOptions,
     default_processes,
@@ -59,6 +62,24 @@ def register(subparsers: Any) -> None:
     )
     add_worker_arguments(parser)
     parser.set_defaults(func=run)
+
+
+def worker_fork_timeout(value: str) -> float:
+    """``--worker-fork-timeout``: milliseconds, from 10 ms to 30 minutes (Dramatiq's bounds and
+    error texts, which scripts written for Dramatiq may match)."""
+    try:
+        ms = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "worker-fork-timeout be a number. Give milliseconds, e.g. 30000."
+        ) from None
+    if ms < MIN_WORKER_FORK_TIMEOUT:
+        raise argparse.ArgumentTypeError(
+            "worker-fork-timeout too small (minimum recommended: 10ms)."
+        )
+    if ms > MAX_WORKER_FORK_TIMEOUT:
+        raise argparse.ArgumentTypeError("worker-fork-timeout too large (maximum: 30 minutes).")
+    return ms
 
 
 def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
@@ -158,6 +179,24 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
         help="replace a worker process gracefully once its resident memory exceeds MB",
     )
     parser.add_argument(
+        "-f",
+        "--fork-function",
+        dest="forks",
+        action="append",
+        default=[],
+        metavar="MODULE:FUNCTION",
+        help="run FUNCTION in a process of its own beside the workers (repeatable); it is "
+        "started once the worker processes are ready",
+    )
+    parser.add_argument(
+        "--worker-fork-timeout",
+        type=worker_fork_timeout,
+        default=DEFAULT_WORKER_FORK_TIMEOUT,
+        metavar="MS",
+        help="start the --fork-function processes after MS even if not every worker process "
+        "is ready yet (default: %(default)g)",
+    )
+    parser.add_argument(
         "--gevent",
         action="store_true",
         help="run worker threads as greenlets (same as the taskq-gevent command)",
@@ -200,6 +239,8 @@ def options_from_args(args: argparse.Namespace) -> WorkerOptions:
         verbose=args.verbose,
         heartbeat_timeout=args.heartbeat_timeout,
         prom_port=args.prom_port,
+        forks=list(args.forks),
+        worker_fork_timeout=args.worker_fork_timeout,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..middleware.middleware import MiddlewareError
 from .errors import ResultError, ResultMissing
 from .middleware import Results
 from .urls import RESULTS_URL_ENV, backend_from_environment
@@ -20,8 +21,10 @@ if TYPE_CHECKING:
 __all__ = ["DefaultResults", "ResultsNotConfigured", "ResultsNotStored", "check_stores_results"]
 
 
-class ResultsNotConfigured(ResultError, RuntimeError):
-    """An actor stores results but its broker has nowhere every process can read them."""
+class ResultsNotConfigured(ResultError, MiddlewareError, RuntimeError):
+    """An actor stores results but its broker has nowhere every process can read them.
+
+    Raised from ``before_enqueue``; a :class:`MiddlewareError`, so it stops the send."""
 
 
 class ResultsNotStored(ResultMissing):

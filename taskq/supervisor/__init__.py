@@ -23,6 +23,7 @@ from typing import Any
 
 from .children import WorkerChild, describe_exit, start_worker_child
 from .config import ExitCode, WorkerOptions
+from .forks import ForkPool
 from .heartbeat import kill_grace
 from .pidfile import PidFile, PidFileInUse
 
@@ -81,6 +82,7 @@ class Supervisor:
         self.metrics_server: Any = None
         self.metrics_dir: str | None = None
         self._wake_fds: tuple[int, int] | None = None
+        self.forks = ForkPool(options.forks, options.paths, options.worker_fork_timeout)
 
     # -- public ---------------------------------------------------------------------------
     def run(self) -> int:
@@ -138,13 +140,17 @@ class Supervisor:
             self._check_watcher()
             self._check_heartbeats()
             self._reap_children()
-            if not any(slot.child for slot in self.slots):
+            self.forks.reap(stopping=self.phase not in (Phase.STARTING, Phase.RUNNING))
+            if not any(slot.child for slot in self.slots) and not self.forks:
                 if self.phase in (Phase.STOPPING, Phase.KILLING):
                     return int(self.exit_code)
                 if self.phase is Phase.RELOADING:
                     self.phase = Phase.STARTING
+                    self.forks.new_generation()
                     logger.info("Starting worker processes with freshly imported code.")
             self._start_due_children()
+            if self.phase in (Phase.STARTING, Phase.RUNNING):
+                self.forks.start_when_due(all(s.child and s.child.ready for s in self.slots))
             self._sleep()
 
     def _sleep(self) -> None:
@@ -312,6 +318,7 @@ class Supervisor:
         for slot in self.slots:
             if slot.child is not None:
                 slot.child.send_signal(signal.SIGTERM)
+        self.forks.send_signal(signal.SIGTERM)
 
     def _kill_children(self, reason: str) -> None:
         logger.warning("%s: killing the worker processes.", reason.capitalize())
@@ -320,6 +327,7 @@ class Supervisor:
         for slot in self.slots:
             if slot.child is not None:
                 slot.child.send_signal(signal.SIGKILL)
+        self.forks.send_signal(signal.SIGKILL)
 
     def _begin_reload(self, reason: str) -> None:
         if self.phase in (Phase.STOPPING, Phase.KILLING):
@@ -331,6 +339,7 @@ class Supervisor:
             slot.start_after = 0.0
             if slot.child is not None:
                 slot.child.send_signal(signal.SIGTERM)
+        self.forks.send_signal(signal.SIGTERM)
 
     def _kill_leftovers(self) -> None:
         """On the way out (also on an unexpected error), never leave worker processes behind."""
@@ -339,6 +348,7 @@ class Supervisor:
                 slot.child.send_signal(signal.SIGKILL)
                 while slot.child.alive:
                     time.sleep(0.01)
+        self.forks.kill()
 
     # -- file watching --------------------------------------------------------------------
     def _start_watcher(self) -> None:

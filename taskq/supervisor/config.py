@@ -52,6 +52,11 @@ DEFAULT_THREADS = 8
 #: healthy worker process beats every second, and a consumer may take two polls to answer.
 DEFAULT_HEARTBEAT_TIMEOUT = 60_000
 MIN_HEARTBEAT_TIMEOUT = 3_000
+#: Default and bounds (ms) of ``--worker-fork-timeout``: how long the master waits for the
+#: worker processes to be ready before it starts the ``--fork-function`` processes anyway.
+DEFAULT_WORKER_FORK_TIMEOUT = 30_000.0
+MIN_WORKER_FORK_TIMEOUT = 10.0
+MAX_WORKER_FORK_TIMEOUT = 1_800_000.0
 
 
 def default_processes() -> int:
@@ -90,6 +95,9 @@ class WorkerOptions:
     heartbeat_timeout: int = DEFAULT_HEARTBEAT_TIMEOUT
     #: Port of the metrics and health server; None: ``taskq_prom_port``, else 9191.
     prom_port: int | None = None
+    #: ``module:function`` paths each run in a fork process beside the workers.
+    forks: list[str] = field(default_factory=list)
+    worker_fork_timeout: float = DEFAULT_WORKER_FORK_TIMEOUT
 
     def to_json(self) -> str:
         """These options as a JSON string."""
@@ -133,6 +141,18 @@ class WorkerOptions:
             )
         if self.prom_port is not None and not 0 <= self.prom_port <= 65535:
             raise ValueError(f"--prom-port must be from 0 to 65535, got {self.prom_port}")
+        if not MIN_WORKER_FORK_TIMEOUT <= self.worker_fork_timeout <= MAX_WORKER_FORK_TIMEOUT:
+            raise ValueError(
+                f"--worker-fork-timeout must be from {MIN_WORKER_FORK_TIMEOUT:g} to "
+                f"{MAX_WORKER_FORK_TIMEOUT:g} ms, got {self.worker_fork_timeout:g}"
+            )
+        for path in self.forks:
+            module, _, function = path.partition(":")
+            if not module or not function or path.count(":") > 1:
+                raise ValueError(
+                    f"--fork-function {path!r} is malformed: use MODULE:FUNCTION, "
+                    "e.g. myapp.jobs:run"
+                )
         if self.log_format not in ("text", "json"):
             raise ValueError(f"--log-format must be text or json, got {self.log_format!r}")
         for directory in [*self.watch, *self.paths]:

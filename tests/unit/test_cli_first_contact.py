@@ -108,6 +108,10 @@ def taskq(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         (["json.no_such_xq"], "'json' has no module named 'no_such_xq'"),
         (["tasks", "--prom-port", "70000"], "--prom-port must be from 0 to 65535"),
         (["tasks", "--heartbeat-timeout", "500"], "--heartbeat-timeout must be 0 (off) or at"),
+        (["tasks", "--worker-fork-timeout", "soon"], "worker-fork-timeout be a number"),
+        (["tasks", "--worker-fork-timeout", "5"], "worker-fork-timeout too small"),
+        (["tasks", "--worker-fork-timeout", "3_600_000"], "worker-fork-timeout too large"),
+        (["tasks", "--fork-function", "tasks"], "--fork-function 'tasks' is malformed"),
     ],
 )
 def test_worker_refuses_before_starting_anything(

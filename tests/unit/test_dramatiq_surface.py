@@ -387,3 +387,20 @@ def test_add_middleware_placement_errors_and_duplicate_warning(caplog):
         broker.add_middleware(second)
     assert "same type twice" in caplog.text
     assert first in broker.middleware and second in broker.middleware
+
+
+def test_stub_dead_letter_lists_are_plain_lists_a_test_may_fill(stub_broker, queue_name):
+    @taskq.actor(queue_name=queue_name)
+    def work():
+        pass
+
+    work.send()
+    planted = work.message()
+    # Every queue has a list, even before its first dead letter, as in Dramatiq's StubBroker.
+    stub_broker.dead_letters_by_queue[queue_name].append(planted)
+    assert stub_broker.dead_letters == [planted]
+    assert stub_broker.queue_stats()[queue_name]["dead"] == 0  # not one the broker recorded
+
+    stub_broker.flush_all()
+    assert stub_broker.queues[queue_name].qsize() == 0
+    assert stub_broker.dead_letters == []

@@ -121,3 +121,70 @@ def test_add_middleware_before_and_after(make_stub_broker):
     assert broker.middleware.index(second) == kinds.index(Retries) + 1
     with pytest.raises(MiddlewareError, match="CurrentMessage"):
         broker.add_middleware(Middleware(), before=CurrentMessage)
+
+
+class _FaultyHooks(Middleware):
+    """A middleware with bugs in its hooks: every one of them raises a plain exception."""
+
+    def before_enqueue(self, broker, message, delay):
+        raise RuntimeError("bug in before_enqueue")
+
+    def before_process_message(self, broker, message):
+        raise RuntimeError("bug in before_process_message")
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        raise RuntimeError("bug in after_process_message")
+
+
+def test_a_bug_in_a_before_hook_is_logged_and_the_work_goes_on(
+    make_stub_broker, queue_name, start_worker, caplog
+):
+    broker = make_stub_broker(_FaultyHooks())
+    done = []
+
+    @taskq.actor(queue_name=queue_name)
+    def work(x):
+        done.append(x)
+
+    work.send(7)
+    start_worker(broker)
+    wait_for(lambda: done, message="the actor to run despite the faulty middleware")
+    broker.join(queue_name, timeout=10_000)
+    assert done == [7]
+    failures = [r.getMessage() for r in caplog.records if r.levelname == "CRITICAL"]
+    for hook in ("before_enqueue", "before_process_message", "after_process_message"):
+        assert any(f"Unexpected failure in {hook} of" in text for text in failures), hook
+
+
+def test_a_middleware_error_from_a_before_hook_still_stops_the_send(make_stub_broker, queue_name):
+    class Refused(MiddlewareError):
+        pass
+
+    class Gate(Middleware):
+        def before_enqueue(self, broker, message, delay):
+            raise Refused(f"{message.actor_name} may not be sent")
+
+    broker = make_stub_broker(Gate())
+
+    @taskq.actor(queue_name=queue_name)
+    def work():
+        pass
+
+    with pytest.raises(Refused, match="work may not be sent"):
+        work.send()
+    assert broker.queues[queue_name].qsize() == 0
+
+
+def test_a_broker_with_nowhere_to_keep_results_still_refuses_such_a_send(queue_name):
+    from taskq.brokers.stub import StubBroker
+    from taskq.results.defaults import ResultsNotConfigured, UnconfiguredResults
+
+    broker = StubBroker(middleware=[UnconfiguredResults(reason="this broker keeps none")])
+
+    @taskq.actor(queue_name=queue_name, store_results=True, broker=broker)
+    def add(x, y):
+        return x + y
+
+    with pytest.raises(ResultsNotConfigured, match="this broker keeps none"):
+        add.send(1, 2)
+    assert broker.queues[queue_name].qsize() == 0
