@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .broker import Broker, get_broker
+from .group_members import STREAM_CHUNK, GroupMembers
 from .message import Message
 from .results.errors import ResultMissing, ResultTimeout
 
@@ -138,17 +139,50 @@ class group:  # noqa: N801 - Dramatiq's name
 
     def __init__(self, children: Iterable[Any], *, broker: Broker | None = None) -> None:
         self.broker = broker or get_broker()
-        self.children: list[Any] = list(children)
-        for child in self.children:
-            if not isinstance(child, Message | pipeline | group):
-                raise TypeError(f"group() takes messages, pipelines and groups, not {child!r}")
+        #: A generator or iterator is kept as it is: ``run`` streams it in chunks of
+        #: :data:`STREAM_CHUNK` and keeps only each member's ids (see :class:`GroupMembers`),
+        #: so a group of a million messages needs a few tens of MB, not gigabytes.
+        self._pending: Iterator[Any] | None = None
+        self._streamed: GroupMembers | None = None
+        self._children: list[Any] | None = None
+        if isinstance(children, Iterator):
+            self._pending = children
+        else:
+            self.children = list(children)
         self.group_id = str(uuid.uuid4())
         self.completion_callbacks: list[dict[str, Any]] = []
 
+    @property
+    def children(self) -> list[Any]:
+        """The members. A group made from an iterator is read into a list on first access
+        before ``run``; after a streamed ``run`` the members are stand-ins that carry the ids
+        (queue, actor, message id) results are found by, not the arguments."""
+        if self._children is None:
+            if self._streamed is not None:
+                return list(self._streamed)
+            self.children = list(self._pending or ())
+            self._pending = None
+        assert self._children is not None
+        return self._children
+
+    @children.setter
+    def children(self, children: list[Any]) -> None:
+        for child in children:
+            _check_member(child)
+        self._children = children
+        self._pending = None
+        self._streamed = None
+
+    def _members(self) -> Iterable[Any]:
+        """The members, without building a list for a streamed group."""
+        return self._streamed if self._streamed is not None else self.children
+
     def __len__(self) -> int:
-        return len(self.children)
+        return len(self._streamed) if self._streamed is not None else len(self.children)
 
     def __str__(self) -> str:
+        if self._streamed is not None:
+            return f"group([{len(self._streamed)} streamed members])"
         return f"group([{', '.join(str(c) for c in self.children)}])"
 
     def __or__(self, other: Any) -> pipeline:
@@ -172,6 +206,9 @@ class group:  # noqa: N801 - Dramatiq's name
                 "group_completion_callbacks": self.completion_callbacks,
             }
             self.children = [_with_options(child, extra) for child in self.children]
+        if self._pending is not None and not self.completion_callbacks:
+            self._stream(self._pending, delay)
+            return self
         messages = []
         for child in self.children:
             if isinstance(child, pipeline | group):
@@ -182,16 +219,38 @@ class group:  # noqa: N801 - Dramatiq's name
             self.broker.enqueue_many(messages, delay=delay)
         return self
 
+    def _stream(self, children: Iterator[Any], delay: int | None) -> None:
+        """Enqueue ``children`` in chunks of :data:`STREAM_CHUNK`, remembering only ids.
+
+        Each chunk is one ``enqueue_many`` (one round trip or transaction); the chunks before
+        a failing one stay enqueued.
+        """
+        self._pending = None
+        members = self._streamed = GroupMembers()
+        chunk: list[Message[Any]] = []
+        for child in children:
+            _check_member(child)
+            members.add(child)
+            if isinstance(child, Message):
+                chunk.append(child)
+                if len(chunk) >= STREAM_CHUNK:
+                    self.broker.enqueue_many(chunk, delay=delay)
+                    chunk = []
+            else:
+                child.run(delay=delay)
+        if chunk:
+            self.broker.enqueue_many(chunk, delay=delay)
+
     @property
     def completed(self) -> bool:
         """True once every member has a result."""
-        return self.completed_count == len(self.children)
+        return self.completed_count == len(self)
 
     @property
     def completed_count(self) -> int:
         """How many members have finished."""
         count = 0
-        for child in self.children:
+        for child in self._members():
             try:
                 if isinstance(child, pipeline | group):
                     if child.completed:
@@ -207,7 +266,7 @@ class group:  # noqa: N801 - Dramatiq's name
         """Yield each member's result in order; ``timeout`` (ms) bounds the whole wait."""
         deadline = _Deadline(timeout)
         backend = self.broker.get_results_backend()
-        for child in self.children:
+        for child in self._members():
             if isinstance(child, pipeline):
                 yield child.get_result(block=block, timeout=deadline.remaining())
             elif isinstance(child, group):
@@ -242,6 +301,11 @@ class group:  # noqa: N801 - Dramatiq's name
             "text/plain": _steps_text("group", [_step_row(c) for c in self.children]),
             "text/html": self._repr_html_(),
         }
+
+
+def _check_member(child: Any) -> None:
+    if not isinstance(child, Message | pipeline | group):
+        raise TypeError(f"group() takes messages, pipelines and groups, not {child!r}")
 
 
 class _Deadline:

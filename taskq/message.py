@@ -31,7 +31,7 @@ _FIELD_TYPES: tuple[tuple[str, type | tuple[type, ...]], ...] = (
 _FIELD_NAMES = tuple(name for name, _ in _FIELD_TYPES)
 #: Options that hold a number (ms or a count): refused on the way in when of another type, so
 #: the message is dead-lettered with the reason instead of tripping a middleware on every try.
-#: (A bad ``eta`` is not refused: the worker reads it as "now", as Dramatiq does.)
+#: (``eta`` is judged by the worker instead, see :mod:`taskq.eta`.)
 _NUMERIC_OPTIONS = frozenset(
     ("time_limit", "max_age", "max_retries", "min_backoff", "max_backoff", "retries")
 )

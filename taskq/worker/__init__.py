@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..common import current_millis, q_name
 from ..errors import ActorNotFound, ConnectionError
+from ..eta import judge_eta
 from ..middleware.middleware import Middleware
 from .prefetch import PrefetchWindow
 from .thread import WorkerThread
@@ -317,9 +318,11 @@ class ConsumerThread(threading.Thread):
         assert self.consumer is not None
         for message in self.consumer:
             self.last_fetch = time.monotonic()
+            if message is not None and "eta" in message.options:
+                self._check_eta(message)
+                if self._settled_by_eta(message):
+                    message = None
             if message is not None:
-                if "eta" in message.options:
-                    self._check_eta(message)
                 if self.is_delay_queue:
                     self._hold(message)
                 elif self.worker.submit(self, message) and not self.consumer.holds_more():
@@ -378,6 +381,24 @@ class ConsumerThread(threading.Thread):
                 eta,
             )
             message.options["eta"] = current_millis()
+
+    def _settled_by_eta(self, message: MessageProxy) -> bool:
+        """Apply :func:`taskq.eta.judge_eta`: dead-letter a message whose eta is absurd, move
+        a ready queue's message whose eta lies ahead to the delay queue. True if it did."""
+        verdict = judge_eta(message.options.get("eta"), current_millis())
+        if verdict.action == "dead":
+            logger.warning("Dead-lettering message %s: %s.", message.message_id, verdict.reason)
+            message.fail(verdict.reason)
+            self.ack_or_nack(message)
+            return True
+        if verdict.action == "hold" and not self.is_delay_queue:
+            assert self.consumer is not None
+            target = message.message.copy()
+            target.options.pop("eta", None)
+            self.broker.enqueue(target, delay=verdict.delay)  # first enqueue, then ack: no loss
+            self.consumer.ack(message)
+            return True
+        return False
 
     def _hold(self, message: MessageProxy) -> None:
         self.broker.emit_before("delay_message", message)

@@ -30,6 +30,8 @@ PACE = 0.002
 PRODUCE_SECONDS = 120.0
 #: Sends after the restart before the producer is told to stop.
 SENDS_AFTER_RESTART = 300
+#: Messages enqueued at once just before a restart of a Redis without persistence.
+BACKLOG = 2000
 #: How long the broker stays down (the fault we inject).
 OUTAGE_SECONDS = 2.0
 
@@ -68,8 +70,17 @@ class PacedProducer(threading.Thread):
 
 
 def run_paced(
-    setup: FaultSetup, stop_broker: Callable[[], None], start_broker: Callable[[], None]
+    setup: FaultSetup,
+    stop_broker: Callable[[], None],
+    start_broker: Callable[[], None],
+    *,
+    persistent: bool = True,
 ) -> None:
+    """Restart the broker under a paced producer and check every returned send ran.
+
+    Without ``persistent``, what was sent before the restart may be lost (counted and
+    printed); everything sent once the broker is back must run.
+    """
     cli = WorkerCLI(setup.worker_env(), setup.tmp_path / "worker.log", APP, "-p", "1", "-t", "4")
     producer = PacedProducer(setup)
     try:
@@ -77,6 +88,10 @@ def run_paced(
         producer.start()
         processed = setup.counts.processed
         wait_for(lambda: processed() >= 200, 60, message="work before the outage")
+        backlog = [] if persistent else [f"b{i:05d}" for i in range(BACKLOG)]
+        if backlog:  # what a volatile broker holds at the restart, and loses
+            actor = setup.actors["fault_record"]
+            setup.broker.enqueue_many(actor.message(token) for token in backlog)
         try:
             stop_broker()
             time.sleep(OUTAGE_SECONDS)
@@ -84,6 +99,7 @@ def run_paced(
             start_broker()
         back_at = time.monotonic()
         before, sent_before = processed(), len(producer.returned)
+        kept_from = 0 if persistent else sent_before  # sends that must survive
         wait_for(lambda: processed() > before, 60, message="processing to resume")
         resumed_in = time.monotonic() - back_at
         wait_for(
@@ -96,16 +112,20 @@ def run_paced(
         assert producer.error is None, repr(producer.error)
         sent = producer.returned
         with contextlib.suppress(AssertionError, TimeoutError):  # failed below, with counts
-            wait_for(lambda: processed() >= len(sent), 90, message="every sent message")
+            must_run = set(sent[kept_from:])
+            wait_for(lambda: must_run <= set(setup.counts.all()), 90, message="every send")
         counts = setup.counts.all()
-        lost = sorted(set(sent) - set(counts))
+        lost = sorted(set(sent[kept_from:]) - set(counts))
+        gone = sorted(set(sent[:kept_from] + backlog) - set(counts))  # without persistence
+        label = setup.kind if persistent else f"{setup.kind} without persistence"
         print(
-            f"\n[faults] paced restart {setup.kind}: "
+            f"\n[faults] paced restart {label}: "
             + describe(
                 {
-                    "sent": len(sent),
+                    "sent": len(sent) + len(backlog),
                     "run": sum(counts.values()),
-                    "lost": len(lost),
+                    "lost": len(lost) + len(gone),
+                    "lost_queued_before_restart": len(gone),
                     "duplicated": sum(n - 1 for n in counts.values()),
                     "send_retries": producer.failures,
                     "outage_s": OUTAGE_SECONDS,
@@ -140,6 +160,36 @@ def test_redis_restart_while_sending_every_2_ms(tmp_path: Path) -> None:
             teardown(setup)
         finally:
             server.stop()
+
+
+def test_redis_restart_without_persistence_resumes_by_itself(tmp_path: Path) -> None:
+    """Redis as the shared server runs it (no RDB, no AOF): a restart loses what was queued,
+    which docs/reliability.md says; the worker must resume by itself and run every message
+    sent after the restart, with no ack set left behind."""
+    server = RedisServer(tmp_path)
+    volatile = ("--appendonly", "no")
+    server.start(*volatile)
+    setup = make_setup("redis", tmp_path, broker_url=server.url)
+    try:
+        run_paced(setup, server.stop, lambda: server.start(*volatile), persistent=False)
+        assert_no_ack_set_left(server.url, setup.env["FAULT_NAMESPACE"])
+    finally:
+        try:
+            teardown(setup)
+        finally:
+            server.stop()
+
+
+def assert_no_ack_set_left(url: str, namespace: str) -> None:
+    """No ``__acks__`` set of ``namespace`` still holds a message."""
+    from redis import Redis
+
+    client = Redis.from_url(url)
+    try:
+        acks = list(client.scan_iter(match=f"{namespace}:__acks__*"))
+        assert all(client.scard(key) == 0 for key in acks), acks
+    finally:
+        client.close()
 
 
 def test_rabbitmq_restart_while_sending_every_2_ms(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """SIGSTOP of a worker process for longer than the broker's lease (SQLite) or heartbeat
-(Redis), then SIGCONT (issue 26): the messages it held are redelivered to the other worker
-process; duplicates are allowed and counted, losses are not."""
+(Redis: taskq's worker heartbeat; RabbitMQ: the AMQP connection heartbeat, 2 s here), then
+SIGCONT (issue 26): the messages it held are redelivered to the other worker process;
+duplicates are allowed and counted, losses are not."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 
 from tests.helpers import wait_for
 
-from .conftest import make_setup, teardown
+from .conftest import RABBITMQ_URL, make_setup, teardown
 from .fault_app import HEARTBEAT_TIMEOUT, VISIBILITY_TIMEOUT
 from .support import APP, WorkerCLI, describe
 
@@ -23,11 +24,20 @@ pytestmark = [pytest.mark.faults, pytest.mark.slow]
 MESSAGES = 400
 #: How long the worker process stays stopped (the fault we inject): past lease and heartbeat.
 STOPPED_SECONDS = max(HEARTBEAT_TIMEOUT, VISIBILITY_TIMEOUT) / 1000 + 2.0
+#: RabbitMQ has no lease: it redelivers once it drops the connection of a peer that missed
+#: its heartbeats (2 s asked for here, so about 4 s of silence); the stop outlasts that.
+AMQP_HEARTBEAT_SECONDS = 2
+AMQP_STOPPED_SECONDS = 4 * AMQP_HEARTBEAT_SECONDS + 2.0
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+@pytest.mark.parametrize("kind", ["sqlite", "redis", "rabbitmq"])
 def test_sigstop_longer_than_the_lease_loses_nothing(kind: str, tmp_path: Path) -> None:
-    setup = make_setup(kind, tmp_path)
+    stopped_seconds = STOPPED_SECONDS
+    url = None
+    if kind == "rabbitmq":
+        stopped_seconds = AMQP_STOPPED_SECONDS
+        url = f"{RABBITMQ_URL}?heartbeat={AMQP_HEARTBEAT_SECONDS}"
+    setup = make_setup(kind, tmp_path, broker_url=url)
     actor = setup.actors["fault_slow"]
     tokens = [f"s{i:04d}" for i in range(MESSAGES)]
     setup.broker.enqueue_many(actor.message(token, 0.02) for token in tokens)
@@ -43,7 +53,7 @@ def test_sigstop_longer_than_the_lease_loses_nothing(kind: str, tmp_path: Path) 
         victim = children[0]
         os.kill(victim, signal.SIGSTOP)
         stopped_at = processed()
-        time.sleep(STOPPED_SECONDS)
+        time.sleep(stopped_seconds)
         os.kill(victim, signal.SIGCONT)
         continued = time.monotonic()
         wait_for(lambda: processed() == MESSAGES, 120, message="every message")
@@ -61,7 +71,7 @@ def test_sigstop_longer_than_the_lease_loses_nothing(kind: str, tmp_path: Path) 
                     "run": sum(counts.values()),
                     "lost": len(lost),
                     "duplicated": duplicated,
-                    "stopped_s": STOPPED_SECONDS,
+                    "stopped_s": stopped_seconds,
                     "processed_when_stopped": stopped_at,
                     "drained_after_cont_s": round(drained_in, 2),
                 }

@@ -1,0 +1,94 @@
+"""One meaning for ``eta`` on a ready queue, on every broker (issue 26): a message written by
+another producer with an ``eta`` ahead is held until due and runs once; an absurd ``eta``
+(negative, not finite, centuries ahead) is dead-lettered with a reason naming it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+import taskq
+from taskq.common import current_millis
+from taskq.eta import MAX_ETA_AHEAD_MS, judge_eta
+from tests.helpers import wait_for
+
+pytestmark = pytest.mark.faults
+
+#: How far ahead the held message's eta lies (ms).
+AHEAD_MS = 1500
+
+
+def raw(queue_name: str, value: Any, eta: Any) -> bytes:
+    """A wire-format message for the actor ``stamp`` with ``options.eta``, as any producer
+    (another language, a hand-written script) might put it on the ready queue."""
+    message = {
+        "queue_name": queue_name,
+        "actor_name": "stamp",
+        "args": [value],
+        "kwargs": {},
+        "options": {"eta": eta},
+        "message_id": str(uuid.uuid4()),
+        "message_timestamp": current_millis(),
+    }
+    return json.dumps(message).encode()
+
+
+def test_eta_on_a_ready_queue_is_held_or_dead_lettered(
+    any_broker: taskq.Broker, push_raw: Any, queue_name: str, start_worker: Any
+) -> None:
+    ran: dict[str, list[int]] = {}
+
+    @taskq.actor(queue_name=queue_name, actor_name="stamp", max_retries=0)
+    def stamp(value: str) -> None:
+        ran.setdefault(value, []).append(current_millis())
+
+    due = current_millis() + AHEAD_MS
+    absurd = {"negative": -1, "float 1e300": 1e300, "10**18": 10**18}
+    push_raw(any_broker, queue_name, raw(queue_name, "held", due))
+    push_raw(any_broker, queue_name, raw(queue_name, "past", current_millis() - 60_000))
+    for name, eta in absurd.items():
+        push_raw(any_broker, queue_name, raw(queue_name, name, eta))
+    start_worker(any_broker, worker_threads=2)
+
+    wait_for(lambda: "held" in ran and "past" in ran, 60, message="the held and the due message")
+    letters = wait_for(
+        lambda: (
+            (found := any_broker.dead_letter_messages(queue_name)) and len(found) >= 3 and found
+        ),
+        30,
+        message="the absurd etas dead-lettered",
+    )
+    assert len(ran["held"]) == 1 and ran["held"][0] >= due, (ran["held"], due)
+    assert len(ran["past"]) == 1
+    assert not set(absurd) & set(ran), ran
+    reasons = {letter.message.args[0]: letter.reason or "" for letter in letters if letter.message}
+    assert sorted(reasons) == sorted(absurd)
+    for name, eta in absurd.items():
+        assert f"message option 'eta' is {eta!r}" in reasons[name], reasons[name]
+
+
+@pytest.mark.parametrize(
+    ("eta", "action"),
+    [
+        (None, "run"),
+        ("soon", "run"),  # not a number: Dramatiq's meaning, "now" (with a warning)
+        (0, "run"),
+        (1_000, "run"),
+        (1_000 + 1, "hold"),
+        (1_000 + MAX_ETA_AHEAD_MS, "hold"),
+        (1_000 + MAX_ETA_AHEAD_MS + 1, "dead"),
+        (-1, "dead"),
+        (float("nan"), "dead"),
+        (float("inf"), "dead"),
+        (10**18, "dead"),
+    ],
+)
+def test_judge_eta(eta: Any, action: str) -> None:
+    verdict = judge_eta(eta, now=1_000)
+    assert verdict.action == action
+    assert (verdict.reason is not None) == (action == "dead")
+    if action == "hold":
+        assert verdict.delay == eta - 1_000
