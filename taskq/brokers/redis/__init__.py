@@ -1,8 +1,8 @@
 """The Redis broker (``RedisBroker``), compatible with Dramatiq's keys and wire format.
 
 File roles: ``broker`` (the broker class), ``consumer``, ``admin`` (inspection, dead letters,
-queue stats, events), ``maintenance`` (heartbeats, recovery of dead workers), ``scripts``
-(loads the Lua scripts in ``lua/``).
+queue stats), ``events`` (the lifecycle event channel), ``maintenance`` (heartbeats, recovery
+of dead workers), ``scripts`` (loads the Lua scripts in ``lua/``).
 """
 
 from .broker import (

@@ -14,7 +14,7 @@ try:
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError("RedisBroker needs the redis client: pip install 'taskq[redis]'") from e
 
-from ...broker import Broker, Consumer, MessageProxy
+from ...broker import Broker, Consumer, DeadLetter, MessageProxy
 from ...common import (
     current_millis,
     dq_name,
@@ -27,8 +27,9 @@ from ...common import (
 from ...errors import ConnectionClosed, QueueJoinTimeout
 from ...message import Message
 from ...middleware.middleware import Middleware
-from .admin import RedisInspection
+from .admin import RedisAdmin
 from .consumer import RedisConsumer, redis_id
+from .events import RedisEvents
 from .maintenance import Keeper
 from .scripts import register_scripts
 
@@ -54,7 +55,7 @@ class RedisConnectionError(ConnectionClosed, redis.ConnectionError):
     reconnects on it) and as ``redis.ConnectionError`` (as Dramatiq programs expect)."""
 
 
-class RedisBroker(RedisInspection, Broker):
+class RedisBroker(Broker):
     """A broker on Redis, wire-compatible with Dramatiq's ``RedisBroker``.
 
     >>> RedisBroker(url="redis://127.0.0.1:6379/0", namespace="dramatiq")
@@ -66,7 +67,8 @@ class RedisBroker(RedisInspection, Broker):
         fleet's queues.
       heartbeat_timeout: ms without a heartbeat after which a worker counts as dead and its
         unacked messages are requeued.
-      dead_message_ttl: ms dead letters are kept.
+      dead_letter_ttl: ms dead letters are kept (``dead_message_ttl``, Dramatiq's name for it,
+        is accepted too).
       requeue_deadline: ms after a worker's last heartbeat by which its messages must be
         requeued; sets ``requeue_interval`` to ``requeue_deadline - heartbeat_timeout``.
       requeue_interval: ms between maintenance runs (dead-worker recovery, dead-letter expiry);
@@ -79,6 +81,8 @@ class RedisBroker(RedisInspection, Broker):
     """
 
     holds_results = True
+    logger_name = "taskq.brokers.redis"
+    events: RedisEvents
 
     def __init__(
         self,
@@ -87,16 +91,26 @@ class RedisBroker(RedisInspection, Broker):
         namespace: str = "taskq",
         middleware: list[Middleware] | None = None,
         heartbeat_timeout: int = DEFAULT_HEARTBEAT_TIMEOUT,
-        dead_message_ttl: int = DEFAULT_DEAD_MESSAGE_TTL,
+        dead_message_ttl: int | None = None,
         requeue_deadline: int | None = None,
         requeue_interval: int | None = None,
         client: redis.Redis | None = None,
         maintenance_chance: int | None = None,
+        dead_letter_ttl: int | None = None,
         **connection_parameters: Any,
     ) -> None:
+        if dead_letter_ttl is None:
+            dead_letter_ttl = (
+                DEFAULT_DEAD_MESSAGE_TTL if dead_message_ttl is None else dead_message_ttl
+            )
+        elif dead_message_ttl is not None and dead_message_ttl != dead_letter_ttl:
+            raise ValueError(
+                "RedisBroker: dead_letter_ttl and dead_message_ttl name the same setting; "
+                f"got {dead_letter_ttl!r} and {dead_message_ttl!r}"
+            )
         for name, value in (
             ("heartbeat_timeout", heartbeat_timeout),
-            ("dead_message_ttl", dead_message_ttl),
+            ("dead_letter_ttl", dead_letter_ttl),
         ):
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(
@@ -106,15 +120,14 @@ class RedisBroker(RedisInspection, Broker):
             raise ValueError(
                 f"RedisBroker: namespace must be a non-empty string, got {namespace!r}"
             )
-        super().__init__(middleware=middleware)
         self.url = url
         self.namespace = namespace
         self.heartbeat_timeout = heartbeat_timeout
-        self.dead_message_ttl = dead_message_ttl
+        self.dead_letter_ttl = dead_letter_ttl
         self.heartbeat_interval = max(20, min(heartbeat_timeout // 4, 5000))
         self.requeue_interval = self._requeue_interval(requeue_deadline, requeue_interval)
         #: Identifies this process's consumers in ``__acks__`` and ``__heartbeats__`` keys.
-        self.worker_id = self.broker_id = generate_unique_id()
+        self.worker_id = generate_unique_id()
         self._owns_client = client is None
         if client is None:
             if url:
@@ -123,7 +136,6 @@ class RedisBroker(RedisInspection, Broker):
                 client = redis.Redis(**connection_parameters)
         self.client = client
         self.scripts = register_scripts(client)
-        self.queues: dict[str, None] = {}
         self._keeper = Keeper(self)
         self._pending: collections.deque[tuple[str, list[Any]]] = collections.deque()
         self._pending_lock = threading.Lock()
@@ -131,6 +143,19 @@ class RedisBroker(RedisInspection, Broker):
         #: where a fetch failed mid-call (its messages may sit in our acks set, unknown to us).
         self._fetched: dict[str, set[str]] = collections.defaultdict(set)
         self._fetch_in_doubt: set[str] = set()
+        #: Inspection: queue stats, dead letters, heartbeats (the methods below delegate).
+        self.admin = RedisAdmin(self)
+        super().__init__(middleware=middleware, events=RedisEvents(client, namespace))
+
+    @property
+    def dead_message_ttl(self) -> int:
+        """Dramatiq's name for :attr:`dead_letter_ttl` (ms dead letters are kept)."""
+        return self.dead_letter_ttl
+
+    @property
+    def broker_id(self) -> str:
+        """Dramatiq's name for :attr:`worker_id`, kept for programs that read it."""
+        return self.worker_id
 
     def _requeue_interval(self, deadline: int | None, interval: int | None) -> int:
         if interval is not None:
@@ -320,6 +345,37 @@ class RedisBroker(RedisInspection, Broker):
             if deadline is not None and time.monotonic() >= deadline:
                 raise QueueJoinTimeout(f"Queue {name!r} did not drain in {timeout} ms")
             time.sleep(interval / 1000)
+
+    # -- inspection (see :class:`~taskq.brokers.redis.admin.RedisAdmin`) -------------------
+    def queue_stats(self) -> dict[str, dict[str, int]]:
+        """Per declared queue: ready, delayed, in_flight and dead counts."""
+        return self.admin.queue_stats()
+
+    def dead_letter_messages(self, queue_name: str, *, limit: int = 100) -> list[DeadLetter]:
+        """Up to ``limit`` dead letters of ``queue_name``, newest first."""
+        return self.admin.dead_letter_messages(queue_name, limit=limit)
+
+    def search_dead_letters(
+        self, queue_name: str, text: str, *, limit: int = 100
+    ) -> list[DeadLetter]:
+        """Dead letters whose id, payload or reason contains ``text``, newest first."""
+        return self.admin.search_dead_letters(queue_name, text, limit=limit)
+
+    def requeue_dead_letters(self, queue_name: str, message_ids: Iterable[str]) -> int:
+        """Move dead letters back onto their queue; returns how many moved."""
+        return self.admin.requeue_dead_letters(queue_name, message_ids)
+
+    def purge_dead_letters(self, queue_name: str) -> int:
+        """Delete every dead letter of ``queue_name``; returns how many were deleted."""
+        return self.admin.purge_dead_letters(queue_name)
+
+    def worker_heartbeats(self) -> list[dict[str, Any]]:
+        """Workers in this namespace (taskq's and Dramatiq's) and when each was last seen."""
+        return self.admin.worker_heartbeats()
+
+    def publish_events(self, events: list[dict[str, Any]]) -> None:
+        """Publish ``events`` in order in one round trip (fire-and-forget)."""
+        self.events.publish_many(events)
 
     def _results_backend_in_store(self) -> ResultBackend:
         """A :class:`~taskq.results.backends.redis.RedisBackend` on this broker's client, in

@@ -20,7 +20,7 @@ from ..shared import decode_or_dead_letter, nack_reason
 if TYPE_CHECKING:
     from .broker import RedisBroker
 
-logger = logging.getLogger("taskq.RedisBroker")
+logger = logging.getLogger("taskq.brokers.redis")
 
 #: Below this many seconds a consumer sleeps instead of issuing a blocking Redis call.
 _MIN_BLOCK = 0.01

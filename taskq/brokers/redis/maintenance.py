@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .broker import RedisBroker
     from .consumer import RedisConsumer
 
-logger = logging.getLogger("taskq.RedisBroker")
+logger = logging.getLogger("taskq.brokers.redis")
 
 #: How long (ms) a worker's list of ack queues outlives its last heartbeat.
 ACK_QUEUES_TTL = 86_400_000
@@ -158,7 +158,7 @@ class Keeper:
                 )
                 requeued += count
         if declared:
-            broker.scripts["expire_dead"](args=[ns, now - broker.dead_message_ttl, *declared])
+            broker.scripts["expire_dead"](args=[ns, now - broker.dead_letter_ttl, *declared])
         return requeued
 
     def _scan_ack_queues(self, worker_id: str) -> list[str]:

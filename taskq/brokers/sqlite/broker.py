@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ...broker import Broker, Consumer
 from ...common import current_millis, q_name, validate_queue_name
 from ...errors import QueueJoinTimeout, QueueNotFound
-from ...event_stream import EventStream
 from ...message import Message
 from ...middleware.middleware import Middleware
 from .consumer import LeaseKeeper, SQLiteConsumer
@@ -68,6 +67,8 @@ class SQLiteBroker(SQLiteDeadLetters, Broker):
     """
 
     holds_results = True
+    logger_name = "taskq.brokers.sqlite"
+    events: SQLiteEvents
 
     def __init__(
         self,
@@ -93,10 +94,9 @@ class SQLiteBroker(SQLiteDeadLetters, Broker):
         #: Space held back so that workers can drain the queues when producers fill the disk.
         self.reserve = SpaceReserve(self.path, reserve_bytes)
         self.reserve.take()
-        self.events = SQLiteEvents(self.path, max_events)
         self._keeper: LeaseKeeper | None = None
         self._keeper_lock = threading.Lock()
-        super().__init__(middleware=middleware)
+        super().__init__(middleware=middleware, events=SQLiteEvents(self.path, max_events))
 
     # -- declaration ----------------------------------------------------------------------
     def declare_queue(self, queue_name: str) -> None:
@@ -271,19 +271,7 @@ class SQLiteBroker(SQLiteDeadLetters, Broker):
 
         return SQLiteBackend(path=self.path)
 
-    # -- events and workers ---------------------------------------------------------------
-    def publish_event(self, event: dict[str, Any]) -> None:
-        """Append ``event`` to the bounded events table (fire-and-forget, never raises)."""
-        self.events.publish(event)
-
-    def subscribe_events(self, *, timeout: int = 1000) -> EventStream:
-        """Follow events published from now on, from any process using this file."""
-        return self.events.subscribe(timeout)
-
-    def recent_events(self, *, limit: int = 1000) -> list[dict[str, Any]]:
-        """Up to ``limit`` most recent events, oldest first."""
-        return self.events.recent(limit)
-
+    # -- workers ----------------------------------------------------------------------------
     def worker_heartbeats(self) -> list[dict[str, Any]]:
         """Processes consuming from this file whose heartbeat is recent."""
         window = max(3 * min(self.visibility_timeout / 3, 5000), 15_000)

@@ -23,7 +23,7 @@ from .schema import DELAYED, LEASED, READY, placeholders
 if TYPE_CHECKING:
     from .broker import SQLiteBroker
 
-logger = logging.getLogger("taskq.SQLiteBroker")
+logger = logging.getLogger("taskq.brokers.sqlite")
 
 #: First and longest pause between polls of an idle queue (seconds). The cap bounds how long
 #: a new message waits before an idle consumer sees it.
