@@ -20,8 +20,8 @@ from ...common import current_millis, q_name, validate_queue_name
 from ...errors import QueueJoinTimeout, QueueNotFound
 from ...message import Message
 from ...middleware.middleware import Middleware
+from .admin import SQLiteDeadLetters
 from .consumer import LeaseKeeper, SQLiteConsumer
-from .dead_letters import SQLiteDeadLetters
 from .errors import (
     DatabaseCorrupt,
     DatabaseFull,
