@@ -1,10 +1,15 @@
-"""The SQLite broker's dead letters: recorded on nack, listed, searched, requeued, purged."""
+"""Inspection for the SQLite broker: queue stats, worker heartbeats, and dead letters
+(recorded on nack by :func:`move_to_dead_letters`, listed, searched, requeued, purged).
+
+Composed into :class:`~taskq.brokers.sqlite.SQLiteBroker` as its ``admin``; the broker keeps
+thin methods of the same names that delegate here."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ...broker import DeadLetter
@@ -12,38 +17,95 @@ from ...common import current_millis, q_name
 from ...errors import DecodeError
 from ...message import Message
 from ..shared import dead_letter_entry
-from .schema import INSERT_MESSAGE, READY, Database, placeholders
+from .schema import DELAYED, INSERT_MESSAGE, LEASED, READY, Database, placeholders
 
 
-class SQLiteDeadLetters:
-    """Dead-letter methods of :class:`~taskq.brokers.sqlite.SQLiteBroker` (a mixin)."""
+def move_to_dead_letters(
+    connection: sqlite3.Connection,
+    row_id: int,
+    queue_name: str,
+    message_id: str | None,
+    raw: bytes,
+    reason: str | None,
+    *,
+    ttl: int,
+) -> None:
+    """Within a transaction: delete the message row, record it as a dead letter, and drop the
+    dead letters older than ``ttl`` ms."""
+    now = current_millis()
+    connection.execute("DELETE FROM taskq_messages WHERE id = ?", (row_id,))
+    connection.execute(
+        "INSERT INTO taskq_dead_letters (queue_name, message_id, reason, dead_at, payload)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (q_name(queue_name), message_id, reason, now, raw),
+    )
+    connection.execute("DELETE FROM taskq_dead_letters WHERE dead_at < ?", (now - ttl,))
 
-    db: Database
-    dead_letter_ttl: int
 
-    def _priority(self, message: Message[Any]) -> int:
-        raise NotImplementedError  # pragma: no cover - provided by the broker
+class SQLiteAdmin:
+    """Read-mostly operations used by ``taskq info``, the TUI and notebooks, on the broker's
+    file. ``priority`` gives a requeued message its actor's priority; ``declared_queues``
+    adds the queues this process declared to those recorded in the file."""
 
-    def _move_to_dead_letters(
+    def __init__(
         self,
-        connection: sqlite3.Connection,
-        row_id: int,
-        queue_name: str,
-        message_id: str | None,
-        raw: bytes,
-        reason: str | None,
+        db: Database,
+        *,
+        priority: Callable[[Message[Any]], int],
+        declared_queues: Callable[[], Iterable[str]],
+        visibility_timeout: int,
     ) -> None:
-        """Within a transaction: delete the message row and record it as a dead letter."""
+        self.db = db
+        self._priority = priority
+        self._declared_queues = declared_queues
+        self.visibility_timeout = visibility_timeout
+
+    def queue_stats(self) -> dict[str, dict[str, int]]:
+        """Per queue known to the file or this process: ready, delayed, in_flight, dead."""
         now = current_millis()
-        connection.execute("DELETE FROM taskq_messages WHERE id = ?", (row_id,))
-        connection.execute(
-            "INSERT INTO taskq_dead_letters (queue_name, message_id, reason, dead_at, payload)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (q_name(queue_name), message_id, reason, now, raw),
+        names = set(self._declared_queues())
+        names.update(row[0] for row in self.db.read("SELECT name FROM taskq_queues"))
+        stats = {
+            name: {"ready": 0, "delayed": 0, "in_flight": 0, "dead": 0} for name in sorted(names)
+        }
+        rows = self.db.read(
+            "SELECT queue_name,"
+            " SUM(state = ? OR (state IN (?, ?) AND visible_at <= ?)),"
+            " SUM(state = ? AND visible_at > ?),"
+            " SUM(state = ? AND visible_at > ?)"
+            " FROM taskq_messages GROUP BY queue_name",
+            (READY, DELAYED, LEASED, now, DELAYED, now, LEASED, now),
         )
-        connection.execute(
-            "DELETE FROM taskq_dead_letters WHERE dead_at < ?", (now - self.dead_letter_ttl,)
+        for name, ready, delayed, in_flight in rows:
+            counts = stats.setdefault(name, {"ready": 0, "delayed": 0, "in_flight": 0, "dead": 0})
+            counts.update(ready=ready, delayed=delayed, in_flight=in_flight)
+        dead = self.db.read(
+            "SELECT queue_name, COUNT(*) FROM taskq_dead_letters GROUP BY queue_name"
         )
+        for name, count in dead:
+            stats.setdefault(name, {"ready": 0, "delayed": 0, "in_flight": 0, "dead": 0})
+            stats[name]["dead"] = count
+        return stats
+
+    def worker_heartbeats(self) -> list[dict[str, Any]]:
+        """Processes consuming from this file whose heartbeat is recent."""
+        window = max(3 * min(self.visibility_timeout / 3, 5000), 15_000)
+        rows = self.db.read(
+            "SELECT worker_id, hostname, pid, queues, started_at, last_seen FROM taskq_workers"
+            " WHERE last_seen >= ? ORDER BY worker_id",
+            (current_millis() - int(window),),
+        )
+        return [
+            {
+                "worker_id": worker_id,
+                "hostname": hostname,
+                "pid": pid,
+                "queues": json.loads(queues),
+                "started_at": started_at,
+                "last_seen": last_seen,
+            }
+            for worker_id, hostname, pid, queues, started_at, last_seen in rows
+        ]
 
     def dead_letter_messages(self, queue_name: str, *, limit: int = 100) -> list[DeadLetter]:
         """Up to ``limit`` dead letters of ``queue_name``, newest first."""
