@@ -1,6 +1,7 @@
 """The Redis broker (``RedisBroker``), compatible with Dramatiq's keys and wire format.
 
-File roles: ``broker`` (the broker class), ``consumer``, ``admin`` (inspection, dead letters,
+File roles: ``broker`` (the broker class), ``consumer``, ``link`` (what a consumer uses of
+its broker), ``admin`` (inspection, dead letters,
 queue stats), ``events`` (the lifecycle event channel), ``maintenance`` (heartbeats, recovery
 of dead workers), ``scripts`` (loads the Lua scripts in ``lua/``).
 """

@@ -3,8 +3,6 @@ state change, wake-ups instead of polling, and deterministic recovery of dead wo
 
 from __future__ import annotations
 
-import collections
-import threading
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -24,12 +22,13 @@ from ...common import (
     q_name,
     validate_queue_name,
 )
-from ...errors import ConnectionClosed, QueueJoinTimeout
+from ...errors import QueueJoinTimeout
 from ...message import Message
 from ...middleware.middleware import Middleware
 from .admin import RedisAdmin
 from .consumer import RedisConsumer, redis_id
 from .events import RedisEvents
+from .link import REDIS_ERRORS, RedisConnectionError, RedisLink
 from .maintenance import Keeper
 from .scripts import register_scripts
 
@@ -46,13 +45,6 @@ ENQUEUE_BATCH = 500
 #: taskq accepts the option and runs maintenance on a timer instead (``requeue_interval``).
 MAINTENANCE_SCALE = 1_000_000
 DEFAULT_MAINTENANCE_CHANCE = 1_000
-
-_REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
-
-
-class RedisConnectionError(ConnectionClosed, redis.ConnectionError):
-    """Redis could not be reached. Catchable as ``taskq.errors.ConnectionClosed`` (the worker
-    reconnects on it) and as ``redis.ConnectionError`` (as Dramatiq programs expect)."""
 
 
 class RedisBroker(Broker):
@@ -137,12 +129,15 @@ class RedisBroker(Broker):
         self.client = client
         self.scripts = register_scripts(client)
         self._keeper = Keeper(self)
-        self._pending: collections.deque[tuple[str, list[Any]]] = collections.deque()
-        self._pending_lock = threading.Lock()
-        #: Ids fetched by this process's consumers and not yet settled, per queue; and queues
-        #: where a fetch failed mid-call (its messages may sit in our acks set, unknown to us).
-        self._fetched: dict[str, set[str]] = collections.defaultdict(set)
-        self._fetch_in_doubt: set[str] = set()
+        #: What consumers use of this broker (see :class:`~taskq.brokers.redis.link.RedisLink`).
+        self.link = RedisLink(
+            client=client,
+            scripts=self.scripts,
+            namespace=namespace,
+            worker_id=self.worker_id,
+            describe=self._where,
+            keeper=self._keeper,
+        )
         #: Inspection: queue stats, dead letters, heartbeats (the methods below delegate).
         self.admin = RedisAdmin(self)
         super().__init__(middleware=middleware, events=RedisEvents(client, namespace))
@@ -228,7 +223,7 @@ class RedisBroker(Broker):
                 for batch in batches:
                     self.scripts["enqueue"](args=_flatten(self.namespace, batch), client=pipe)
                 pipe.execute()
-        except _REDIS_ERRORS as e:
+        except REDIS_ERRORS as e:
             raise self._connection_error(e) from None
         if self._hooks("after_enqueue"):
             for message in prepared:
@@ -262,7 +257,7 @@ class RedisBroker(Broker):
         ]
         try:
             promoted = self.scripts["promote"](args=args)
-        except _REDIS_ERRORS as e:
+        except REDIS_ERRORS as e:
             raise self._connection_error(e) from None
         finally:
             if isinstance(consumer, RedisConsumer):
@@ -270,39 +265,11 @@ class RedisBroker(Broker):
         if promoted:
             self.emit_after("enqueue", target, 0)
 
-    # -- acks that must survive a lost connection -----------------------------------------
-    def _settle(self, script: str, args: list[Any]) -> None:
-        """Run an ack/nack/requeue script; if Redis is away, keep it and retry on reconnect,
-        so processed work is neither lost nor redone."""
-        try:
-            if self._has_pending():
-                self._flush_pending()
-            self.scripts[script](args=args)
-        except _REDIS_ERRORS as e:
-            self._retry_later(script, args, e)
-
-    def _retry_later(self, script: str, args: list[Any], error: Exception | None = None) -> None:
-        """Keep a settling script call that may not have run, to resend on reconnect."""
-        with self._pending_lock:
-            first = not self._pending
-            self._pending.append((script, args))
-        if first:
-            self.logger.warning("Redis unreachable (%s); acks will be retried.", error)
-
-    def _has_pending(self) -> bool:
-        return bool(self._pending)
-
-    def _flush_pending(self) -> None:
-        with self._pending_lock:
-            while self._pending:
-                script, args = self._pending[0]
-                self.scripts[script](args=args)
-                self._pending.popleft()
-
     def _connection_error(self, error: Exception) -> RedisConnectionError:
-        return RedisConnectionError(
-            f"Redis at {mask_url(self.url) if self.url else self._address()} unreachable: {error}"
-        )
+        return self.link.connection_error(error)
+
+    def _where(self) -> str:
+        return mask_url(self.url) if self.url else self._address()
 
     def _address(self) -> str:
         kwargs = self.client.connection_pool.connection_kwargs
@@ -391,8 +358,7 @@ class RedisBroker(Broker):
             self.client.close()
 
     def __repr__(self) -> str:
-        where = mask_url(self.url) if self.url else self._address()
-        return f"<RedisBroker {where} namespace={self.namespace!r}>"
+        return f"<RedisBroker {self._where()} namespace={self.namespace!r}>"
 
 
 def _flatten(namespace: str, triples: list[tuple[str, str, bytes]]) -> list[Any]:
