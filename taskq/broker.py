@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Protocol
 
 from .delivery import DeadLetter, MessageProxy
 from .errors import ActorNotFound
@@ -64,24 +64,53 @@ class MiddlewarePlacementError(MiddlewareError, ValueError, AssertionError):
     (a ValueError and an AssertionError too, the types Dramatiq programs expect)."""
 
 
+class BrokerEvents(Protocol):
+    """Where a broker keeps lifecycle events: each broker composes one (``events.py`` in its
+    package) and hands it to :class:`Broker`; the in-process :class:`LocalEventBus` is the
+    default."""
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Publish one event; fire-and-forget, never raises."""
+
+    def subscribe(self, timeout: int) -> EventStream:
+        """Events published from now on; ``next()`` waits up to ``timeout`` ms."""
+        ...
+
+    def recent(self, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` most recent events, oldest first (empty where none are kept)."""
+        ...
+
+
 class Broker:
-    """Base class for brokers: actor and queue registry, middleware bus, enqueue and consume."""
+    """Base class for brokers: actor and queue registry, middleware bus, enqueue and consume.
+
+    A broker builds its own state first and calls ``super().__init__`` last, so the middleware
+    added there meets a complete broker.
+    """
 
     #: The longest time (ms) a worker may hold a delayed message unacked before re-delaying it.
     max_delay_hold: int | None = None
     #: Whether :meth:`default_results_backend` is readable by every process using the broker
     #: (it is in-memory, so only this process's, on brokers that keep no results).
     holds_results: bool = False
+    #: The logger's name (``taskq.brokers.<name>`` on taskq's brokers).
+    logger_name: str | None = None
+    #: Message options this kind of broker reads, beyond those of its middleware.
+    broker_message_options: frozenset[str] = frozenset()
 
-    def __init__(self, middleware: list[Middleware] | None = None) -> None:
+    def __init__(
+        self, middleware: list[Middleware] | None = None, *, events: BrokerEvents | None = None
+    ) -> None:
         from .middleware import default_middleware
 
-        self.logger = logging.getLogger(f"taskq.{type(self).__name__}")
+        self.logger = logging.getLogger(self.logger_name or f"taskq.{type(self).__name__}")
+        #: Where lifecycle events go (see :meth:`publish_event`).
+        self.events: BrokerEvents = LocalEventBus() if events is None else events
         self.actors: dict[str, Actor[..., Any]] = {}
         self.queues: dict[str, Any] = {}
         self.delay_queues: set[str] = set()
         self.actor_options: set[str] = set()
-        self.message_options: set[str] = {"eta", "redis_message_id"}
+        self.message_options: set[str] = {"eta", "redis_message_id", *self.broker_message_options}
         self.middleware: list[Middleware] = []
         #: hook name -> (the middleware list it was computed for, the middleware to call).
         self._listeners: dict[str, tuple[list[Any], list[Any]]] = {}
@@ -357,7 +386,7 @@ class Broker:
         retried, dead_lettered, skipped), ``message_id``, ``queue_name``, ``actor_name``,
         ``timestamp`` (ms), ``worker`` (host:pid) and event-specific extras.
         """
-        self._local_events().publish(event)
+        self.events.publish(event)
 
     def publish_events(self, events: list[dict[str, Any]]) -> None:
         """Publish several events, in order; brokers that can send them in one round trip do.
@@ -368,17 +397,11 @@ class Broker:
     def subscribe_events(self, *, timeout: int = 1000) -> EventStream:
         """A live stream of events published from now on; ``next()`` waits up to ``timeout`` ms
         and yields None when nothing arrived."""
-        return self._local_events().subscribe(timeout)
+        return self.events.subscribe(timeout)
 
     def recent_events(self, *, limit: int = 1000) -> list[dict[str, Any]]:
         """Up to ``limit`` most recent events, oldest first, where the broker keeps history."""
-        return self._local_events().recent(limit)
-
-    def _local_events(self) -> LocalEventBus:
-        bus = self.__dict__.get("_event_bus")
-        if bus is None:
-            bus = self.__dict__["_event_bus"] = LocalEventBus()
-        return bus
+        return self.events.recent(limit)
 
     def worker_heartbeats(self) -> list[dict[str, Any]]:
         """Live workers known to the broker: dicts with ``worker_id``, ``last_seen`` (ms), ..."""

@@ -32,16 +32,16 @@ def decode_or_dead_letter(
     queue_name: str,
     label: str = "",
 ) -> Message[Any] | None:
-    """Decode a fetched payload; when it is not a valid message, call ``dead_letter(reason)``,
-    log it once on ``logger`` (naming the message by ``label`` and ``queue_name``) and return
-    None, so the consumer carries on with the next message."""
+    """Decode a fetched payload; when it is not a valid message, log it once on ``logger``
+    (naming the message by ``label`` and ``queue_name``), call ``dead_letter(reason)`` and
+    return None, so the consumer carries on with the next message."""
     try:
         return Message.decode(raw)
     except DecodeError as e:
         reason = str(e)
-    dead_letter(reason)
     what = f"undecodable message {label}" if label else "an undecodable message"
-    logger.error("Dead-lettered %s on %s: %s", what, queue_name, reason)
+    logger.error("Dead-lettering %s on %s: %s", what, queue_name, reason)
+    dead_letter(reason)
     return None
 
 

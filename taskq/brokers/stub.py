@@ -37,6 +37,7 @@ class StubBroker(Broker):
     ``join(..., fail_fast=False)``)."""
 
     holds_results = True
+    logger_name = "taskq.brokers.stub"
 
     def __init__(
         self, middleware: list[Middleware] | None = None, *, fail_fast_default: bool = True

@@ -1,6 +1,6 @@
 """The RabbitMQ broker (``RabbitmqBroker``), on pika, with Dramatiq's queue layout.
 
-File roles: ``broker`` (the broker class), ``consumer``, ``admin`` (inspection, queue stats),
+File roles: ``broker`` (the broker class), ``consumer``, ``admin`` (inspection, queue stats, flush and join),
 ``dead_letters``, ``events`` (the fanout exchange), ``connection`` (connections and retries),
 ``publish`` (the fast publish path).
 """

@@ -1,8 +1,8 @@
-"""Inspection, maintenance and events for the RabbitMQ broker: queue counts and stats,
-flushing and joining queues, dead letters, the event stream.
+"""Inspection and maintenance for the RabbitMQ broker: queue counts and stats, flushing and
+joining queues, dead letters.
 
-A mixin of :class:`taskq.brokers.rabbitmq.RabbitmqBroker`; it only uses the broker's producer
-connection and retry helpers.
+Composed into :class:`taskq.brokers.rabbitmq.RabbitmqBroker` as its ``admin`` (the broker keeps
+thin methods of the same names); it only uses the broker's producer channel and retry policy.
 """
 
 from __future__ import annotations
@@ -18,60 +18,47 @@ import pika.exceptions
 from ...broker import DeadLetter
 from ...common import dq_name, q_name, xq_name
 from ...errors import QueueJoinTimeout
-from ...event_stream import EventStream
 from . import dead_letters
-from .connection import close_quietly, is_channel_error, logger
-from .events import RabbitmqEventStream, declare_events_exchange, publish_event_on
+from .connection import close_quietly, is_channel_error
 
 if TYPE_CHECKING:
-    from .connection import Targets
+    from .broker import RabbitmqBroker
 
 T = TypeVar("T")
 
 
-class RabbitmqInspection:
-    """Queue counts, flush and join, dead letters and lifecycle events on top of the broker's
-    connections."""
+class RabbitmqAdmin:
+    """Queue counts, flush and join, and dead letters, on top of the broker's connections."""
 
-    if TYPE_CHECKING:
-        queues: dict[str, None]
-        state: Any
-        targets: Targets
-
-        @property
-        def connection(self) -> pika.BlockingConnection: ...
-
-        def _retry(self, action: Callable[[], T], what: str) -> T: ...
-        @property
-        def channel(self) -> Any: ...
-
-        def _held(self, queue_name: str) -> int: ...
-        def declare_on_channel(self, channel: Any, canonical: str) -> tuple[int, int, int]: ...
+    def __init__(self, broker: RabbitmqBroker) -> None:
+        self.broker = broker
 
     # -- maintenance ----------------------------------------------------------------------
     def get_queue_message_counts(self, queue_name: str) -> tuple[int, int, int]:
         """Ready messages in the queue, its delay queue and its dead-letter queue."""
         canonical = q_name(queue_name)
-        return self._retry(lambda: self.declare_on_channel(self.channel, canonical), "count")
+        return self.broker.retry(
+            lambda: self.broker.declare_on_channel(self.broker.channel, canonical), "count"
+        )
 
     def flush(self, queue_name: str) -> None:
         """Drop every message of ``queue_name``, its delay queue and its dead letters."""
         for name in (q_name(queue_name), dq_name(queue_name), xq_name(queue_name)):
-            self._retry(partial(self._purge, name), f"purge {name!r}")
+            self.broker.retry(partial(self._purge, name), f"purge {name!r}")
 
     def flush_all(self) -> None:
         """Flush every declared queue."""
-        for queue_name in list(self.queues):
+        for queue_name in list(self.broker.queues):
             self.flush(queue_name)
 
     def _purge(self, name: str) -> int:
-        channel = self.channel
+        channel = self.broker.channel
         try:
             return channel.queue_purge(name).method.message_count
         except pika.exceptions.ChannelClosedByBroker as e:
             if e.reply_code != 404:
                 raise
-            self.state.channel = None  # the queue does not exist: nothing to purge
+            del self.broker.channel  # the queue does not exist: nothing to purge
             return 0
 
     def join(
@@ -92,7 +79,9 @@ class RabbitmqInspection:
             if deadline is not None and time.monotonic() >= deadline:
                 raise QueueJoinTimeout(f"Queue {canonical!r} did not drain in {timeout} ms")
             ready, delayed, _ = self.get_queue_message_counts(canonical)
-            busy = ready + delayed + self._held(canonical) + self._held(dq_name(canonical))
+            busy = (
+                ready + delayed + self.broker.held(canonical) + self.broker.held(dq_name(canonical))
+            )
             successes = successes + 1 if busy == 0 else 0
             time.sleep(idle_time / 1000)
 
@@ -103,12 +92,12 @@ class RabbitmqInspection:
         ``in_flight`` counts deliveries unacked by this process's consumers (AMQP does not
         report other consumers' unacked messages)."""
         stats = {}
-        for name in sorted(self.queues):
+        for name in sorted(self.broker.queues):
             ready, delayed, dead = self.get_queue_message_counts(name)
             stats[name] = {
                 "ready": ready,
-                "delayed": delayed + self._held(dq_name(name)),
-                "in_flight": self._held(name),
+                "delayed": delayed + self.broker.held(dq_name(name)),
+                "in_flight": self.broker.held(name),
                 "dead": dead,
             }
         return stats
@@ -130,7 +119,7 @@ class RabbitmqInspection:
 
         def requeue(channel: Any) -> int:
             channel.confirm_delivery()
-            self.declare_on_channel(channel, q_name(queue_name))
+            self.broker.declare_on_channel(channel, q_name(queue_name))
             return dead_letters.requeue_dead_letters(channel, queue_name, ids)
 
         return self._with_dead_letter_channel(queue_name, requeue, 0, "requeue dead letters")
@@ -151,7 +140,7 @@ class RabbitmqInspection:
         took unacked); ``missing`` when the dead-letter queue does not exist."""
 
         def attempt() -> T:
-            channel = self.connection.channel()
+            channel = self.broker.connection.channel()
             try:
                 channel.queue_declare(xq_name(queue_name), passive=True)
             except pika.exceptions.ChannelClosedByBroker as e:
@@ -163,26 +152,4 @@ class RabbitmqInspection:
             finally:
                 close_quietly(channel)
 
-        return self._retry(attempt, f"{what} of {queue_name!r}")
-
-    # -- lifecycle events -----------------------------------------------------------------
-    def publish_event(self, event: dict[str, Any]) -> None:
-        """Publish ``event`` to the ``taskq.events`` fanout exchange; never raises."""
-        try:
-            connection = self.connection
-            state = self.state
-            if state.events_channel is None or not state.events_channel.is_open:
-                state.events_channel = connection.channel()
-                declare_events_exchange(state.events_channel)
-            publish_event_on(state.events_channel, event)
-        except Exception as e:
-            logger.debug("Dropped an event: %r", e)
-            self.state.events_channel = None
-
-    def subscribe_events(self, *, timeout: int = 1000) -> EventStream:
-        """Events published from now on, through an exclusive auto-delete queue."""
-        return RabbitmqEventStream(self.targets, timeout)
-
-    def recent_events(self, *, limit: int = 1000) -> list[dict[str, Any]]:
-        """Always empty: a RabbitMQ fanout exchange keeps no history."""
-        return []
+        return self.broker.retry(attempt, f"{what} of {queue_name!r}")

@@ -21,12 +21,12 @@ from typing import Any, TypeVar
 import pika
 import pika.exceptions
 
-from ...broker import Broker, Consumer, MessageProxy
+from ...broker import Broker, Consumer, DeadLetter, MessageProxy
 from ...common import current_millis, dq_name, q_name, validate_queue_name, xq_name
 from ...errors import BrokerError
 from ...message import Message
 from ...middleware.middleware import Middleware
-from .admin import RabbitmqInspection
+from .admin import RabbitmqAdmin
 from .connection import (
     RETRYABLE_ERRORS,
     Targets,
@@ -36,6 +36,7 @@ from .connection import (
 )
 from .consumer import RabbitmqConsumer, RabbitmqMessageProxy
 from .dead_letters import DEAD_MESSAGE_TTL
+from .events import RabbitmqEvents
 from .publish import publish_direct
 
 __all__ = [
@@ -83,14 +84,13 @@ class _ProducerState(threading.local):
         self.target = 0
         self.channel: Any = None
         self.batch_channel: Any = None
-        self.events_channel: Any = None
         self.declared: set[str] = set()
         self.last_used = 0.0
         #: When pika last polled the connection (read what the server sent).
         self.last_polled = 0.0
 
 
-class RabbitmqBroker(RabbitmqInspection, Broker):
+class RabbitmqBroker(Broker):
     """A broker for RabbitMQ (``pip install taskq[rabbitmq]``).
 
     Connect with ``url=`` (one URL, several separated by ``;``, or a list; the vhost is the URL
@@ -102,10 +102,16 @@ class RabbitmqBroker(RabbitmqInspection, Broker):
     commits a whole batch at once). ``max_priority`` declares queues with ``x-max-priority``;
     send with ``broker_priority=N`` (higher runs first). Producers retry a failed publish with
     backoff for ``retry_timeout`` ms, then raise :class:`taskq.errors.ConnectionClosed`.
+    ``dead_letter_ttl`` (ms) is how long ``.XQ`` queues keep dead letters; by default the
+    ``taskq_dead_message_ttl`` or ``dramatiq_dead_message_ttl`` environment variable, else 7
+    days (both sides must declare a queue with the same value).
     """
 
     #: Held delayed messages are re-delayed after this long (ms), well below consumer_timeout.
     max_delay_hold: int | None = 120_000
+    logger_name = "taskq.brokers.rabbitmq"
+    broker_message_options = frozenset({"broker_priority"})
+    events: RabbitmqEvents
 
     def __init__(
         self,
@@ -116,24 +122,34 @@ class RabbitmqBroker(RabbitmqInspection, Broker):
         max_priority: int | None = None,
         parameters: Sequence[dict[str, Any]] | None = None,
         retry_timeout: int = 30_000,
+        dead_letter_ttl: int | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(middleware=middleware)
         if max_priority is not None and not (
             isinstance(max_priority, int) and 0 < max_priority <= 255
         ):
             raise ValueError(f"max_priority must be an integer from 1 to 255, got {max_priority!r}")
+        if dead_letter_ttl is not None and (
+            not isinstance(dead_letter_ttl, int) or dead_letter_ttl <= 0
+        ):
+            raise ValueError(
+                f"RabbitmqBroker: dead_letter_ttl must be a positive number of ms, "
+                f"got {dead_letter_ttl!r}"
+            )
         self.targets = Targets(url, parameters, **kwargs)
         self.confirm_delivery = confirm_delivery
         self.max_priority = max_priority
         self.retry_timeout = retry_timeout
-        self.queues: dict[str, None] = {}
-        self.message_options.add("broker_priority")
+        self.dead_letter_ttl = DEAD_MESSAGE_TTL if dead_letter_ttl is None else dead_letter_ttl
         self.state = _ProducerState()
         self.connections: set[pika.BlockingConnection] = set()
         self._connections_lock = threading.Lock()
         self._in_flight: dict[str, int] = {}
         self._in_flight_lock = threading.Lock()
+        #: Queue counts, flush and join, dead letters (the methods below delegate).
+        self.admin = RabbitmqAdmin(self)
+        events = RabbitmqEvents(lambda: self.connection, self.targets)
+        super().__init__(middleware=middleware, events=events)
 
     @property
     def consumer_class(self) -> type[RabbitmqConsumer]:
@@ -198,14 +214,16 @@ class RabbitmqBroker(RabbitmqInspection, Broker):
             error, pika.exceptions.AMQPConnectionError | OSError
         ):
             self.targets.lost(state.target)
-        state.connection = state.channel = state.batch_channel = state.events_channel = None
+        state.connection = state.channel = state.batch_channel = None
         state.declared = set()
         if connection is not None:
             with self._connections_lock:
                 self.connections.discard(connection)
             close_quietly(connection)
 
-    def _retry(self, action: Callable[[], T], what: str) -> T:
+    def retry(self, action: Callable[[], T], what: str) -> T:
+        """Run ``action`` on the producer connection, reconnecting (and failing over) and
+        retrying with backoff for ``retry_timeout`` ms; ``what`` names it in the error."""
         return retry_for(
             action,
             timeout_ms=self.retry_timeout,
@@ -237,7 +255,7 @@ class RabbitmqBroker(RabbitmqInspection, Broker):
             self.delay_queues.add(delayed)
             self.emit_after("declare_delay_queue", delayed)
         if ensure:
-            self._retry(lambda: self._ensure_declared(self.channel, canonical), "declare queues")
+            self.retry(lambda: self._ensure_declared(self.channel, canonical), "declare queues")
 
     def _queue_arguments(self, canonical: str) -> dict[str, Any]:
         arguments: dict[str, Any] = {
@@ -254,7 +272,7 @@ class RabbitmqBroker(RabbitmqInspection, Broker):
         declarations = [
             (canonical, self._queue_arguments(canonical)),
             (dq_name(canonical), self._queue_arguments(canonical)),
-            (xq_name(canonical), {"x-message-ttl": DEAD_MESSAGE_TTL}),
+            (xq_name(canonical), {"x-message-ttl": self.dead_letter_ttl}),
         ]
         counts = []
         for name, arguments in declarations:
@@ -299,7 +317,7 @@ class RabbitmqBroker(RabbitmqInspection, Broker):
                     mandatory=self.confirm_delivery,  # unroutable → error, only in confirm mode
                 )
 
-            self._retry(publish, f"enqueue message {message.message_id} to {queue_name!r}")
+            self.retry(publish, f"enqueue message {message.message_id} to {queue_name!r}")
         self.emit_after("enqueue", message, delay)
         return message
 
@@ -368,7 +386,7 @@ class RabbitmqBroker(RabbitmqInspection, Broker):
                 channel.tx_commit()
 
         if payloads:
-            self._retry(publish_all, f"enqueue {len(payloads)} messages")
+            self.retry(publish_all, f"enqueue {len(payloads)} messages")
         for _, _, message in prepared:
             self.emit_after("enqueue", message, delay)
         return [message for _, _, message in prepared]
@@ -430,9 +448,52 @@ class RabbitmqBroker(RabbitmqInspection, Broker):
         with self._in_flight_lock:
             self._in_flight[queue_name] = self._in_flight.get(queue_name, 0) + delta
 
-    def _held(self, queue_name: str) -> int:
+    def held(self, queue_name: str) -> int:
+        """Deliveries of ``queue_name`` this broker's consumers hold unacked."""
         with self._in_flight_lock:
             return self._in_flight.get(queue_name, 0)
+
+    # -- inspection and maintenance (see :class:`~taskq.brokers.rabbitmq.admin.RabbitmqAdmin`)
+    def get_queue_message_counts(self, queue_name: str) -> tuple[int, int, int]:
+        """Ready messages in the queue, its delay queue and its dead-letter queue."""
+        return self.admin.get_queue_message_counts(queue_name)
+
+    def flush(self, queue_name: str) -> None:
+        """Drop every message of ``queue_name``, its delay queue and its dead letters."""
+        self.admin.flush(queue_name)
+
+    def flush_all(self) -> None:
+        """Flush every declared queue."""
+        self.admin.flush_all()
+
+    def join(
+        self,
+        queue_name: str,
+        min_successes: int = 10,
+        idle_time: int = 100,
+        *,
+        timeout: int | None = None,
+    ) -> None:
+        """Wait until ``queue_name`` and its delay queue are empty and nothing this broker's
+        consumers fetched is unacked, ``min_successes`` polls in a row, ``idle_time`` ms
+        apart; raise :class:`~taskq.errors.QueueJoinTimeout` after ``timeout`` ms."""
+        self.admin.join(queue_name, min_successes, idle_time, timeout=timeout)
+
+    def queue_stats(self) -> dict[str, dict[str, int]]:
+        """Per declared queue: ready, delayed, in_flight and dead counts."""
+        return self.admin.queue_stats()
+
+    def dead_letter_messages(self, queue_name: str, *, limit: int = 100) -> list[DeadLetter]:
+        """Up to ``limit`` dead letters of ``queue_name``, newest first."""
+        return self.admin.dead_letter_messages(queue_name, limit=limit)
+
+    def requeue_dead_letters(self, queue_name: str, message_ids: Iterable[str]) -> int:
+        """Move the given dead letters back onto ``queue_name``; returns how many moved."""
+        return self.admin.requeue_dead_letters(queue_name, message_ids)
+
+    def purge_dead_letters(self, queue_name: str) -> int:
+        """Delete every dead letter of ``queue_name``; returns how many were deleted."""
+        return self.admin.purge_dead_letters(queue_name)
 
     def __repr__(self) -> str:
         return f"<RabbitmqBroker {self.targets.describe()}>"

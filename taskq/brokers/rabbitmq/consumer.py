@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pika
 import pika.exceptions
@@ -33,7 +33,25 @@ from ..shared import decode_or_dead_letter, nack_reason
 from .connection import RETRYABLE_ERRORS, close_quietly, is_channel_error, logger
 
 if TYPE_CHECKING:
-    from .broker import RabbitmqBroker
+    from .connection import Targets
+
+
+class ConsumerHost(Protocol):
+    """What a :class:`RabbitmqConsumer` uses of its broker
+    (:class:`~taskq.brokers.rabbitmq.RabbitmqBroker` is one)."""
+
+    targets: Targets
+
+    def declare_on_channel(self, channel: Any, canonical: str) -> tuple[int, int, int]:
+        """Declare the queue, its ``.DQ`` and ``.XQ`` on ``channel``."""
+        ...
+
+    def forget_declared(self, canonical: str) -> None:
+        """Make producers declare ``canonical`` again before their next publish."""
+
+    def track_in_flight(self, queue_name: str, delta: int) -> None:
+        """Count deliveries held unacked (for stats and join)."""
+
 
 #: Header holding why a message was dead-lettered.
 REASON_HEADER = "x-taskq-reason"
@@ -74,9 +92,7 @@ def dead_letter_properties(
 class RabbitmqConsumer(Consumer):
     """Consumes one queue on its own connection; never holds more than ``prefetch`` unacked."""
 
-    def __init__(
-        self, broker: RabbitmqBroker, queue_name: str, prefetch: int, timeout: int
-    ) -> None:
+    def __init__(self, broker: ConsumerHost, queue_name: str, prefetch: int, timeout: int) -> None:
         self.broker = broker
         self.queue_name = queue_name
         self.closed = False

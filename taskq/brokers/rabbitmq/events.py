@@ -7,7 +7,9 @@ broker; listeners see what is published while they are subscribed.
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pika
@@ -35,6 +37,40 @@ def publish_event_on(channel: Any, event: dict[str, Any]) -> None:
     """Publish one event; the caller swallows errors (events are fire-and-forget)."""
     body = json.dumps(event, separators=(",", ":"), default=str).encode()
     channel.basic_publish(EVENTS_EXCHANGE, routing_key="", body=body, properties=EVENT_PROPERTIES)
+
+
+class RabbitmqEvents:
+    """Publishes events on the calling thread's producer connection (one events channel per
+    thread, reopened when its connection was replaced); listeners get their own connection.
+
+    Composed into :class:`~taskq.brokers.rabbitmq.RabbitmqBroker` as its ``events``.
+    """
+
+    def __init__(self, connection: Callable[[], pika.BlockingConnection], targets: Targets) -> None:
+        self._connection = connection
+        self.targets = targets
+        self._local = threading.local()
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Publish ``event`` to the ``taskq.events`` fanout exchange; never raises."""
+        try:
+            connection = self._connection()
+            channel = getattr(self._local, "channel", None)
+            if channel is None or not channel.is_open:
+                channel = self._local.channel = connection.channel()
+                declare_events_exchange(channel)
+            publish_event_on(channel, event)
+        except Exception as e:
+            logger.debug("Dropped an event: %r", e)
+            self._local.channel = None
+
+    def subscribe(self, timeout: int) -> EventStream:
+        """Events published from now on, through an exclusive auto-delete queue."""
+        return RabbitmqEventStream(self.targets, timeout)
+
+    def recent(self, limit: int) -> list[dict[str, Any]]:
+        """Always empty: a RabbitMQ fanout exchange keeps no history."""
+        return []
 
 
 class RabbitmqEventStream(EventStream):

@@ -11,9 +11,11 @@ the end of the stream) sends the publish through pika, whose poll reads it first
 connection the server closed is noticed and the message retried on a new one instead of
 being written into a dead socket.
 
-This reads pika internals (the connection's ``_impl`` and its plaintext transport); when they
-are not what is expected, :func:`publish_direct` declines and the caller publishes through
-pika's public API.
+This reads pika internals (the connection's ``_impl`` and its plaintext transport). They are
+used only on the pika releases in ``SUPPORTED_PIKA`` (pyproject.toml bounds pika to them) and
+only when the private transport class imports; otherwise :func:`publish_direct` declines and
+the caller publishes through pika's public API. ``tests/integration/rabbitmq/test_publish.py``
+fails loudly when a supported release no longer has the private names.
 """
 
 from __future__ import annotations
@@ -23,7 +25,31 @@ from typing import Any
 
 import pika
 from pika import frame, spec
-from pika.adapters.utils.io_services_utils import _AsyncPlaintextTransport
+
+#: The pika releases (major, minor) whose private names this module was written against.
+SUPPORTED_PIKA = ((1, 3), (1, 4))
+
+
+def _pika_release() -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in pika.__version__.split(".")[:2])
+    except (AttributeError, ValueError):
+        return ()
+
+
+def _private_transport_class() -> type | None:
+    """pika's plaintext transport class on a supported release, else None (no fast path)."""
+    if _pika_release() not in SUPPORTED_PIKA:
+        return None
+    try:
+        from pika.adapters.utils.io_services_utils import _AsyncPlaintextTransport
+    except ImportError:
+        return None
+    return _AsyncPlaintextTransport
+
+
+#: The transport the fast path writes around; None turns the fast path off.
+PLAINTEXT_TRANSPORT = _private_transport_class()
 
 #: Marshaled ``basic.publish`` method frames by (channel number, routing key); bounded.
 _method_frames: dict[tuple[int, str], bytes] = {}
@@ -43,7 +69,8 @@ def publish_direct(
     impl: Any = getattr(getattr(channel, "connection", None), "_impl", None)
     transport: Any = getattr(impl, "_transport", None)
     if (
-        type(transport) is not _AsyncPlaintextTransport
+        PLAINTEXT_TRANSPORT is None
+        or type(transport) is not PLAINTEXT_TRANSPORT
         or transport.get_write_buffer_size()
         or not 0 < len(body) <= getattr(impl, "_body_max_length", 0)
         or not channel.is_open

@@ -1,8 +1,9 @@
 """The Redis broker (``RedisBroker``), compatible with Dramatiq's keys and wire format.
 
-File roles: ``broker`` (the broker class), ``consumer``, ``admin`` (inspection, dead letters,
-queue stats, events), ``maintenance`` (heartbeats, recovery of dead workers), ``scripts``
-(loads the Lua scripts in ``lua/``).
+File roles: ``broker`` (the broker class), ``consumer``, ``link`` (what a consumer uses of
+its broker), ``admin`` (inspection, dead letters, queue stats), ``events`` (the lifecycle
+event channel), ``maintenance`` (heartbeats, recovery of dead workers), ``scripts`` (loads
+the Lua scripts in ``lua/``).
 """
 
 from .broker import (

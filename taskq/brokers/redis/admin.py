@@ -1,31 +1,25 @@
-"""Inspection and events for the Redis broker: queue stats, dead letters, heartbeats, and the
-lifecycle event channel. Mixed into :class:`~taskq.brokers.redis.RedisBroker`."""
+"""Inspection for the Redis broker: queue stats, dead letters and worker heartbeats.
+
+Composed into :class:`~taskq.brokers.redis.RedisBroker` as its ``admin``; the broker keeps
+thin methods of the same names that delegate here."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import logging
-import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ...broker import DeadLetter
 from ...common import current_millis, q_name
-from ...encoder import dumps_lenient
-from ...errors import ConnectionError as BrokerConnectionError
-from ...event_stream import EventStream
 from ..shared import dead_letter_entry, decode_or_none
 
 if TYPE_CHECKING:
     import redis
 
-logger = logging.getLogger("taskq.RedisBroker")
+    from .broker import RedisBroker
 
-#: How many events ``recent_events`` can return (the history list is trimmed to this).
-EVENT_HISTORY = 10_000
-#: Longest wait (s) for Redis to confirm an events subscription.
-SUBSCRIBE_TIMEOUT = 10.0
+
 #: Hash entries one call of the dead-letter search script looks at.
 SEARCH_SCAN_COUNT = 2000
 #: One HSCAN step over a dead-letter hash, keeping the ids whose id, payload or reason
@@ -47,14 +41,17 @@ return {step[1], found}
 """
 
 
-class RedisInspection:
-    """Read-mostly operations used by ``taskq info``, the TUI and notebooks."""
+class RedisAdmin:
+    """Read-mostly operations used by ``taskq info``, the TUI and notebooks, on the broker's
+    client, namespace and scripts."""
 
-    client: redis.Redis
-    namespace: str
-    heartbeat_timeout: int
-    scripts: dict[str, Any]
-    get_declared_queues: Any  # provided by Broker
+    def __init__(self, broker: RedisBroker) -> None:
+        self.client: redis.Redis = broker.client
+        self.namespace = broker.namespace
+        self.heartbeat_timeout = broker.heartbeat_timeout
+        self.scripts: dict[str, Any] = broker.scripts
+        self.get_declared_queues = broker.get_declared_queues
+        self._search_script: Any = None
 
     def _dead_key(self, queue_name: str) -> str:
         return f"{self.namespace}:{q_name(queue_name)}.XQ"
@@ -91,9 +88,9 @@ class RedisInspection:
         if limit <= 0:
             return []
         dead = self._dead_key(queue_name)
-        script = self.__dict__.get("_search_script")
+        script = self._search_script
         if script is None:
-            script = self.__dict__["_search_script"] = self.client.register_script(SEARCH_LUA)
+            script = self._search_script = self.client.register_script(SEARCH_LUA)
         needle = text.strip().lower()
         cursor: bytes | str | int = 0
         matched: list[str] = []
@@ -195,88 +192,6 @@ class RedisInspection:
             )
             workers.append(entry)
         return workers
-
-    # -- events ---------------------------------------------------------------------------
-    @property
-    def _events_channel(self) -> str:
-        return f"{self.namespace}:__events__"
-
-    def publish_event(self, event: dict[str, Any]) -> None:
-        """PUBLISH the event on ``{ns}:__events__`` and keep it in a capped history list.
-        Fire-and-forget: errors are logged at debug level and swallowed."""
-        self.publish_events([event])
-
-    def publish_events(self, events: list[dict[str, Any]]) -> None:
-        """Publish ``events`` in order, each as its own JSON message, in one round trip (see
-        :meth:`publish_event`)."""
-        if not events:
-            return
-        try:
-            encoded = [dumps_lenient(event) for event in events]
-            pipe = self.client.pipeline(transaction=False)
-            for text in encoded:
-                pipe.publish(self._events_channel, text)
-            pipe.lpush(f"{self._events_channel}.history", *encoded)
-            pipe.ltrim(f"{self._events_channel}.history", 0, EVENT_HISTORY - 1)
-            pipe.execute()
-        except Exception:
-            logger.debug("Could not publish %d event(s).", len(events), exc_info=True)
-
-    def subscribe_events(self, *, timeout: int = 1000) -> EventStream:
-        """Events published from now on; ``next()`` waits up to ``timeout`` ms, else None.
-
-        Returns once Redis confirmed the subscription, so an event published right after
-        (by this process or another) is not missed.
-        """
-        pubsub = self.client.pubsub()
-        pubsub.subscribe(self._events_channel)
-        deadline = time.monotonic() + SUBSCRIBE_TIMEOUT
-        while (remaining := deadline - time.monotonic()) > 0:
-            reply = pubsub.get_message(timeout=remaining)
-            if reply is not None and reply["type"] == "subscribe":
-                return RedisEventStream(pubsub, timeout)
-        pubsub.close()
-        raise BrokerConnectionError(
-            f"Redis did not confirm the subscription to {self._events_channel}"
-        )
-
-    def recent_events(self, *, limit: int = 1000) -> list[dict[str, Any]]:
-        """Up to ``limit`` most recent events, oldest first."""
-        raw = self.client.lrange(f"{self._events_channel}.history", 0, max(0, limit - 1))
-        events = []
-        for data in reversed(raw):
-            try:
-                events.append(json.loads(data))
-            except ValueError:
-                continue
-        return events
-
-
-class RedisEventStream(EventStream):
-    """Reads events from a Redis pub/sub subscription."""
-
-    def __init__(self, pubsub: Any, timeout: int) -> None:
-        self.pubsub = pubsub
-        self.timeout = timeout / 1000
-
-    def __next__(self) -> dict[str, Any] | None:
-        deadline = time.monotonic() + self.timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            item = self.pubsub.get_message(timeout=remaining)
-            if item is None or item.get("type") != "message":
-                continue
-            try:
-                event = json.loads(item["data"])
-            except ValueError:
-                continue
-            if isinstance(event, dict):
-                return event
-
-    def close(self) -> None:
-        self.pubsub.close()
 
 
 def _text(value: Any) -> str:

@@ -3,8 +3,6 @@ state change, wake-ups instead of polling, and deterministic recovery of dead wo
 
 from __future__ import annotations
 
-import collections
-import threading
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -14,7 +12,7 @@ try:
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError("RedisBroker needs the redis client: pip install 'taskq[redis]'") from e
 
-from ...broker import Broker, Consumer, MessageProxy
+from ...broker import Broker, Consumer, DeadLetter, MessageProxy
 from ...common import (
     current_millis,
     dq_name,
@@ -24,11 +22,13 @@ from ...common import (
     q_name,
     validate_queue_name,
 )
-from ...errors import ConnectionClosed, QueueJoinTimeout
+from ...errors import QueueJoinTimeout
 from ...message import Message
 from ...middleware.middleware import Middleware
-from .admin import RedisInspection
+from .admin import RedisAdmin
 from .consumer import RedisConsumer, redis_id
+from .events import RedisEvents
+from .link import REDIS_ERRORS, RedisConnectionError, RedisLink
 from .maintenance import Keeper
 from .scripts import register_scripts
 
@@ -46,15 +46,8 @@ ENQUEUE_BATCH = 500
 MAINTENANCE_SCALE = 1_000_000
 DEFAULT_MAINTENANCE_CHANCE = 1_000
 
-_REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 
-
-class RedisConnectionError(ConnectionClosed, redis.ConnectionError):
-    """Redis could not be reached. Catchable as ``taskq.errors.ConnectionClosed`` (the worker
-    reconnects on it) and as ``redis.ConnectionError`` (as Dramatiq programs expect)."""
-
-
-class RedisBroker(RedisInspection, Broker):
+class RedisBroker(Broker):
     """A broker on Redis, wire-compatible with Dramatiq's ``RedisBroker``.
 
     >>> RedisBroker(url="redis://127.0.0.1:6379/0", namespace="dramatiq")
@@ -66,7 +59,8 @@ class RedisBroker(RedisInspection, Broker):
         fleet's queues.
       heartbeat_timeout: ms without a heartbeat after which a worker counts as dead and its
         unacked messages are requeued.
-      dead_message_ttl: ms dead letters are kept.
+      dead_letter_ttl: ms dead letters are kept (``dead_message_ttl``, Dramatiq's name for it,
+        is accepted too).
       requeue_deadline: ms after a worker's last heartbeat by which its messages must be
         requeued; sets ``requeue_interval`` to ``requeue_deadline - heartbeat_timeout``.
       requeue_interval: ms between maintenance runs (dead-worker recovery, dead-letter expiry);
@@ -79,6 +73,8 @@ class RedisBroker(RedisInspection, Broker):
     """
 
     holds_results = True
+    logger_name = "taskq.brokers.redis"
+    events: RedisEvents
 
     def __init__(
         self,
@@ -87,16 +83,26 @@ class RedisBroker(RedisInspection, Broker):
         namespace: str = "taskq",
         middleware: list[Middleware] | None = None,
         heartbeat_timeout: int = DEFAULT_HEARTBEAT_TIMEOUT,
-        dead_message_ttl: int = DEFAULT_DEAD_MESSAGE_TTL,
+        dead_message_ttl: int | None = None,
         requeue_deadline: int | None = None,
         requeue_interval: int | None = None,
         client: redis.Redis | None = None,
         maintenance_chance: int | None = None,
+        dead_letter_ttl: int | None = None,
         **connection_parameters: Any,
     ) -> None:
+        if dead_letter_ttl is None:
+            dead_letter_ttl = (
+                DEFAULT_DEAD_MESSAGE_TTL if dead_message_ttl is None else dead_message_ttl
+            )
+        elif dead_message_ttl is not None and dead_message_ttl != dead_letter_ttl:
+            raise ValueError(
+                "RedisBroker: dead_letter_ttl and dead_message_ttl name the same setting; "
+                f"got {dead_letter_ttl!r} and {dead_message_ttl!r}"
+            )
         for name, value in (
             ("heartbeat_timeout", heartbeat_timeout),
-            ("dead_message_ttl", dead_message_ttl),
+            ("dead_letter_ttl", dead_letter_ttl),
         ):
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(
@@ -106,15 +112,14 @@ class RedisBroker(RedisInspection, Broker):
             raise ValueError(
                 f"RedisBroker: namespace must be a non-empty string, got {namespace!r}"
             )
-        super().__init__(middleware=middleware)
         self.url = url
         self.namespace = namespace
         self.heartbeat_timeout = heartbeat_timeout
-        self.dead_message_ttl = dead_message_ttl
+        self.dead_letter_ttl = dead_letter_ttl
         self.heartbeat_interval = max(20, min(heartbeat_timeout // 4, 5000))
         self.requeue_interval = self._requeue_interval(requeue_deadline, requeue_interval)
         #: Identifies this process's consumers in ``__acks__`` and ``__heartbeats__`` keys.
-        self.worker_id = self.broker_id = generate_unique_id()
+        self.worker_id = generate_unique_id()
         self._owns_client = client is None
         if client is None:
             if url:
@@ -123,14 +128,29 @@ class RedisBroker(RedisInspection, Broker):
                 client = redis.Redis(**connection_parameters)
         self.client = client
         self.scripts = register_scripts(client)
-        self.queues: dict[str, None] = {}
         self._keeper = Keeper(self)
-        self._pending: collections.deque[tuple[str, list[Any]]] = collections.deque()
-        self._pending_lock = threading.Lock()
-        #: Ids fetched by this process's consumers and not yet settled, per queue; and queues
-        #: where a fetch failed mid-call (its messages may sit in our acks set, unknown to us).
-        self._fetched: dict[str, set[str]] = collections.defaultdict(set)
-        self._fetch_in_doubt: set[str] = set()
+        #: What consumers use of this broker (see :class:`~taskq.brokers.redis.link.RedisLink`).
+        self.link = RedisLink(
+            client=client,
+            scripts=self.scripts,
+            namespace=namespace,
+            worker_id=self.worker_id,
+            describe=self._where,
+            keeper=self._keeper,
+        )
+        #: Inspection: queue stats, dead letters, heartbeats (the methods below delegate).
+        self.admin = RedisAdmin(self)
+        super().__init__(middleware=middleware, events=RedisEvents(client, namespace))
+
+    @property
+    def dead_message_ttl(self) -> int:
+        """Dramatiq's name for :attr:`dead_letter_ttl` (ms dead letters are kept)."""
+        return self.dead_letter_ttl
+
+    @property
+    def broker_id(self) -> str:
+        """Dramatiq's name for :attr:`worker_id`, kept for programs that read it."""
+        return self.worker_id
 
     def _requeue_interval(self, deadline: int | None, interval: int | None) -> int:
         if interval is not None:
@@ -203,7 +223,7 @@ class RedisBroker(RedisInspection, Broker):
                 for batch in batches:
                     self.scripts["enqueue"](args=_flatten(self.namespace, batch), client=pipe)
                 pipe.execute()
-        except _REDIS_ERRORS as e:
+        except REDIS_ERRORS as e:
             raise self._connection_error(e) from None
         if self._hooks("after_enqueue"):
             for message in prepared:
@@ -237,7 +257,7 @@ class RedisBroker(RedisInspection, Broker):
         ]
         try:
             promoted = self.scripts["promote"](args=args)
-        except _REDIS_ERRORS as e:
+        except REDIS_ERRORS as e:
             raise self._connection_error(e) from None
         finally:
             if isinstance(consumer, RedisConsumer):
@@ -245,39 +265,11 @@ class RedisBroker(RedisInspection, Broker):
         if promoted:
             self.emit_after("enqueue", target, 0)
 
-    # -- acks that must survive a lost connection -----------------------------------------
-    def _settle(self, script: str, args: list[Any]) -> None:
-        """Run an ack/nack/requeue script; if Redis is away, keep it and retry on reconnect,
-        so processed work is neither lost nor redone."""
-        try:
-            if self._has_pending():
-                self._flush_pending()
-            self.scripts[script](args=args)
-        except _REDIS_ERRORS as e:
-            self._retry_later(script, args, e)
-
-    def _retry_later(self, script: str, args: list[Any], error: Exception | None = None) -> None:
-        """Keep a settling script call that may not have run, to resend on reconnect."""
-        with self._pending_lock:
-            first = not self._pending
-            self._pending.append((script, args))
-        if first:
-            self.logger.warning("Redis unreachable (%s); acks will be retried.", error)
-
-    def _has_pending(self) -> bool:
-        return bool(self._pending)
-
-    def _flush_pending(self) -> None:
-        with self._pending_lock:
-            while self._pending:
-                script, args = self._pending[0]
-                self.scripts[script](args=args)
-                self._pending.popleft()
-
     def _connection_error(self, error: Exception) -> RedisConnectionError:
-        return RedisConnectionError(
-            f"Redis at {mask_url(self.url) if self.url else self._address()} unreachable: {error}"
-        )
+        return self.link.connection_error(error)
+
+    def _where(self) -> str:
+        return mask_url(self.url) if self.url else self._address()
 
     def _address(self) -> str:
         kwargs = self.client.connection_pool.connection_kwargs
@@ -321,6 +313,37 @@ class RedisBroker(RedisInspection, Broker):
                 raise QueueJoinTimeout(f"Queue {name!r} did not drain in {timeout} ms")
             time.sleep(interval / 1000)
 
+    # -- inspection (see :class:`~taskq.brokers.redis.admin.RedisAdmin`) -------------------
+    def queue_stats(self) -> dict[str, dict[str, int]]:
+        """Per declared queue: ready, delayed, in_flight and dead counts."""
+        return self.admin.queue_stats()
+
+    def dead_letter_messages(self, queue_name: str, *, limit: int = 100) -> list[DeadLetter]:
+        """Up to ``limit`` dead letters of ``queue_name``, newest first."""
+        return self.admin.dead_letter_messages(queue_name, limit=limit)
+
+    def search_dead_letters(
+        self, queue_name: str, text: str, *, limit: int = 100
+    ) -> list[DeadLetter]:
+        """Dead letters whose id, payload or reason contains ``text``, newest first."""
+        return self.admin.search_dead_letters(queue_name, text, limit=limit)
+
+    def requeue_dead_letters(self, queue_name: str, message_ids: Iterable[str]) -> int:
+        """Move dead letters back onto their queue; returns how many moved."""
+        return self.admin.requeue_dead_letters(queue_name, message_ids)
+
+    def purge_dead_letters(self, queue_name: str) -> int:
+        """Delete every dead letter of ``queue_name``; returns how many were deleted."""
+        return self.admin.purge_dead_letters(queue_name)
+
+    def worker_heartbeats(self) -> list[dict[str, Any]]:
+        """Workers in this namespace (taskq's and Dramatiq's) and when each was last seen."""
+        return self.admin.worker_heartbeats()
+
+    def publish_events(self, events: list[dict[str, Any]]) -> None:
+        """Publish ``events`` in order in one round trip (fire-and-forget)."""
+        self.events.publish_many(events)
+
     def _results_backend_in_store(self) -> ResultBackend:
         """A :class:`~taskq.results.backends.redis.RedisBackend` on this broker's client, in
         the namespace ``"{namespace}-results"``."""
@@ -335,8 +358,7 @@ class RedisBroker(RedisInspection, Broker):
             self.client.close()
 
     def __repr__(self) -> str:
-        where = mask_url(self.url) if self.url else self._address()
-        return f"<RedisBroker {where} namespace={self.namespace!r}>"
+        return f"<RedisBroker {self._where()} namespace={self.namespace!r}>"
 
 
 def _flatten(namespace: str, triples: list[tuple[str, str, bytes]]) -> list[Any]:

@@ -19,8 +19,9 @@ from ..shared import decode_or_dead_letter, nack_reason
 
 if TYPE_CHECKING:
     from .broker import RedisBroker
+    from .link import RedisLink
 
-logger = logging.getLogger("taskq.RedisBroker")
+logger = logging.getLogger("taskq.brokers.redis")
 
 #: Below this many seconds a consumer sleeps instead of issuing a blocking Redis call.
 _MIN_BLOCK = 0.01
@@ -37,6 +38,9 @@ class RedisConsumer(Consumer):
 
     def __init__(self, broker: RedisBroker, queue_name: str, prefetch: int, timeout: int) -> None:
         self.broker = broker
+        #: Everything this consumer uses of its broker.
+        self.link: RedisLink = broker.link
+        link = self.link
         self.queue_name = queue_name
         self.prefetch = max(1, prefetch)
         self.timeout = timeout / 1000
@@ -45,8 +49,8 @@ class RedisConsumer(Consumer):
         self._unacked: set[str] = set()
         self._etas: dict[str, int] = {}
         self._room = threading.Condition()
-        self._notify_key = f"{broker.namespace}:__notify__.{queue_name}"
-        socket_timeout = broker.client.connection_pool.connection_kwargs.get("socket_timeout")
+        self._notify_key = f"{link.namespace}:__notify__.{queue_name}"
+        socket_timeout = link.client.connection_pool.connection_kwargs.get("socket_timeout")
         if socket_timeout:  # a blocking call must return before the socket gives up
             self._max_block = max(_MIN_BLOCK, socket_timeout * 0.8)
         else:
@@ -58,7 +62,7 @@ class RedisConsumer(Consumer):
         self._ack_batch: list[str] = []
         self._ack_flushing = False
         self._carrying = False
-        broker._keeper.register(self)
+        self.link.register(self)
 
     # -- fetching -------------------------------------------------------------------------
     def __next__(self) -> MessageProxy | None:
@@ -69,9 +73,9 @@ class RedisConsumer(Consumer):
                     if proxy is not None:
                         return proxy
                     continue
-                if self.broker._has_pending():
-                    self.broker._flush_pending()
-                if self.queue_name in self.broker._fetch_in_doubt:
+                if self.link.has_pending():
+                    self.link.resend_pending()
+                if self.queue_name in self.link.fetch_in_doubt:
                     self._requeue_orphans()
                 fetched = self._fetch()
                 if fetched is None:  # no room: every prefetched message is still held
@@ -85,7 +89,7 @@ class RedisConsumer(Consumer):
                 if not self._fetch():
                     return None
         except (redis.ConnectionError, redis.TimeoutError) as e:
-            raise self.broker._connection_error(e) from None
+            raise self.link.connection_error(e) from None
 
     def holds_more(self) -> bool:
         """Whether fetched messages wait in this consumer's cache."""
@@ -104,22 +108,22 @@ class RedisConsumer(Consumer):
     def _fetch(self) -> bool | None:
         """Fetch as many messages as there is room for: True if some came, False if the
         queue is empty, None if there is no room."""
-        broker = self.broker
+        link = self.link
         try:
             count, carried = self._take_room()
             if count <= 0 and not carried:
                 return None
-            args = [broker.namespace, self.queue_name, broker.worker_id, current_millis()]
+            args = [link.namespace, self.queue_name, link.worker_id, current_millis()]
             args.append(max(count, 0))
             try:
-                reply = broker.scripts["fetch"](args=[*args, *carried])
+                reply = link.scripts["fetch"](args=[*args, *carried])
             except (redis.ConnectionError, redis.TimeoutError):
                 # The script may have run without its reply reaching us: the messages would
                 # then sit in our acks set, unknown to this process, until it dies. Check on
                 # reconnect; resend the carried acks then (acking twice is harmless).
-                broker._fetch_in_doubt.add(self.queue_name)
+                link.fetch_in_doubt.add(self.queue_name)
                 if carried:
-                    broker._retry_later("ack", [*args[:4], *carried])
+                    link.retry_later("ack", [*args[:4], *carried])
                 raise
         finally:
             with self._room:
@@ -134,28 +138,28 @@ class RedisConsumer(Consumer):
             for i in range(0, len(reply), 2):
                 message_id = _text(reply[i])
                 self._unacked.add(message_id)
-                broker._fetched[self.queue_name].add(message_id)
+                link.fetched[self.queue_name].add(message_id)
                 self._cache.append((message_id, _bytes(reply[i + 1])))
         return True
 
     def _requeue_orphans(self) -> None:
         """Requeue the messages our acks set holds that no consumer of this process fetched
         (a fetch whose reply was lost with the connection)."""
-        broker = self.broker
-        acks = f"{broker.namespace}:__acks__.{broker.worker_id}.{self.queue_name}"
-        held = {_text(member) for member in broker.client.smembers(acks)}
+        link = self.link
+        acks = f"{link.namespace}:__acks__.{link.worker_id}.{self.queue_name}"
+        held = {_text(member) for member in link.client.smembers(acks)}
         with self._room:
-            orphans = sorted(held - broker._fetched[self.queue_name])
+            orphans = sorted(held - link.fetched[self.queue_name])
         if orphans:
             logger.warning(
                 "Requeueing %d message(s) of %s whose fetch was cut off by a lost connection.",
                 len(orphans),
                 self.queue_name,
             )
-            broker.scripts["requeue"](
-                args=[broker.namespace, self.queue_name, broker.worker_id, *orphans]
+            link.scripts["requeue"](
+                args=[link.namespace, self.queue_name, link.worker_id, *orphans]
             )
-        broker._fetch_in_doubt.discard(self.queue_name)
+        link.fetch_in_doubt.discard(self.queue_name)
 
     def _wait_for_wake_up(self) -> bool:
         """Block until enqueue leaves a token (True) or the wait times out (False)."""
@@ -165,7 +169,7 @@ class RedisConsumer(Consumer):
         if wait < _MIN_BLOCK:
             time.sleep(max(0.0, wait))
             return False
-        return self.broker.client.blpop([self._notify_key], timeout=wait) is not None
+        return self.link.client.blpop([self._notify_key], timeout=wait) is not None
 
     def _decode_next(self) -> MessageProxy | None:
         message_id, payload = self._cache.popleft()
@@ -216,7 +220,7 @@ class RedisConsumer(Consumer):
         self._flush_acks()
 
     def _flush_acks(self) -> None:
-        broker = self.broker
+        link = self.link
         try:
             while True:
                 with self._room:
@@ -224,8 +228,8 @@ class RedisConsumer(Consumer):
                     if not batch:
                         self._ack_flushing = False
                         return
-                args = [broker.namespace, self.queue_name, broker.worker_id, current_millis()]
-                broker._settle("ack", [*args, *batch])
+                args = [link.namespace, self.queue_name, link.worker_id, current_millis()]
+                link.settle("ack", [*args, *batch])
                 for message_id in batch:
                     self._forget(message_id)
         except BaseException:
@@ -239,7 +243,7 @@ class RedisConsumer(Consumer):
         self._dead_letter(redis_id(message), str(nack_reason(message) or ""))
 
     def _dead_letter(self, message_id: str, reason: str) -> None:
-        self.broker._settle("nack", self._settle_args(message_id, reason))
+        self.link.settle("nack", self._settle_args(message_id, reason))
         self._forget(message_id)
 
     def requeue(self, messages: Iterable[MessageProxy]) -> None:
@@ -249,21 +253,21 @@ class RedisConsumer(Consumer):
     def _requeue_ids(self, message_ids: list[str]) -> None:
         if not message_ids:
             return
-        broker = self.broker
-        args = [broker.namespace, self.queue_name, broker.worker_id, *message_ids]
-        broker._settle("requeue", args)
+        link = self.link
+        args = [link.namespace, self.queue_name, link.worker_id, *message_ids]
+        link.settle("requeue", args)
         for message_id in message_ids:
             self._forget(message_id)
 
     def _settle_args(self, message_id: str, reason: str | None = None) -> list[Any]:
-        broker = self.broker
-        args = [broker.namespace, self.queue_name, broker.worker_id, message_id, current_millis()]
+        link = self.link
+        args = [link.namespace, self.queue_name, link.worker_id, message_id, current_millis()]
         return args if reason is None else [*args, reason]
 
     def _forget(self, message_id: str) -> None:
         with self._room:
             self._unacked.discard(message_id)
-            self.broker._fetched[self.queue_name].discard(message_id)
+            self.link.fetched[self.queue_name].discard(message_id)
             self._etas.pop(message_id, None)
             self._room.notify()
 
@@ -282,7 +286,7 @@ class RedisConsumer(Consumer):
         cached = [message_id for message_id, _ in self._cache]
         self._cache.clear()
         self._requeue_ids(cached)
-        self.broker._keeper.unregister(self)
+        self.link.unregister(self)
 
 
 def redis_id(message: MessageProxy) -> str:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .broker import RedisBroker
     from .consumer import RedisConsumer
 
-logger = logging.getLogger("taskq.RedisBroker")
+logger = logging.getLogger("taskq.brokers.redis")
 
 #: How long (ms) a worker's list of ack queues outlives its last heartbeat.
 ACK_QUEUES_TTL = 86_400_000
@@ -69,7 +69,7 @@ class Keeper:
         if thread is not threading.current_thread():
             thread.join(5)
         try:
-            self.broker._flush_pending()
+            self.broker.link.resend_pending()
             self.broker.scripts["retire"](args=[self.broker.namespace, self.broker.worker_id])
         except redis.RedisError:
             logger.debug("Could not retire worker %s.", self.broker.worker_id, exc_info=True)
@@ -90,7 +90,7 @@ class Keeper:
             now = current_millis()
             try:
                 self.heartbeat()
-                broker._flush_pending()
+                broker.link.resend_pending()
                 with self.lock:
                     consumers = list(self.consumers)
                 for consumer in consumers:  # e.g. acks left for a consumer that then paused
@@ -158,7 +158,7 @@ class Keeper:
                 )
                 requeued += count
         if declared:
-            broker.scripts["expire_dead"](args=[ns, now - broker.dead_message_ttl, *declared])
+            broker.scripts["expire_dead"](args=[ns, now - broker.dead_letter_ttl, *declared])
         return requeued
 
     def _scan_ack_queues(self, worker_id: str) -> list[str]:

@@ -8,21 +8,19 @@ Delays are native: a delayed row becomes ready at its ``eta``, no ``.DQ`` queue 
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ...broker import Broker, Consumer
+from ...broker import Broker, Consumer, DeadLetter
 from ...common import current_millis, q_name, validate_queue_name
 from ...errors import QueueJoinTimeout, QueueNotFound
-from ...event_stream import EventStream
 from ...message import Message
 from ...middleware.middleware import Middleware
+from .admin import SQLiteAdmin
 from .consumer import LeaseKeeper, SQLiteConsumer
-from .dead_letters import SQLiteDeadLetters
 from .errors import (
     DatabaseCorrupt,
     DatabaseFull,
@@ -34,7 +32,7 @@ from .errors import (
 )
 from .events import SQLiteEvents
 from .reserve import RESERVE_BYTES, SpaceReserve
-from .schema import DELAYED, INSERT_MESSAGE, LEASED, READY, Database
+from .schema import DELAYED, INSERT_MESSAGE, READY, Database
 
 if TYPE_CHECKING:
     from ...results.backend import ResultBackend
@@ -57,7 +55,7 @@ DEFAULT_PATH = ".taskq/taskq.db"
 DEFAULT_DEAD_LETTER_TTL = 7 * 24 * 3600 * 1000
 
 
-class SQLiteBroker(SQLiteDeadLetters, Broker):
+class SQLiteBroker(Broker):
     """A broker in one SQLite file (WAL mode), safe for many producer and worker processes.
 
     ``visibility_timeout`` (ms): how long a leased message stays invisible; the consumer renews
@@ -68,6 +66,8 @@ class SQLiteBroker(SQLiteDeadLetters, Broker):
     """
 
     holds_results = True
+    logger_name = "taskq.brokers.sqlite"
+    events: SQLiteEvents
 
     def __init__(
         self,
@@ -93,10 +93,16 @@ class SQLiteBroker(SQLiteDeadLetters, Broker):
         #: Space held back so that workers can drain the queues when producers fill the disk.
         self.reserve = SpaceReserve(self.path, reserve_bytes)
         self.reserve.take()
-        self.events = SQLiteEvents(self.path, max_events)
         self._keeper: LeaseKeeper | None = None
         self._keeper_lock = threading.Lock()
-        super().__init__(middleware=middleware)
+        #: Queue stats, heartbeats and dead letters (the methods below delegate).
+        self.admin = SQLiteAdmin(
+            self.db,
+            priority=self._priority,
+            declared_queues=self.get_declared_queues,
+            visibility_timeout=visibility_timeout,
+        )
+        super().__init__(middleware=middleware, events=SQLiteEvents(self.path, max_events))
 
     # -- declaration ----------------------------------------------------------------------
     def declare_queue(self, queue_name: str) -> None:
@@ -183,7 +189,9 @@ class SQLiteBroker(SQLiteDeadLetters, Broker):
             raise QueueNotFound(f"Queue {queue_name!r} is not declared on this broker")
         return SQLiteConsumer(self, queue_name, prefetch, timeout)
 
-    def _lease_keeper(self) -> LeaseKeeper:
+    def lease_keeper(self) -> LeaseKeeper:
+        """This process's lease keeper (started with the first consumer; a forked child
+        gets its own)."""
         with self._keeper_lock:
             keeper = self._keeper
             if keeper is None or keeper.pid != os.getpid() or keeper.stopped.is_set():
@@ -237,72 +245,38 @@ class SQLiteBroker(SQLiteDeadLetters, Broker):
         self.events.close()
         self.db.close()
 
-    # -- inspection -----------------------------------------------------------------------
+    # -- inspection (see :class:`~taskq.brokers.sqlite.admin.SQLiteAdmin`) -----------------
     def queue_stats(self) -> dict[str, dict[str, int]]:
         """Per queue known to the file or this process: ready, delayed, in_flight, dead."""
-        now = current_millis()
-        names = set(self.get_declared_queues())
-        names.update(row[0] for row in self.db.read("SELECT name FROM taskq_queues"))
-        stats = {
-            name: {"ready": 0, "delayed": 0, "in_flight": 0, "dead": 0} for name in sorted(names)
-        }
-        rows = self.db.read(
-            "SELECT queue_name,"
-            " SUM(state = ? OR (state IN (?, ?) AND visible_at <= ?)),"
-            " SUM(state = ? AND visible_at > ?),"
-            " SUM(state = ? AND visible_at > ?)"
-            " FROM taskq_messages GROUP BY queue_name",
-            (READY, DELAYED, LEASED, now, DELAYED, now, LEASED, now),
-        )
-        for name, ready, delayed, in_flight in rows:
-            counts = stats.setdefault(name, {"ready": 0, "delayed": 0, "in_flight": 0, "dead": 0})
-            counts.update(ready=ready, delayed=delayed, in_flight=in_flight)
-        dead = self.db.read(
-            "SELECT queue_name, COUNT(*) FROM taskq_dead_letters GROUP BY queue_name"
-        )
-        for name, count in dead:
-            stats.setdefault(name, {"ready": 0, "delayed": 0, "in_flight": 0, "dead": 0})
-            stats[name]["dead"] = count
-        return stats
+        return self.admin.queue_stats()
+
+    def worker_heartbeats(self) -> list[dict[str, Any]]:
+        """Processes consuming from this file whose heartbeat is recent."""
+        return self.admin.worker_heartbeats()
+
+    def dead_letter_messages(self, queue_name: str, *, limit: int = 100) -> list[DeadLetter]:
+        """Up to ``limit`` dead letters of ``queue_name``, newest first."""
+        return self.admin.dead_letter_messages(queue_name, limit=limit)
+
+    def search_dead_letters(
+        self, queue_name: str, text: str, *, limit: int = 100
+    ) -> list[DeadLetter]:
+        """Dead letters whose message id, payload or reason contains ``text``, newest first."""
+        return self.admin.search_dead_letters(queue_name, text, limit=limit)
+
+    def requeue_dead_letters(self, queue_name: str, message_ids: Iterable[str]) -> int:
+        """Move the named dead letters back onto their queue, ready now; returns the count."""
+        return self.admin.requeue_dead_letters(queue_name, message_ids)
+
+    def purge_dead_letters(self, queue_name: str) -> int:
+        """Delete every dead letter of ``queue_name``; returns how many were deleted."""
+        return self.admin.purge_dead_letters(queue_name)
 
     def _results_backend_in_store(self) -> ResultBackend:
         """A :class:`~taskq.results.backends.sqlite.SQLiteBackend` on this broker's file."""
         from ...results.backends.sqlite import SQLiteBackend
 
         return SQLiteBackend(path=self.path)
-
-    # -- events and workers ---------------------------------------------------------------
-    def publish_event(self, event: dict[str, Any]) -> None:
-        """Append ``event`` to the bounded events table (fire-and-forget, never raises)."""
-        self.events.publish(event)
-
-    def subscribe_events(self, *, timeout: int = 1000) -> EventStream:
-        """Follow events published from now on, from any process using this file."""
-        return self.events.subscribe(timeout)
-
-    def recent_events(self, *, limit: int = 1000) -> list[dict[str, Any]]:
-        """Up to ``limit`` most recent events, oldest first."""
-        return self.events.recent(limit)
-
-    def worker_heartbeats(self) -> list[dict[str, Any]]:
-        """Processes consuming from this file whose heartbeat is recent."""
-        window = max(3 * min(self.visibility_timeout / 3, 5000), 15_000)
-        rows = self.db.read(
-            "SELECT worker_id, hostname, pid, queues, started_at, last_seen FROM taskq_workers"
-            " WHERE last_seen >= ? ORDER BY worker_id",
-            (current_millis() - int(window),),
-        )
-        return [
-            {
-                "worker_id": worker_id,
-                "hostname": hostname,
-                "pid": pid,
-                "queues": json.loads(queues),
-                "started_at": started_at,
-                "last_seen": last_seen,
-            }
-            for worker_id, hostname, pid, queues, started_at, last_seen in rows
-        ]
 
     def __repr__(self) -> str:
         return f"<SQLiteBroker {self.path}>"

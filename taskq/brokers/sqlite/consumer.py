@@ -8,22 +8,41 @@ import json
 import logging
 import os
 import socket
+import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Any, Protocol, TypeVar
 
 from ...broker import Consumer, MessageProxy
 from ...common import current_millis
 from ..shared import decode_or_dead_letter, nack_reason
-from .schema import DELAYED, LEASED, READY, placeholders
+from .admin import move_to_dead_letters
+from .schema import DELAYED, LEASED, READY, Database, placeholders
 
-if TYPE_CHECKING:
-    from .broker import SQLiteBroker
+T = TypeVar("T")
 
-logger = logging.getLogger("taskq.SQLiteBroker")
+
+class LeaseHost(Protocol):
+    """What a :class:`SQLiteConsumer` and the :class:`LeaseKeeper` use of their broker
+    (:class:`~taskq.brokers.sqlite.SQLiteBroker` is one)."""
+
+    db: Database
+    visibility_timeout: int
+    dead_letter_ttl: int
+
+    def with_space(self, operation: Callable[..., T], *args: Any) -> T:
+        """Run ``operation``; on a full disk, release the space reserve and retry once."""
+        ...
+
+    def lease_keeper(self) -> LeaseKeeper:
+        """This process's lease keeper."""
+        ...
+
+
+logger = logging.getLogger("taskq.brokers.sqlite")
 
 #: First and longest pause between polls of an idle queue (seconds). The cap bounds how long
 #: a new message waits before an idle consumer sees it.
@@ -39,7 +58,7 @@ class SQLiteConsumer(Consumer):
     """Leases up to ``prefetch`` messages of one queue; the lease keeper renews the leases
     while they run, so only the messages of a dead consumer are redelivered."""
 
-    def __init__(self, broker: SQLiteBroker, queue_name: str, prefetch: int, timeout: int) -> None:
+    def __init__(self, broker: LeaseHost, queue_name: str, prefetch: int, timeout: int) -> None:
         self.broker = broker
         self.db = broker.db
         self.queue_name = queue_name
@@ -51,7 +70,7 @@ class SQLiteConsumer(Consumer):
         self._settled = threading.Condition()
         self._pause = MIN_POLL_INTERVAL
         self._closed = False
-        broker._lease_keeper().add(self)
+        broker.lease_keeper().add(self)
 
     # -- fetching -------------------------------------------------------------------------
     def __next__(self) -> MessageProxy | None:
@@ -111,14 +130,7 @@ class SQLiteConsumer(Consumer):
                 raw = payload.encode() if isinstance(payload, str) else bytes(payload)
                 message = decode_or_dead_letter(
                     raw,
-                    partial(
-                        self.broker._move_to_dead_letters,
-                        connection,
-                        row_id,
-                        self.queue_name,
-                        None,
-                        raw,
-                    ),
+                    partial(self._move_to_dead_letters, connection, row_id, None, raw),
                     logger=logger,
                     queue_name=self.queue_name,
                     label=f"#{row_id}",
@@ -165,14 +177,27 @@ class SQLiteConsumer(Consumer):
 
     def _dead_letter(self, row_id: int, message: MessageProxy, reason: str | None) -> None:
         with self.db.transaction() as connection:
-            self.broker._move_to_dead_letters(
-                connection,
-                row_id,
-                self.queue_name,
-                message.message_id,
-                message.message.encode(),
-                reason,
+            self._move_to_dead_letters(
+                connection, row_id, message.message_id, message.message.encode(), reason
             )
+
+    def _move_to_dead_letters(
+        self,
+        connection: sqlite3.Connection,
+        row_id: int,
+        message_id: str | None,
+        raw: bytes,
+        reason: str | None,
+    ) -> None:
+        move_to_dead_letters(
+            connection,
+            row_id,
+            self.queue_name,
+            message_id,
+            raw,
+            reason,
+            ttl=self.broker.dead_letter_ttl,
+        )
 
     def requeue(self, messages: Iterable[MessageProxy]) -> None:
         """Make fetched-but-unprocessed messages ready again, keeping their place in line."""
@@ -195,7 +220,7 @@ class SQLiteConsumer(Consumer):
             self._settled.notify_all()
             finished = self._closed and not self._leased
         if finished:
-            self.broker._lease_keeper().remove(self)
+            self.broker.lease_keeper().remove(self)
 
     def leased_ids(self) -> list[int]:
         """Row ids this consumer holds a lease on (fetched, not yet settled)."""
@@ -217,7 +242,7 @@ class LeaseKeeper(threading.Thread):
     """One thread per broker and process: renews the leases of every open consumer each
     ``interval`` and records this process in the workers table (its heartbeat)."""
 
-    def __init__(self, broker: SQLiteBroker, interval: float) -> None:
+    def __init__(self, broker: LeaseHost, interval: float) -> None:
         super().__init__(name="taskq-sqlite-leases", daemon=True)
         self.broker = broker
         self.interval = interval

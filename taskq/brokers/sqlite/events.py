@@ -12,7 +12,7 @@ from ...common import current_millis
 from ...event_stream import EventStream
 from .schema import Database
 
-logger = logging.getLogger("taskq.SQLiteBroker")
+logger = logging.getLogger("taskq.brokers.sqlite")
 
 #: Events are fire-and-forget: a publisher waits at most this long (ms) for the write lock.
 EVENT_BUSY_TIMEOUT = 250

@@ -15,7 +15,7 @@ import os
 import shutil
 import threading
 
-logger = logging.getLogger("taskq.SQLiteBroker")
+logger = logging.getLogger("taskq.brokers.sqlite")
 
 #: How much space (bytes) is held back for workers: about a full WAL (1,000 pages of 4 KiB).
 RESERVE_BYTES = 4 * 1024 * 1024
