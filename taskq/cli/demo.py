@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -118,20 +117,16 @@ def _print_results(backend: Any, messages: list[Any], worker: _DemoWorker, timeo
 
 
 class _DemoWorker:
-    """``taskq worker`` as a subprocess, or an in-process Worker where the CLI is missing."""
+    """``taskq worker`` as a subprocess."""
 
-    def __init__(self, process: subprocess.Popen[bytes] | None, log: Path | None, inline: Any):
+    def __init__(self, process: subprocess.Popen[bytes], log: Path) -> None:
         self.process = process
         self.log = log
-        self.inline = inline
 
     def alive(self) -> bool:
-        return self.process is None or self.process.poll() is None
+        return self.process.poll() is None
 
     def stop(self) -> int:
-        if self.process is None:
-            self.inline.stop(timeout=STOP_TIMEOUT * 1000)
-            return 0
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -141,19 +136,12 @@ class _DemoWorker:
         return self.process.wait()
 
     def show_log(self) -> None:
-        if self.log is not None and self.log.exists():
+        if self.log.exists():
             tail = self.log.read_text(errors="replace").splitlines()[-30:]
             _say(sys.stderr, "--- worker output (last lines) ---\n" + "\n".join(tail))
 
 
 def _start_worker(url: str, demo: Any, log_dir: Path, out: TextIO) -> _DemoWorker:
-    if find_spec("taskq.cli.worker") is None or find_spec("taskq.supervisor") is None:
-        import taskq
-
-        _say(out, "Note: `taskq worker` is not part of this build; running the worker in-process.")
-        worker = taskq.Worker(demo.add.broker, queues=[demo.QUEUE_NAME], worker_threads=4)
-        worker.start()
-        return _DemoWorker(None, None, worker)
     command = [sys.executable, "-m", "taskq", "worker", "taskq.demo_app", "-p", "1", "-t", "4",
                "--broker", url]  # fmt: skip
     _say(out, "Starting: taskq worker taskq.demo_app -p 1 -t 4 --broker " + url)
@@ -162,7 +150,7 @@ def _start_worker(url: str, demo: Any, log_dir: Path, out: TextIO) -> _DemoWorke
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT
         )
-    return _DemoWorker(process, log, None)
+    return _DemoWorker(process, log)
 
 
 def _say(stream: TextIO, line: str) -> None:

@@ -56,11 +56,8 @@ def _warn_if_results_stay_here(broker: Broker, backend: ResultBackend) -> None:
 
 
 def _add_events(broker: Broker) -> None:
-    try:
-        from ..events.publisher import Events
-    except ImportError:
-        logger.debug("taskq.middleware.events is not available: watch() polls results only")
-        return
+    from ..events.publisher import Events
+
     if broker.get_middleware(Events) is None:
         broker.add_middleware(Events())
 

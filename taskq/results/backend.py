@@ -6,7 +6,7 @@ Two layers, so that backends written for Dramatiq work unchanged:
   :data:`Missing`; ``_store(key, value, ttl)`` encodes and stores a value. A subclass that
   implements only these two (as Dramatiq's backends do) is a complete backend.
 - **bytes** (taskq's backends): ``_read(key)`` returns the encoded bytes or None,
-  ``_write(key, data, ttl)`` stores them, ``_delete(key)`` removes them, ``increment`` keeps
+  ``_write(key, data, ttl)`` stores them, ``increment`` keeps
   counters (groups use it), and ``_wait`` may block on the server instead of polling.
 """
 
@@ -183,10 +183,6 @@ class ResultBackend:
     def _write(self, key: str, data: bytes, ttl: int) -> None:  # pragma: no cover - interface
         """Store ``data`` under ``key`` for ``ttl`` ms."""
         raise NotImplementedError(f"{type(self).__name__} implements neither _write nor _store")
-
-    def _delete(self, key: str) -> None:  # pragma: no cover - interface
-        """Remove ``key``."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement _delete")
 
     def increment(self, key: str, amount: int, ttl: int) -> int:  # pragma: no cover - interface
         """Atomically add ``amount`` to the integer at ``key`` (created at 0); return the sum.

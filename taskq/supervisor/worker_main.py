@@ -184,12 +184,9 @@ def _one_line(text: str) -> str:
 
 
 def add_events_middleware(broker: Broker) -> None:
-    """Add ``taskq.middleware.events.Events`` unless missing from this build or already there."""
-    try:
-        from ..events.publisher import Events
-    except ImportError:
-        logger.warning("--events: taskq.middleware.events is not available in this build.")
-        return
+    """Add the :class:`~taskq.events.publisher.Events` middleware unless already there."""
+    from ..events.publisher import Events
+
     if broker.get_middleware(Events) is None:
         broker.add_middleware(Events())
 

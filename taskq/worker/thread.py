@@ -90,7 +90,6 @@ class WorkerThread(threading.Thread):
                 with interruptible():
                     result = actor(*message.args, **message.kwargs)
                 consumer.window.record((time.perf_counter() - started) * 1000)
-                message._result = result
                 if result is not None and "pipe_target" not in message.options:
                     self._check_result_kept(actor)
                 broker.emit_after("process_message", message, result=result)

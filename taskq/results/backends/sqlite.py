@@ -51,9 +51,6 @@ class SQLiteBackend(ResultBackend):
             )
             self._maybe_sweep(connection, now)
 
-    def _delete(self, key: str) -> None:
-        self.db.write("DELETE FROM taskq_results WHERE key = ?", (key,))
-
     def increment(self, key: str, amount: int, ttl: int) -> int:
         """Add ``amount`` to the counter at ``key`` (0 if absent or expired); refresh its TTL."""
         now = current_millis()
