@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Optional
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
 from .delivery import DeadLetter, MessageProxy
 from .errors import ActorNotFound
@@ -27,6 +27,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger("taskq.broker")
+
+M = TypeVar("M", bound=Middleware)
 
 DEFAULT_BROKER_URL = "sqlite:///.taskq/taskq.db"
 _global_broker: Broker | None = None
@@ -175,6 +177,23 @@ class Broker:
             middleware.after_declare_queue(self, queue_name)
         for queue_name in self.get_declared_delay_queues():
             middleware.after_declare_delay_queue(self, queue_name)
+
+    def ensure_middleware(
+        self,
+        kind: type[M],
+        factory: Callable[[], M] | None = None,
+        *,
+        before: type[Middleware] | None = None,
+        after: type[Middleware] | None = None,
+    ) -> M:
+        """The broker's middleware of ``kind``; when it has none, add ``factory()`` (default:
+        ``kind()``), placed as :meth:`add_middleware` places it, and return that."""
+        existing = self.get_middleware(kind)
+        if existing is not None:
+            return existing  # type: ignore[return-value]  # an instance of kind
+        middleware = factory() if factory is not None else kind()
+        self.add_middleware(middleware, before=before, after=after)
+        return middleware
 
     def get_middleware(self, kind: type[Middleware]) -> Middleware | None:
         """Return the first middleware that is an instance of ``kind``, or None."""

@@ -79,8 +79,7 @@ def add_default_results(broker: Broker) -> None:
     from .results import Results
     from .results.defaults import DefaultResults
 
-    if broker.get_middleware(Results) is None:
-        broker.add_middleware(DefaultResults.for_broker(broker))
+    broker.ensure_middleware(Results, lambda: DefaultResults.for_broker(broker))
 
 
 def broker_from_url(url: str, **kwargs: Any) -> Broker:
@@ -104,6 +103,5 @@ def broker_from_url(url: str, **kwargs: Any) -> Broker:
     if os.environ.get("TASKQ_EVENTS", "").lower() in ("1", "true", "yes", "on"):
         from .events.publisher import Events
 
-        if broker.get_middleware(Events) is None:
-            broker.add_middleware(Events())
+        broker.ensure_middleware(Events)
     return broker

@@ -187,8 +187,7 @@ def add_events_middleware(broker: Broker) -> None:
     """Add the :class:`~taskq.events.publisher.Events` middleware unless already there."""
     from ..events.publisher import Events
 
-    if broker.get_middleware(Events) is None:
-        broker.add_middleware(Events())
+    broker.ensure_middleware(Events)
 
 
 def add_metrics_middleware(broker: Broker) -> None:
@@ -201,9 +200,8 @@ def add_metrics_middleware(broker: Broker) -> None:
         from ..metrics.prometheus import Prometheus
     except ImportError:  # prometheus-client is not installed
         return
-    if broker.get_middleware(Prometheus) is None:
-        first = type(broker.middleware[0]) if broker.middleware else None
-        broker.add_middleware(Prometheus(), before=first)
+    first = type(broker.middleware[0]) if broker.middleware else None
+    broker.ensure_middleware(Prometheus, before=first)
 
 
 def describe_broker(broker: Broker) -> str:

@@ -121,3 +121,18 @@ def test_add_middleware_before_and_after(make_stub_broker):
     assert broker.middleware.index(second) == kinds.index(Retries) + 1
     with pytest.raises(MiddlewareError, match="CurrentMessage"):
         broker.add_middleware(Middleware(), before=CurrentMessage)
+
+
+def test_ensure_middleware_adds_one_only_when_missing(make_stub_broker):
+    broker = make_stub_broker()
+    added = broker.ensure_middleware(CurrentMessage)
+    assert isinstance(added, CurrentMessage)
+    assert broker.ensure_middleware(CurrentMessage, lambda: pytest.fail("built twice")) is added
+    assert sum(isinstance(m, CurrentMessage) for m in broker.middleware) == 1
+
+
+def test_ensure_middleware_places_what_it_adds(make_stub_broker):
+    broker = make_stub_broker()
+    first = type(broker.middleware[0])
+    added = broker.ensure_middleware(CurrentMessage, before=first)
+    assert broker.middleware[0] is added
