@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
+from .constants import BROKER_URL_ENV, DEFAULT_BROKER_URL
 from .delivery import DeadLetter, MessageProxy
 from .errors import ActorNotFound
 from .events.transport import EventStream, LocalEventBus
@@ -30,7 +31,6 @@ logger = logging.getLogger("taskq.broker")
 
 M = TypeVar("M", bound=Middleware)
 
-DEFAULT_BROKER_URL = "sqlite:///.taskq/taskq.db"
 _global_broker: Broker | None = None
 
 
@@ -44,7 +44,7 @@ def get_broker() -> Broker:
     if _global_broker is None:
         from .urls import broker_from_url
 
-        url = os.environ.get("TASKQ_BROKER_URL") or DEFAULT_BROKER_URL
+        url = os.environ.get(BROKER_URL_ENV) or DEFAULT_BROKER_URL
         _global_broker = broker_from_url(url)
     return _global_broker
 

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..constants import DEFAULT_SQLITE_PATH
 from ..results.errors import ResultFailure, ResultMissing
 
 #: Seconds the worker gets to stop after SIGTERM before it is killed.
@@ -30,7 +31,7 @@ def register(subparsers: Any) -> None:
         "--path",
         metavar="FILE",
         help="SQLite file to use (default: a temporary file, removed afterwards); "
-        "e.g. .taskq/taskq.db to keep it",
+        f"e.g. {DEFAULT_SQLITE_PATH} to keep it",
     )
     parser.add_argument(
         "--timeout", type=float, default=60.0, metavar="SECONDS",

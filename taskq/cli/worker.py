@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Any
 
+from ..constants import DEFAULT_SQLITE_PATH
 from ..supervisor.config import (
     DEFAULT_HEARTBEAT_TIMEOUT,
     DEFAULT_SHUTDOWN_TIMEOUT,
@@ -17,11 +18,11 @@ from ..supervisor.config import (
 )
 from ..supervisor.modules import add_import_paths, missing_module_message
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 Import MODULE (and any further modules), then consume the broker's queues in PROCESSES worker
 processes of THREADS threads each. The broker is MODULE's BROKER_VAR when given, else the one
 the module set with taskq.set_broker(), else --broker / TASKQ_BROKER_URL, else the embedded
-SQLite broker at .taskq/taskq.db.
+SQLite broker at {DEFAULT_SQLITE_PATH}.
 
 signals (to the master process):
   INT, TERM     stop gracefully: finish running messages (up to --shutdown-timeout), requeue

@@ -18,6 +18,7 @@ import typing
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ..common import q_name
+from ..constants import abort_key
 from ..encoder import Encoder, get_encoder
 from .errors import ResultMissing, ResultTimeout
 from .result import unwrap_result, wrap_exception, wrap_result
@@ -139,14 +140,22 @@ class ResultBackend:
         failure). Override it with ``store_result``/``store_exception`` to change the format."""
         return unwrap_result(res)
 
-    # -- aborts (see taskq.abort) ---------------------------------------------------------
+    # -- key/value: group fan-in (taskq.fan_in) and abort marks ----------------------------
+    def put_value(self, key: str, value: Any, ttl: int) -> None:
+        """Store ``value`` (any value the encoder takes) under ``key`` for ``ttl`` ms."""
+        self._store(key, value, ttl)
+
+    def get_value(self, key: str) -> Any:
+        """The value stored under ``key``, or :data:`Missing` (which is falsy)."""
+        return self._get(key)
+
     def set_abort(self, message_id: str, ttl: int) -> None:
         """Mark ``message_id`` as aborted for ``ttl`` ms."""
-        self._store(f"{self.namespace}:abort:{message_id}", 1, ttl)
+        self.put_value(abort_key(self.namespace, message_id), 1, ttl)
 
     def is_aborted(self, message_id: str) -> bool:
         """True if ``message_id`` was aborted."""
-        return self._get(f"{self.namespace}:abort:{message_id}") is not Missing
+        return self.get_value(abort_key(self.namespace, message_id)) is not Missing
 
     # -- values: Dramatiq's protocol ------------------------------------------------------
     def _get(self, key: str) -> Any:

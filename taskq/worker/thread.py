@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ActorNotFound, RateLimitExceeded, Retry
 from ..middleware.middleware import SkipMessage
+from ..options import lookup_option
 from ..threading import interruptible, worker_thread_guard
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ class WorkerThread(threading.Thread):
         if isinstance(e, RateLimitExceeded):
             logger.debug("Rate limit exceeded in message %s: %s.", message, e)
             return
-        throws = message.options.get("throws") or actor.options.get("throws")
+        throws = lookup_option("throws", message.options, actor.options, unset="falsy")
         if throws:
             try:
                 expected = isinstance(e, throws)
