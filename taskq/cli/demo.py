@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from ..constants import DEFAULT_SQLITE_PATH
 from ..results.errors import ResultFailure, ResultMissing
+from .worker import worker_command
 
 #: Seconds the worker gets to stop after SIGTERM before it is killed.
 STOP_TIMEOUT = 20
@@ -143,8 +144,7 @@ class _DemoWorker:
 
 
 def _start_worker(url: str, demo: Any, log_dir: Path, out: TextIO) -> _DemoWorker:
-    command = [sys.executable, "-m", "taskq", "worker", "taskq.demo_app", "-p", "1", "-t", "4",
-               "--broker", url]  # fmt: skip
+    command = worker_command(["taskq.demo_app"], processes=1, threads=4, broker_url=url)
     _say(out, "Starting: taskq worker taskq.demo_app -p 1 -t 4 --broker " + url)
     log = log_dir / "taskq-demo-worker.log"
     with open(log, "wb") as sink:
