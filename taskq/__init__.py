@@ -7,6 +7,7 @@ from typing import Any
 from .actor import Actor, actor
 from .broker import Broker, Consumer, DeadLetter, MessageProxy, get_broker, set_broker
 from .composition import group, pipeline
+from .constants import DEFAULT_ABORT_TTL
 from .encoder import Encoder, JSONEncoder, PickleEncoder, get_encoder, set_encoder
 from .errors import (
     ActorNotFound,
@@ -37,7 +38,6 @@ def abort(message_or_id: Any, *, broker: Broker | None = None, ttl: int | None =
 
     Needs the ``Abortable`` middleware; ``ttl`` (ms) is how long the abort mark is kept.
     """
-    from .middleware.abort import DEFAULT_ABORT_TTL
     from .middleware.abort import abort as _abort
 
     _abort(message_or_id, broker=broker, ttl=DEFAULT_ABORT_TTL if ttl is None else ttl)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import inspect
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
 
 from .common import validate_queue_name
 from .logging import get_logger
@@ -24,6 +24,8 @@ ACTOR_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9._-]*$")
 
 class Actor(Generic[P, R]):
     """A function bound to a broker and a queue. Call ``send`` to run it in the background."""
+
+    fn: Callable[P, R | Awaitable[R]]
 
     def __init__(
         self,
@@ -132,8 +134,8 @@ class Actor(Generic[P, R]):
             if result is not None and inspect.isawaitable(result):
                 from .asyncio import run_coroutine
 
-                result = run_coroutine(result)
-            return result  # type: ignore[return-value]
+                return run_coroutine(cast("Coroutine[Any, Any, R]", result))
+            return cast(R, result)
         finally:
             self.logger.debug(
                 "Completed %s in %.02f ms.", self.actor_name, (time.perf_counter() - start) * 1000

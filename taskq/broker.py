@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Optional, Protocol
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Optional, Protocol, TypeVar
 
+from .constants import BROKER_URL_ENV, DEFAULT_BROKER_URL
 from .delivery import DeadLetter, MessageProxy
 from .errors import ActorNotFound
 from .events.transport import EventStream, LocalEventBus
@@ -28,7 +29,8 @@ __all__ = [
 
 logger = logging.getLogger("taskq.broker")
 
-DEFAULT_BROKER_URL = "sqlite:///.taskq/taskq.db"
+M = TypeVar("M", bound=Middleware)
+
 _global_broker: Broker | None = None
 
 
@@ -42,7 +44,7 @@ def get_broker() -> Broker:
     if _global_broker is None:
         from .urls import broker_from_url
 
-        url = os.environ.get("TASKQ_BROKER_URL") or DEFAULT_BROKER_URL
+        url = os.environ.get(BROKER_URL_ENV) or DEFAULT_BROKER_URL
         _global_broker = broker_from_url(url)
     return _global_broker
 
@@ -220,6 +222,23 @@ class Broker:
             middleware.after_declare_queue(self, queue_name)
         for queue_name in self.get_declared_delay_queues():
             middleware.after_declare_delay_queue(self, queue_name)
+
+    def ensure_middleware(
+        self,
+        kind: type[M],
+        factory: Callable[[], M] | None = None,
+        *,
+        before: type[Middleware] | None = None,
+        after: type[Middleware] | None = None,
+    ) -> M:
+        """The broker's middleware of ``kind``; when it has none, add ``factory()`` (default:
+        ``kind()``), placed as :meth:`add_middleware` places it, and return that."""
+        existing = self.get_middleware(kind)
+        if existing is not None:
+            return existing  # type: ignore[return-value]  # an instance of kind
+        middleware = factory() if factory is not None else kind()
+        self.add_middleware(middleware, before=before, after=after)
+        return middleware
 
     def get_middleware(self, kind: type[Middleware]) -> Middleware | None:
         """Return the first middleware that is an instance of ``kind``, or None."""

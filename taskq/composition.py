@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .broker import Broker, get_broker
+from .fan_in import record_members
 from .group_members import STREAM_CHUNK, GroupMembers
 from .message import Message
 from .results.errors import ResultMissing, ResultTimeout
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
     from .results.backend import ResultBackend
 
 #: How long group bookkeeping (member lists, counters) is kept (ms).
-GROUP_TTL = 86_400_000
 
 Step = "Message[Any] | group"
 
@@ -280,15 +280,8 @@ class group:  # noqa: N801 - Dramatiq's name
             pass
 
     def _remember_members(self, broker: Broker) -> None:
-        import json
-
-        backend = broker.get_results_backend()
-        # queue and actor too: some backends (Dramatiq's layout) key results by all three
         members = [[m.queue_name, m.actor_name, m.message_id] for m in self.children]
-        # stored as JSON text, which the Pipelines middleware reads back (Missing is falsy)
-        backend._store(
-            f"{backend.namespace}:group-members:{self.group_id}", json.dumps(members), GROUP_TTL
-        )
+        record_members(broker.get_results_backend(), self.group_id, members)
 
     def __repr__(self) -> str:
         return f"group({len(self.children)} members: {_shorten(str(self), 200)})"

@@ -53,15 +53,13 @@ class DeadLetter:
 class MessageProxy:
     """A consumed message plus its delivery state; attribute access falls through to it."""
 
-    __slots__ = ("_message", "_exception", "failed", "_result", "_fetch_state", "acked", "reason")
+    __slots__ = ("_message", "_exception", "failed", "_fetch_state", "reason")
 
     def __init__(self, message: Message[Any], fetch_state: Any = None) -> None:
         self._message = message
         self._exception: BaseException | None = None
         self.failed = False
-        self._result: Any = None
         self._fetch_state = fetch_state
-        self.acked = False
         #: Why the message is being dead-lettered; stored beside the dead letter.
         self.reason: str | None = None
 

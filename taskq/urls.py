@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .common import mask_url
+from .constants import DEFAULT_SQLITE_PATH
 
 if TYPE_CHECKING:
     from .broker import Broker
@@ -70,7 +71,7 @@ def sqlite_path(url: str) -> str:
     rest = url.split("://", 1)[1]
     if not rest.startswith("/"):
         raise ValueError(f"SQLite URL {url!r} must look like sqlite:///path/to/file.db")
-    return rest[1:] or ".taskq/taskq.db"
+    return rest[1:] or DEFAULT_SQLITE_PATH
 
 
 def add_default_results(broker: Broker) -> None:
@@ -79,8 +80,7 @@ def add_default_results(broker: Broker) -> None:
     from .results import Results
     from .results.defaults import DefaultResults
 
-    if broker.get_middleware(Results) is None:
-        broker.add_middleware(DefaultResults.for_broker(broker))
+    broker.ensure_middleware(Results, lambda: DefaultResults.for_broker(broker))
 
 
 def broker_from_url(url: str, **kwargs: Any) -> Broker:
@@ -104,6 +104,5 @@ def broker_from_url(url: str, **kwargs: Any) -> Broker:
     if os.environ.get("TASKQ_EVENTS", "").lower() in ("1", "true", "yes", "on"):
         from .events.publisher import Events
 
-        if broker.get_middleware(Events) is None:
-            broker.add_middleware(Events())
+        broker.ensure_middleware(Events)
     return broker

@@ -103,8 +103,7 @@ def broker_with_events(url: str) -> Broker:
     from taskq.middleware.events import Events
 
     broker = broker_from_url(url)
-    if broker.get_middleware(Events) is None:
-        broker.add_middleware(Events())
+    broker.ensure_middleware(Events)
     return broker
 
 
@@ -116,8 +115,7 @@ def broker_for_tui(url: str) -> Broker:
     from taskq.results import Results
 
     broker = broker_with_events(url)
-    if broker.get_middleware(Results) is None:
-        broker.add_middleware(Results(backend=broker.default_results_backend()))
+    broker.ensure_middleware(Results, lambda: Results(backend=broker.default_results_backend()))
     return broker
 
 

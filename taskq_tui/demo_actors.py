@@ -12,8 +12,7 @@ import taskq
 from taskq.middleware.abort import Abortable
 
 # The demo shows abort too: its workers (and the TUI, which imports this module) need Abortable.
-if taskq.get_broker().get_middleware(Abortable) is None:
-    taskq.get_broker().add_middleware(Abortable(interval=200))
+taskq.get_broker().ensure_middleware(Abortable, lambda: Abortable(interval=200))
 
 
 @taskq.actor(queue_name="demo")

@@ -7,34 +7,14 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import psutil
 
-#: What each exit code of `taskq worker` means.
-EXIT_CODE_MEANINGS = {
-    0: "graceful stop",
-    1: "killed (second TERM/INT) or crashed",
-    2: "import or argument error",
-    3: "broker unreachable at start",
-    4: "pid file names a live process",
-}
-
-
-def exit_code_meaning(code: int | None) -> str:
-    """Human meaning of a master's exit code (negative codes are deaths by signal)."""
-    if code is None:
-        return "running"
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return EXIT_CODE_MEANINGS.get(code, "unexpected exit")
+from taskq.cli.worker import worker_command
+from taskq.exit_codes import exit_code_meaning
 
 
 @dataclass
@@ -59,19 +39,15 @@ class GroupSpec:
 
     def command(self) -> list[str]:
         """The argv that starts this group."""
-        if self.gevent:
-            script = Path(sys.executable).with_name("taskq-gevent")
-            argv = [str(script)] if script.exists() else ["taskq-gevent"]
-        else:
-            argv = [sys.executable, "-m", "taskq", "worker"]
-        argv += [*self.modules, "-p", str(self.processes), "-t", str(self.threads)]
-        if self.queues:
-            argv += ["--queues", *self.queues]
-        if self.broker_url:
-            argv += ["--broker", self.broker_url]
-        if self.events:
-            argv.append("--events")
-        return argv
+        return worker_command(
+            self.modules,
+            processes=self.processes,
+            threads=self.threads,
+            queues=self.queues,
+            broker_url=self.broker_url,
+            events=self.events,
+            gevent=self.gevent,
+        )
 
 
 @dataclass(frozen=True)

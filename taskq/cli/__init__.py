@@ -44,13 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command", metavar="COMMAND", parser_class=ArgumentParser
     )
     for name in SUBCOMMANDS:
-        try:
-            module = import_module(f".{name}", __name__)
-        except ModuleNotFoundError as e:
-            if e.name and e.name.startswith(__name__):
-                continue  # subcommand not shipped in this build
-            raise
-        module.register(subparsers)
+        import_module(f".{name}", __name__).register(subparsers)
     return parser
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..common import mask_url
+from ..constants import BROKER_URL_ENV, DEFAULT_BROKER_URL
 from ..errors import BrokerError
 from ..errors import ConnectionError as TaskqConnectionError
 from ..supervisor.config import broker_error_exit_code
@@ -33,15 +34,14 @@ def add_broker_argument(parser: argparse.ArgumentParser) -> None:
         "--broker",
         metavar="URL",
         help="broker URL, e.g. redis://127.0.0.1:6379/0?namespace=app, amqp://..., "
-        "sqlite:///path.db (default: $TASKQ_BROKER_URL, else sqlite:///.taskq/taskq.db)",
+        f"sqlite:///path.db (default: ${BROKER_URL_ENV}, else {DEFAULT_BROKER_URL})",
     )
 
 
 def broker_url(args: argparse.Namespace) -> str:
     """The broker URL the command should use."""
-    from ..broker import DEFAULT_BROKER_URL
 
-    return args.broker or os.environ.get("TASKQ_BROKER_URL") or DEFAULT_BROKER_URL
+    return args.broker or os.environ.get(BROKER_URL_ENV) or DEFAULT_BROKER_URL
 
 
 def unreachable_errors() -> tuple[type[BaseException], ...]:

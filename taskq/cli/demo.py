@@ -10,11 +10,12 @@ import signal
 import subprocess
 import sys
 import time
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..constants import DEFAULT_SQLITE_PATH
 from ..results.errors import ResultFailure, ResultMissing
+from .worker import worker_command
 
 #: Seconds the worker gets to stop after SIGTERM before it is killed.
 STOP_TIMEOUT = 20
@@ -31,7 +32,7 @@ def register(subparsers: Any) -> None:
         "--path",
         metavar="FILE",
         help="SQLite file to use (default: a temporary file, removed afterwards); "
-        "e.g. .taskq/taskq.db to keep it",
+        f"e.g. {DEFAULT_SQLITE_PATH} to keep it",
     )
     parser.add_argument(
         "--timeout", type=float, default=60.0, metavar="SECONDS",
@@ -118,20 +119,16 @@ def _print_results(backend: Any, messages: list[Any], worker: _DemoWorker, timeo
 
 
 class _DemoWorker:
-    """``taskq worker`` as a subprocess, or an in-process Worker where the CLI is missing."""
+    """``taskq worker`` as a subprocess."""
 
-    def __init__(self, process: subprocess.Popen[bytes] | None, log: Path | None, inline: Any):
+    def __init__(self, process: subprocess.Popen[bytes], log: Path) -> None:
         self.process = process
         self.log = log
-        self.inline = inline
 
     def alive(self) -> bool:
-        return self.process is None or self.process.poll() is None
+        return self.process.poll() is None
 
     def stop(self) -> int:
-        if self.process is None:
-            self.inline.stop(timeout=STOP_TIMEOUT * 1000)
-            return 0
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -141,28 +138,20 @@ class _DemoWorker:
         return self.process.wait()
 
     def show_log(self) -> None:
-        if self.log is not None and self.log.exists():
+        if self.log.exists():
             tail = self.log.read_text(errors="replace").splitlines()[-30:]
             _say(sys.stderr, "--- worker output (last lines) ---\n" + "\n".join(tail))
 
 
 def _start_worker(url: str, demo: Any, log_dir: Path, out: TextIO) -> _DemoWorker:
-    if find_spec("taskq.cli.worker") is None or find_spec("taskq.supervisor") is None:
-        import taskq
-
-        _say(out, "Note: `taskq worker` is not part of this build; running the worker in-process.")
-        worker = taskq.Worker(demo.add.broker, queues=[demo.QUEUE_NAME], worker_threads=4)
-        worker.start()
-        return _DemoWorker(None, None, worker)
-    command = [sys.executable, "-m", "taskq", "worker", "taskq.demo_app", "-p", "1", "-t", "4",
-               "--broker", url]  # fmt: skip
+    command = worker_command(["taskq.demo_app"], processes=1, threads=4, broker_url=url)
     _say(out, "Starting: taskq worker taskq.demo_app -p 1 -t 4 --broker " + url)
     log = log_dir / "taskq-demo-worker.log"
     with open(log, "wb") as sink:
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT
         )
-    return _DemoWorker(process, log, None)
+    return _DemoWorker(process, log)
 
 
 def _say(stream: TextIO, line: str) -> None:

@@ -6,7 +6,7 @@ import argparse
 import os
 from typing import Any
 
-from ..broker import DEFAULT_BROKER_URL
+from ..constants import BROKER_URL_ENV, DEFAULT_BROKER_URL
 
 
 def register(subparsers: Any) -> None:
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as e:
         print(f"taskq tui needs the 'tui' extra ({e.name} is missing): pip install 'taskq[tui]'")
         return 2
-    url = args.broker or os.environ.get("TASKQ_BROKER_URL") or DEFAULT_BROKER_URL
+    url = args.broker or os.environ.get(BROKER_URL_ENV) or DEFAULT_BROKER_URL
     # Never show an unreachable or unauthorised broker as an empty one: one line naming the
     # (masked) URL and the reason, exit 3, before the app starts (SQLite: creates the file
     # and its folder, or says why it cannot be used).

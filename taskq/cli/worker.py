@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from ..constants import DEFAULT_SQLITE_PATH
+from ..exit_codes import exit_codes_help
 from ..supervisor.config import (
     DEFAULT_HEARTBEAT_TIMEOUT,
     DEFAULT_SHUTDOWN_TIMEOUT,
@@ -20,11 +24,11 @@ from ..supervisor.config import (
 )
 from ..supervisor.modules import add_import_paths, missing_module_message
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 Import MODULE (and any further modules), then consume the broker's queues in PROCESSES worker
 processes of THREADS threads each. The broker is MODULE's BROKER_VAR when given, else the one
 the module set with taskq.set_broker(), else --broker / TASKQ_BROKER_URL, else the embedded
-SQLite broker at .taskq/taskq.db.
+SQLite broker at {DEFAULT_SQLITE_PATH}.
 
 signals (to the master process):
   INT, TERM     stop gracefully: finish running messages (up to --shutdown-timeout), requeue
@@ -34,10 +38,7 @@ signals (to the master process):
 A worker process whose consumers get no answer from the broker, or whose acks all fail, stops
 sending heartbeats to the master, which replaces it after --heartbeat-timeout and logs why.
 
-exit codes:
-  0 stopped gracefully   1 killed by a second INT/TERM   2 import or argument error
-  3 broker unreachable at start   4 the pid file names a running process
-"""
+{exit_codes_help()}"""
 
 EPILOG = """\
 examples:
@@ -49,6 +50,42 @@ examples:
   taskq worker myapp --max-tasks-per-child 1000 --max-memory-per-child 512
   taskq-gevent myapp -p 1 -t 250                250 greenlets for IO-bound actors
 """
+
+
+def worker_command(
+    modules: Sequence[str],
+    *,
+    processes: int | None = None,
+    threads: int | None = None,
+    paths: Sequence[str] = (),
+    queues: Sequence[str] = (),
+    broker_url: str | None = None,
+    events: bool = False,
+    gevent: bool = False,
+    extra_args: Sequence[str] = (),
+) -> list[str]:
+    """The argv that runs ``taskq worker`` (``taskq-gevent`` with ``gevent``) with these
+    arguments, in this Python environment. A ``broker_url`` given here shows in ``ps``: pass
+    one with a password through ``TASKQ_BROKER_URL`` in the child's environment instead."""
+    if gevent:
+        script = Path(sys.executable).with_name("taskq-gevent")
+        argv = [str(script)] if script.exists() else ["taskq-gevent"]
+    else:
+        argv = [sys.executable, "-m", "taskq", "worker"]
+    argv += modules
+    if processes is not None:
+        argv += ["-p", str(processes)]
+    if threads is not None:
+        argv += ["-t", str(threads)]
+    for path in paths:
+        argv += ["--path", path]
+    if queues:
+        argv += ["--queues", *queues]
+    if broker_url:
+        argv += ["--broker", broker_url]
+    if events:
+        argv.append("--events")
+    return argv + list(extra_args)
 
 
 def register(subparsers: Any) -> None:

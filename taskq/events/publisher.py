@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..common import current_millis, q_name
 from ..encoder import dumps_lenient, loads_json
 from ..middleware.middleware import Middleware
+from ..options import lookup_option
 
 if TYPE_CHECKING:
     from ..broker import Broker, MessageProxy
@@ -252,10 +253,8 @@ def _visible_options(options: dict[str, Any]) -> dict[str, Any]:
 
 def _stores_results(broker: Broker, message: MessageProxy) -> bool:
     actor = broker.actors.get(message.actor_name)
-    option = message.options.get("store_results")
-    if option is None and actor is not None:
-        option = actor.options.get("store_results")
-    return bool(option)
+    actor_options = actor.options if actor is not None else None
+    return bool(lookup_option("store_results", message.options, actor_options, unset="none"))
 
 
 @atexit.register

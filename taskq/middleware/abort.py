@@ -6,6 +6,8 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..constants import DEFAULT_ABORT_TTL
+from ..options import lookup_option
 from .middleware import Middleware, MiddlewareError, SkipMessage
 from .threading import Interrupt, current_thread_id, raise_thread_exception
 
@@ -14,8 +16,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("taskq.middleware.abort")
 
-#: How long an abort mark is kept (ms): a queued message aborted longer ago than this runs.
-DEFAULT_ABORT_TTL = 86_400_000
 #: Reason recorded on a message skipped because it was aborted before it started.
 ABORTED_REASON = "aborted"
 
@@ -75,10 +75,8 @@ class Abortable(Middleware):
             ) from None
 
     def _is_abortable(self, broker: Broker, message: MessageProxy) -> bool:
-        if "abortable" in message.options:
-            return bool(message.options["abortable"])
         actor = broker.get_actor(message.actor_name)
-        return bool(actor.options.get("abortable", self.abortable))
+        return bool(lookup_option("abortable", message.options, actor.options, self.abortable))
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
         if not self._is_abortable(broker, message):
@@ -128,7 +126,7 @@ class Abortable(Middleware):
 
         results = broker.get_middleware(Results)
         if isinstance(results, Results):
-            store, ttl = results._options(broker, message)
+            store, ttl = results.options_for(broker, message)
             if store:
                 results.backend.store_exception(message.message, Abort(ABORTED_REASON), ttl)
 

@@ -6,6 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ..common import current_millis
+from ..options import lookup_option
 from .middleware import Middleware, SkipMessage
 
 if TYPE_CHECKING:
@@ -24,7 +25,9 @@ class AgeLimit(Middleware):
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
         actor = broker.get_actor(message.actor_name)
-        max_age = message.options.get("max_age") or actor.options.get("max_age", self.max_age)
+        max_age = lookup_option(
+            "max_age", message.options, actor.options, self.max_age, unset="falsy"
+        )
         if not max_age:
             return
         age = current_millis() - message.message_timestamp

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..options import lookup_option
 from .middleware import Middleware
 
 if TYPE_CHECKING:
@@ -29,12 +30,12 @@ class Callbacks(Middleware):
     ) -> None:
         actor = broker.get_actor(message.actor_name)
         if exception is None:
-            name = message.options.get("on_success") or actor.options.get("on_success")
+            name = lookup_option("on_success", message.options, actor.options, unset="falsy")
             if name:
                 callback = broker.get_actor(_actor_name(name))
                 callback.send(message.asdict(), result)
         else:
-            name = message.options.get("on_failure") or actor.options.get("on_failure")
+            name = lookup_option("on_failure", message.options, actor.options, unset="falsy")
             if name:
                 callback = broker.get_actor(_actor_name(name))
                 details = {"type": type(exception).__name__, "message": str(exception)}

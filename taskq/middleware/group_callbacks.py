@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ..constants import DEFAULT_BARRIER_TTL
 from ..message import Message
 from ..rate_limits import Barrier, RateLimiterBackend
 from .middleware import Middleware
@@ -15,7 +16,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("taskq.middleware.group_callbacks")
 
 #: How long a group's barrier is kept (ms): a group must finish within it.
-DEFAULT_BARRIER_TTL = 86_400_000
 
 
 class GroupCallbacks(Middleware):

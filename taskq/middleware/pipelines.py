@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
+from ..fan_in import member_finished
 from ..message import Message
+from ..options import lookup_option
 from .middleware import Middleware
 
 if TYPE_CHECKING:
     from ..broker import Broker, MessageProxy
-
-GROUP_TTL = 86_400_000
 
 
 class Pipelines(Middleware):
@@ -44,7 +43,7 @@ class Pipelines(Middleware):
         for data in targets:
             next_message = Message.from_dict(data)
             actor = broker.get_actor(next_message.actor_name)
-            ignore = next_message.options.get("pipe_ignore", actor.options.get("pipe_ignore"))
+            ignore = lookup_option("pipe_ignore", next_message.options, actor.options)
             if not ignore:
                 next_message = next_message.copy(args=(*next_message.args, result))
             messages.append(next_message)
@@ -57,12 +56,11 @@ class Pipelines(Middleware):
 
     def _group_member_done(self, broker: Broker, message: MessageProxy) -> None:
         backend = broker.get_results_backend()
-        group_id = message.options["group_id"]
-        done = backend.increment(f"{backend.namespace}:group-done:{group_id}", 1, GROUP_TTL)
-        if done != message.options["group_size"]:
+        members = member_finished(
+            backend, message.options["group_id"], message.options["group_size"]
+        )
+        if members is None:
             return
-        raw = backend._get(f"{backend.namespace}:group-members:{group_id}")
-        members = json.loads(raw) if raw else []
         results = [backend.get_result(_member_message(member)) for member in members]
         self._enqueue_next(broker, message.options["group_target"], results)
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..common import compute_backoff, current_millis
 from ..errors import Retry
+from ..options import lookup_option
 from .middleware import Middleware
 
 if TYPE_CHECKING:
@@ -115,8 +116,6 @@ class Retries(Middleware):
         actor_options: dict[str, Any], message_options: dict[str, Any]
     ) -> Callable[..., Any]:
         def lookup(name: str, default: Any) -> Any:
-            if name in message_options:
-                return message_options[name]
-            return actor_options.get(name, default)
+            return lookup_option(name, message_options, actor_options, default)
 
         return lookup

@@ -6,6 +6,7 @@ import logging
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from ..options import lookup_option
 from .threading import (
     Interrupt,
     PerThreadMiddleware,
@@ -49,11 +50,9 @@ class ShutdownNotifications(PerThreadMiddleware):
         """Whether a message of ``actor`` is interrupted on shutdown: the message's
         ``notify_shutdown`` option, else the actor's, else the middleware's default (None
         counts as unset at each level)."""
-        notify = message.options.get("notify_shutdown")
-        if notify is None:
-            notify = actor.options.get("notify_shutdown")
-        if notify is None:
-            notify = self.notify_shutdown
+        notify = lookup_option(
+            "notify_shutdown", message.options, actor.options, self.notify_shutdown, unset="none"
+        )
         return bool(notify)
 
     def after_process_boot(self, broker: Broker) -> None:

@@ -8,6 +8,7 @@ import time
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from ..options import lookup_option
 from .threading import (
     Interrupt,
     PerThreadMiddleware,
@@ -119,8 +120,8 @@ class TimeLimit(PerThreadMiddleware):
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
         actor = broker.get_actor(message.actor_name)
-        limit = message.options.get("time_limit") or actor.options.get(
-            "time_limit", self.time_limit
+        limit = lookup_option(
+            "time_limit", message.options, actor.options, self.time_limit, unset="falsy"
         )
         if not limit:
             return

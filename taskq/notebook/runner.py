@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
+from ..cli.worker import worker_command
 from ..common import mask_url
 from .reload import ModuleWatcher, Reload, module_folders
 
@@ -76,7 +77,7 @@ class WorkerProcess:
 
     @property
     def returncode(self) -> int | None:
-        """The exit code once stopped (0 graceful, 2 import error, 3 broker unreachable...)."""
+        """The exit code once stopped (see :mod:`taskq.exit_codes`)."""
         return self.process.poll()
 
     def logs(self, tail: int = 50) -> str:
@@ -278,26 +279,17 @@ def run_worker(
         [*search_path, *(p for p in sys.path if p and os.path.isdir(p))]
     )
     broker_url = broker_url or os.environ.get("TASKQ_BROKER_URL")
-    command = [
-        sys.executable,
-        "-m",
-        "taskq",
-        "worker",
-        *modules,
-        "-p",
-        str(processes),
-        "-t",
-        str(threads),
-    ]
+    command = worker_command(
+        modules,
+        processes=processes,
+        threads=threads,
+        paths=search_path,
+        queues=queues or (),
+        events=events,
+        extra_args=extra_args,
+    )
     if broker_url:  # by environment, not argv: a password would show in `ps`
         env["TASKQ_BROKER_URL"] = broker_url
-    for path in search_path:
-        command += ["--path", path]
-    if queues:
-        command += ["--queues", *queues]
-    if events:
-        command.append("--events")
-    command += list(extra_args)
     worker = WorkerProcess(command, env, cwd, broker_url)
     if reload:
         try:

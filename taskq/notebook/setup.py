@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..broker import Broker
+    from ..results import Results
     from ..results.backend import ResultBackend
 
 logger = logging.getLogger("taskq.notebook")
@@ -30,12 +31,8 @@ def setup_broker(broker: Broker | None = None, *, events: bool = True) -> Broker
 
     broker = broker or get_broker()
     set_broker(broker)
-    if broker.get_middleware(Results) is None:
-        backend = results_backend_for(broker)
-        _warn_if_results_stay_here(broker, backend)
-        broker.add_middleware(Results(backend=backend))
-    if broker.get_middleware(CurrentMessage) is None:
-        broker.add_middleware(CurrentMessage())
+    broker.ensure_middleware(Results, lambda: _results_for(broker))
+    broker.ensure_middleware(CurrentMessage)
     if events:
         _add_events(broker)
     return broker
@@ -55,14 +52,18 @@ def _warn_if_results_stay_here(broker: Broker, backend: ResultBackend) -> None:
         )
 
 
+def _results_for(broker: Broker) -> Results:
+    from ..results import Results
+
+    backend = results_backend_for(broker)
+    _warn_if_results_stay_here(broker, backend)
+    return Results(backend=backend)
+
+
 def _add_events(broker: Broker) -> None:
-    try:
-        from ..events.publisher import Events
-    except ImportError:
-        logger.debug("taskq.middleware.events is not available: watch() polls results only")
-        return
-    if broker.get_middleware(Events) is None:
-        broker.add_middleware(Events())
+    from ..events.publisher import Events
+
+    broker.ensure_middleware(Events)
 
 
 def describe(broker: Any) -> str:

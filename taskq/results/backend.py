@@ -6,7 +6,7 @@ Two layers, so that backends written for Dramatiq work unchanged:
   :data:`Missing`; ``_store(key, value, ttl)`` encodes and stores a value. A subclass that
   implements only these two (as Dramatiq's backends do) is a complete backend.
 - **bytes** (taskq's backends): ``_read(key)`` returns the encoded bytes or None,
-  ``_write(key, data, ttl)`` stores them, ``_delete(key)`` removes them, ``increment`` keeps
+  ``_write(key, data, ttl)`` stores them, ``increment`` keeps
   counters (groups use it), and ``_wait`` may block on the server instead of polling.
 """
 
@@ -18,6 +18,7 @@ import typing
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ..common import q_name
+from ..constants import abort_key
 from ..encoder import Encoder, get_encoder
 from .errors import ResultMissing, ResultTimeout
 from .result import unwrap_result, wrap_exception, wrap_result
@@ -139,14 +140,22 @@ class ResultBackend:
         failure). Override it with ``store_result``/``store_exception`` to change the format."""
         return unwrap_result(res)
 
-    # -- aborts (see taskq.abort) ---------------------------------------------------------
+    # -- key/value: group fan-in (taskq.fan_in) and abort marks ----------------------------
+    def put_value(self, key: str, value: Any, ttl: int) -> None:
+        """Store ``value`` (any value the encoder takes) under ``key`` for ``ttl`` ms."""
+        self._store(key, value, ttl)
+
+    def get_value(self, key: str) -> Any:
+        """The value stored under ``key``, or :data:`Missing` (which is falsy)."""
+        return self._get(key)
+
     def set_abort(self, message_id: str, ttl: int) -> None:
         """Mark ``message_id`` as aborted for ``ttl`` ms."""
-        self._store(f"{self.namespace}:abort:{message_id}", 1, ttl)
+        self.put_value(abort_key(self.namespace, message_id), 1, ttl)
 
     def is_aborted(self, message_id: str) -> bool:
         """True if ``message_id`` was aborted."""
-        return self._get(f"{self.namespace}:abort:{message_id}") is not Missing
+        return self.get_value(abort_key(self.namespace, message_id)) is not Missing
 
     # -- values: Dramatiq's protocol ------------------------------------------------------
     def _get(self, key: str) -> Any:
@@ -183,10 +192,6 @@ class ResultBackend:
     def _write(self, key: str, data: bytes, ttl: int) -> None:  # pragma: no cover - interface
         """Store ``data`` under ``key`` for ``ttl`` ms."""
         raise NotImplementedError(f"{type(self).__name__} implements neither _write nor _store")
-
-    def _delete(self, key: str) -> None:  # pragma: no cover - interface
-        """Remove ``key``."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement _delete")
 
     def increment(self, key: str, amount: int, ttl: int) -> int:  # pragma: no cover - interface
         """Atomically add ``amount`` to the integer at ``key`` (created at 0); return the sum.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..middleware.middleware import MiddlewareError
+from ..options import lookup_option
 from .errors import ResultError, ResultMissing
 from .middleware import Results
 from .urls import RESULTS_URL_ENV, backend_from_environment
@@ -66,10 +67,8 @@ class UnconfiguredResults(DefaultResults):
 
     def before_enqueue(self, broker: Broker, message: Message[Any], delay: int) -> None:
         actor = broker.actors.get(message.actor_name)
-        option = message.options.get("store_results")
-        if option is None and actor is not None:
-            option = actor.options.get("store_results")
-        if option:
+        actor_options = actor.options if actor is not None else None
+        if lookup_option("store_results", message.options, actor_options, unset="none"):
             raise ResultsNotConfigured(
                 f"Actor {message.actor_name!r} stores results, but {self.reason}"
             )
@@ -82,7 +81,7 @@ def check_stores_results(broker: Broker, message: Message[Any]) -> None:
     actor = broker.actors.get(message.actor_name)
     if not isinstance(results, Results) or actor is None:
         return
-    store = message.options.get("store_results", actor.options.get("store_results"))
+    store = lookup_option("store_results", message.options, actor.options)
     if store is None:
         store = results.store_results
     if not store:

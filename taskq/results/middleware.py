@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ActorNotFound
 from ..middleware.middleware import Middleware, SkipMessage
+from ..options import lookup_option
 from .backend import DEFAULT_TTL, ResultBackend
 
 if TYPE_CHECKING:
@@ -46,17 +47,15 @@ class Results(Middleware):
         self.result_ttl = result_ttl or DEFAULT_RESULT_TTL
         self._warned: set[str] = set()
 
-    def _options(self, broker: Broker, message: MessageProxy) -> tuple[bool, int]:
+    def options_for(self, broker: Broker, message: MessageProxy) -> tuple[bool, int]:
         """``(store_results, result_ttl)`` for the message; nothing stored for an actor this
         broker does not know."""
         try:
             actor = broker.get_actor(message.actor_name)
         except ActorNotFound:
             return False, 0
-        store = message.options.get(
-            "store_results", actor.options.get("store_results", self.store_results)
-        )
-        ttl = message.options.get("result_ttl", actor.options.get("result_ttl", self.result_ttl))
+        store = lookup_option("store_results", message.options, actor.options, self.store_results)
+        ttl = lookup_option("result_ttl", message.options, actor.options, self.result_ttl)
         return bool(store), int(ttl)
 
     def after_process_message(
@@ -67,7 +66,7 @@ class Results(Middleware):
         result: Any = None,
         exception: BaseException | None = None,
     ) -> None:
-        store, ttl = self._options(broker, message)
+        store, ttl = self.options_for(broker, message)
         if not store:
             if result is not None and message.options.get("pipe_target") is None:
                 self._warn_discarded(message.actor_name)
@@ -78,7 +77,7 @@ class Results(Middleware):
             self.backend.store_exception(message, exception, ttl)
 
     def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
-        store, ttl = self._options(broker, message)
+        store, ttl = self.options_for(broker, message)
         if not store:
             return
         if not message.failed:
@@ -91,7 +90,7 @@ class Results(Middleware):
         self.backend.store_exception(message, exception, ttl)
 
     def after_nack(self, broker: Broker, message: MessageProxy) -> None:
-        store, ttl = self._options(broker, message)
+        store, ttl = self.options_for(broker, message)
         if store and not self.backend.has_result(message):
             from ..errors import TaskqError
 

@@ -367,12 +367,10 @@ class Supervisor:
             shown = ", ".join(changed[:3]) + (" ..." if len(changed) > 3 else "")
             self._begin_reload(f"{len(changed)} file(s) changed: {shown}")
 
-    # -- metrics (taskq.metrics.exposition, when this build has it) -------------------------------
+    # -- metrics (taskq.metrics.exposition) ------------------------------------------------
     def _start_metrics(self) -> None:
-        try:
-            from ..metrics import exposition
-        except ImportError:
-            return
+        from ..metrics import exposition
+
         self.metrics = exposition
         self.metrics_dir = exposition.setup_multiprocess_dir()
         # --prom-port, else taskq_prom_port; the host comes from taskq_prom_host (127.0.0.1).

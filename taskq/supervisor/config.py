@@ -6,23 +6,8 @@ import json
 import os
 import sys
 from dataclasses import asdict, dataclass, field
-from enum import IntEnum
 
-
-class ExitCode(IntEnum):
-    """Exit codes of ``taskq worker`` (DESIGN.md §5) and of its worker processes."""
-
-    #: Stopped gracefully (INT/TERM): running messages finished, prefetched ones requeued.
-    OK = 0
-    #: A second INT/TERM killed the worker processes.
-    KILLED = 1
-    #: A module could not be imported, or the arguments were wrong.
-    IMPORT_OR_USAGE = 2
-    #: The broker could not be reached at start.
-    BROKER_UNREACHABLE = 3
-    #: The pid file names a process that is still running.
-    PID_FILE_IN_USE = 4
-
+from ..exit_codes import ExitCode
 
 #: Errors of the SQLite broker meaning "this file is not a usable database" (exit 2, not 3).
 _BAD_FILE_ERRORS = ("NotATaskqDatabase", "DatabaseCorrupt")

@@ -184,14 +184,10 @@ def _one_line(text: str) -> str:
 
 
 def add_events_middleware(broker: Broker) -> None:
-    """Add ``taskq.middleware.events.Events`` unless missing from this build or already there."""
-    try:
-        from ..events.publisher import Events
-    except ImportError:
-        logger.warning("--events: taskq.middleware.events is not available in this build.")
-        return
-    if broker.get_middleware(Events) is None:
-        broker.add_middleware(Events())
+    """Add the :class:`~taskq.events.publisher.Events` middleware unless already there."""
+    from ..events.publisher import Events
+
+    broker.ensure_middleware(Events)
 
 
 def add_metrics_middleware(broker: Broker) -> None:
@@ -204,9 +200,8 @@ def add_metrics_middleware(broker: Broker) -> None:
         from ..metrics.prometheus import Prometheus
     except ImportError:  # prometheus-client is not installed
         return
-    if broker.get_middleware(Prometheus) is None:
-        first = type(broker.middleware[0]) if broker.middleware else None
-        broker.add_middleware(Prometheus(), before=first)
+    first = type(broker.middleware[0]) if broker.middleware else None
+    broker.ensure_middleware(Prometheus, before=first)
 
 
 def describe_broker(broker: Broker) -> str:

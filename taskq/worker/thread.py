@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ActorNotFound, RateLimitExceeded, Retry
 from ..middleware.middleware import SkipMessage
+from ..options import lookup_option
 from ..threading import interruptible, worker_thread_guard
 
 if TYPE_CHECKING:
@@ -90,7 +91,6 @@ class WorkerThread(threading.Thread):
                 with interruptible():
                     result = actor(*message.args, **message.kwargs)
                 consumer.window.record((time.perf_counter() - started) * 1000)
-                message._result = result
                 if result is not None and "pipe_target" not in message.options:
                     self._check_result_kept(actor)
                 broker.emit_after("process_message", message, result=result)
@@ -142,7 +142,7 @@ class WorkerThread(threading.Thread):
         if isinstance(e, RateLimitExceeded):
             logger.debug("Rate limit exceeded in message %s: %s.", message, e)
             return
-        throws = message.options.get("throws") or actor.options.get("throws")
+        throws = lookup_option("throws", message.options, actor.options, unset="falsy")
         if throws:
             try:
                 expected = isinstance(e, throws)

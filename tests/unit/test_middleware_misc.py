@@ -188,3 +188,18 @@ def test_a_broker_with_nowhere_to_keep_results_still_refuses_such_a_send(queue_n
     with pytest.raises(ResultsNotConfigured, match="this broker keeps none"):
         add.send(1, 2)
     assert broker.queues[queue_name].qsize() == 0
+
+
+def test_ensure_middleware_adds_one_only_when_missing(make_stub_broker):
+    broker = make_stub_broker()
+    added = broker.ensure_middleware(CurrentMessage)
+    assert isinstance(added, CurrentMessage)
+    assert broker.ensure_middleware(CurrentMessage, lambda: pytest.fail("built twice")) is added
+    assert sum(isinstance(m, CurrentMessage) for m in broker.middleware) == 1
+
+
+def test_ensure_middleware_places_what_it_adds(make_stub_broker):
+    broker = make_stub_broker()
+    first = type(broker.middleware[0])
+    added = broker.ensure_middleware(CurrentMessage, before=first)
+    assert broker.middleware[0] is added

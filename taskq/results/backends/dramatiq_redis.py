@@ -81,9 +81,6 @@ class DramatiqRedisBackend(RedisBackend):
         pipe.pexpire(key, ttl)
         pipe.execute()
 
-    def _delete(self, key: str) -> None:
-        self.client.delete(key)
-
     def _wait(self, key: str, timeout: int) -> Any:
         if timeout <= 0:
             return self._get(key)

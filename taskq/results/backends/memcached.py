@@ -64,10 +64,6 @@ class MemcachedBackend(ResultBackend):
         with self.pool.reserve(block=True) as client:
             client.set(key, data, time=expire_seconds(ttl))
 
-    def _delete(self, key: str) -> None:
-        with self.pool.reserve(block=True) as client:
-            client.delete(key)
-
     def increment(self, key: str, amount: int, ttl: int) -> int:
         """Atomically add ``amount`` to the counter at ``key`` (created at 0); renews its TTL."""
         expire = expire_seconds(ttl)

@@ -60,9 +60,6 @@ class RedisBackend(ResultBackend):
         pipe.pexpire(ready, ttl)
         pipe.execute()
 
-    def _delete(self, key: str) -> None:
-        self.client.delete(key, key + READY_SUFFIX)
-
     def increment(self, key: str, amount: int, ttl: int) -> int:
         """Atomically add ``amount`` to the counter at ``key`` and renew its TTL (ms)."""
         pipe = self.client.pipeline(transaction=True)

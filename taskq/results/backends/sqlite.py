@@ -8,6 +8,7 @@ from typing import Any
 
 from ...brokers.sqlite.schema import Database
 from ...common import current_millis
+from ...constants import DEFAULT_SQLITE_PATH
 from ..backend import ResultBackend
 
 #: Expired rows are swept once every this many writes.
@@ -23,7 +24,7 @@ class SQLiteBackend(ResultBackend):
 
     def __init__(
         self,
-        path: str | os.PathLike[str] = ".taskq/taskq.db",
+        path: str | os.PathLike[str] = DEFAULT_SQLITE_PATH,
         *,
         busy_timeout: int = 10_000,
         **kwargs: Any,
@@ -50,9 +51,6 @@ class SQLiteBackend(ResultBackend):
                 (key, data, now + ttl),
             )
             self._maybe_sweep(connection, now)
-
-    def _delete(self, key: str) -> None:
-        self.db.write("DELETE FROM taskq_results WHERE key = ?", (key,))
 
     def increment(self, key: str, amount: int, ttl: int) -> int:
         """Add ``amount`` to the counter at ``key`` (0 if absent or expired); refresh its TTL."""

@@ -36,9 +36,6 @@ class StubBackend(ResultBackend):
             self.results[key] = (data, time.monotonic() + ttl / 1000)
             self._changed.notify_all()
 
-    def _delete(self, key: str) -> None:
-        self.results.pop(key, None)
-
     def increment(self, key: str, amount: int, ttl: int) -> int:
         with self._changed:
             current = int(self._read(key) or 0) + amount

@@ -28,6 +28,12 @@ from ...helpers import wait_for  # noqa: E402
 pytestmark = pytest.mark.memcached
 
 
+def _forget(backend: MemcachedBackend, key: str) -> None:
+    """Remove ``key`` from Memcached (test cleanup)."""
+    with backend.pool.reserve(block=True) as client:
+        client.delete(key)
+
+
 def _reachable(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1):
@@ -157,7 +163,7 @@ def test_a_blocking_read_wakes_when_the_result_is_stored(backend):
     backend.store_result(message, "late", ttl=10_000)
     waiter.join(15)
     assert got == ["late"]
-    backend._delete(backend.build_message_key(message))
+    _forget(backend, backend.build_message_key(message))
 
 
 def test_increment_counts_across_the_pool(backend):
@@ -171,7 +177,7 @@ def test_increment_counts_across_the_pool(backend):
     for thread in threads:
         thread.join(30)
     assert backend.increment(key, 0, 10_000) == 80
-    backend._delete(key)
+    _forget(backend, key)
 
 
 def test_a_worker_stores_results_in_memcached(backend, stub_broker, start_worker):
@@ -187,4 +193,4 @@ def test_a_worker_stores_results_in_memcached(backend, stub_broker, start_worker
     with pytest.raises(ResultFailure, match="ZeroDivisionError"):
         failed.get_result(backend=backend, block=True, timeout=10_000)
     for message in (ok, failed):
-        backend._delete(backend.build_message_key(message))
+        _forget(backend, backend.build_message_key(message))
