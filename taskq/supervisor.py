@@ -356,7 +356,8 @@ class Supervisor:
             return
         from .supervisor_watch import FileWatcher
 
-        self.watcher = FileWatcher([os.path.abspath(d) for d in self.options.watch])
+        directories = [os.path.abspath(d) for d in self.options.watch]
+        self.watcher = FileWatcher(directories, polling=self.options.watch_use_polling)
         self.watcher.start()
 
     def _check_watcher(self) -> None:
