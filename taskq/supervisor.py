@@ -25,7 +25,7 @@ from .supervisor_children import WorkerChild, describe_exit, start_worker_child
 from .supervisor_config import ExitCode, WorkerOptions
 from .supervisor_forks import ForkPool
 from .supervisor_heartbeat import kill_grace
-from .supervisor_pidfile import PidFile, PidFileInUse
+from .supervisor_pidfile import PidFile, PidFileRefused
 
 logger = logging.getLogger("taskq.supervisor")
 
@@ -91,7 +91,7 @@ class Supervisor:
         if pid_file is not None:
             try:
                 pid_file.acquire()
-            except PidFileInUse as e:
+            except PidFileRefused as e:
                 sys.stderr.write(f"taskq: {e}\n")
                 return int(ExitCode.PID_FILE_IN_USE)
         previous_handlers = self._install_signal_handlers()

@@ -36,7 +36,7 @@ sending heartbeats to the master, which replaces it after --heartbeat-timeout an
 
 exit codes:
   0 stopped gracefully   1 killed by a second INT/TERM   2 import or argument error
-  3 broker unreachable at start   4 the pid file names a running process
+  3 broker unreachable at start   4 the pid file names a running process or holds no pid
 """
 
 EPILOG = """\
