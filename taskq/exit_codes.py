@@ -19,7 +19,7 @@ class ExitCode(IntEnum):
     IMPORT_OR_USAGE = 2
     #: The broker could not be reached at start.
     BROKER_UNREACHABLE = 3
-    #: The pid file names a process that is still running.
+    #: The pid file names a process that is still running, or holds no pid.
     PID_FILE_IN_USE = 4
 
 
@@ -29,7 +29,7 @@ EXIT_CODE_MEANINGS: dict[int, str] = {
     ExitCode.KILLED: "killed (second TERM/INT) or crashed",
     ExitCode.IMPORT_OR_USAGE: "import or argument error",
     ExitCode.BROKER_UNREACHABLE: "broker unreachable at start",
-    ExitCode.PID_FILE_IN_USE: "pid file names a live process",
+    ExitCode.PID_FILE_IN_USE: "pid file names a running process or holds no pid",
 }
 
 

@@ -174,6 +174,12 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
         help="reload the workers when a .py file under DIR changes (repeatable)",
     )
     parser.add_argument(
+        "--watch-use-polling",
+        action="store_true",
+        help="with --watch, poll modification times instead of relying on OS file events "
+        "(for file systems that send none)",
+    )
+    parser.add_argument(
         "--path",
         dest="paths",
         action="append",
@@ -267,6 +273,7 @@ def options_from_args(args: argparse.Namespace) -> WorkerOptions:
         log_file=args.log_file,
         log_format=args.log_format,
         watch=list(args.watch),
+        watch_use_polling=args.watch_use_polling,
         shutdown_timeout=args.shutdown_timeout,
         max_tasks_per_child=args.max_tasks_per_child,
         max_memory_per_child=args.max_memory_per_child,

@@ -25,7 +25,7 @@ from .children import WorkerChild, describe_exit, start_worker_child
 from .config import ExitCode, WorkerOptions
 from .forks import ForkPool
 from .heartbeat import kill_grace
-from .pidfile import PidFile, PidFileInUse
+from .pidfile import PidFile, PidFileRefused
 
 logger = logging.getLogger("taskq.supervisor")
 
@@ -91,7 +91,7 @@ class Supervisor:
         if pid_file is not None:
             try:
                 pid_file.acquire()
-            except PidFileInUse as e:
+            except PidFileRefused as e:
                 sys.stderr.write(f"taskq: {e}\n")
                 return int(ExitCode.PID_FILE_IN_USE)
         previous_handlers = self._install_signal_handlers()
@@ -356,7 +356,8 @@ class Supervisor:
             return
         from .watch import FileWatcher
 
-        self.watcher = FileWatcher([os.path.abspath(d) for d in self.options.watch])
+        directories = [os.path.abspath(d) for d in self.options.watch]
+        self.watcher = FileWatcher(directories, polling=self.options.watch_use_polling)
         self.watcher.start()
 
     def _check_watcher(self) -> None:

@@ -69,6 +69,8 @@ class WorkerOptions:
     log_file: str | None = None
     log_format: str = "text"
     watch: list[str] = field(default_factory=list)
+    #: Notice changes under ``watch`` by polling modification times, not by OS events.
+    watch_use_polling: bool = False
     shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT
     max_tasks_per_child: int | None = None
     max_memory_per_child: int | None = None

@@ -9,7 +9,11 @@ import os
 logger = logging.getLogger("taskq.supervisor")
 
 
-class PidFileInUse(Exception):
+class PidFileRefused(Exception):
+    """The pid file cannot be taken, so the master does not start (exit code 4)."""
+
+
+class PidFileInUse(PidFileRefused):
     """The pid file names a process that is still running."""
 
     def __init__(self, path: str, pid: int) -> None:
@@ -19,6 +23,18 @@ class PidFileInUse(Exception):
         )
         self.path = path
         self.pid = pid
+
+
+class PidFileNotAPidFile(PidFileRefused):
+    """The file holds something other than a pid: most likely ``--pid-file`` names the wrong
+    file (a configuration file, say), which must not be overwritten."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"pid file {path} holds something other than a process id; it was left as it is. "
+            "Check --pid-file, or remove the file if it is a damaged pid file"
+        )
+        self.path = path
 
 
 def process_is_alive(pid: int) -> bool:
@@ -42,14 +58,18 @@ class PidFile:
         self.pid = os.getpid()
 
     def acquire(self) -> None:
-        """Write our pid; raise :class:`PidFileInUse` if the file names another live process."""
+        """Write our pid; raise :class:`PidFileInUse` if the file names another live process,
+        :class:`PidFileNotAPidFile` if it holds anything but a pid (an empty file is
+        replaced)."""
         existing = self._read()
         if existing is not None and existing != self.pid and process_is_alive(existing):
             raise PidFileInUse(self.path, existing)
         if existing is not None:
             logger.warning("Replacing stale pid file %s (process %d is gone).", self.path, existing)
+        elif self._content().strip():
+            raise PidFileNotAPidFile(self.path)
         elif os.path.exists(self.path):
-            logger.warning("Replacing unreadable pid file %s.", self.path)
+            logger.warning("Replacing empty pid file %s.", self.path)
         directory = os.path.dirname(self.path)
         os.makedirs(directory, exist_ok=True)
         temporary = f"{self.path}.{self.pid}.tmp"
@@ -62,6 +82,13 @@ class PidFile:
         if self._read() == self.pid:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(self.path)
+
+    def _content(self) -> str:
+        try:
+            with open(self.path, encoding="ascii", errors="replace") as f:
+                return f.read(4096)
+        except FileNotFoundError:
+            return ""
 
     def _read(self) -> int | None:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -30,18 +31,29 @@ def _start_os_thread(target: Callable[[], Any]) -> None:
 
 
 class FileWatcher:
-    """Watches ``directories`` for changes to ``.py`` files (needs the ``watch`` extra)."""
+    """Watches ``directories`` for changes to ``.py`` files (needs the ``watch`` extra).
 
-    def __init__(self, directories: list[str]) -> None:
+    ``polling`` checks the files' modification times instead of asking the operating system to
+    report changes: slower, but it also works where change events never arrive (some network
+    and container file systems)."""
+
+    def __init__(self, directories: list[str], *, polling: bool = False) -> None:
         import watchfiles  # noqa: F401 - fail early with ImportError if the extra is missing
 
         self.directories = directories
+        self.polling = polling
         self._changed: deque[str] = deque()
         self._stopping = False
+        #: Set by the watcher thread once it watches (a polling watcher took its first look).
+        self._watching = False
 
     def start(self) -> None:
-        """Start watching in the background."""
+        """Start watching in the background; returns once changes are being noticed (or
+        after a bounded wait), so a file saved after the "Watching" line always reloads."""
         _start_os_thread(self._run)
+        deadline = time.monotonic() + 4 * STOP_CHECK_MS / 1000
+        while not self._watching and time.monotonic() < deadline:
+            time.sleep(0.01)
         logger.info("Watching %s for code changes.", ", ".join(self.directories))
 
     def stop(self) -> None:
@@ -66,7 +78,9 @@ class FileWatcher:
                 rust_timeout=STOP_CHECK_MS,
                 yield_on_timeout=True,
                 raise_interrupt=False,
+                force_polling=self.polling,
             ):
+                self._watching = True
                 if self._stopping:
                     return
                 if changes:

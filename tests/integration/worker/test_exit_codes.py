@@ -130,6 +130,16 @@ def test_pid_file_naming_a_live_process_exits_4_and_is_left_alone(app: App) -> N
         live.wait()
 
 
+def test_a_pid_file_holding_something_else_exits_4_and_is_left_alone(app: App) -> None:
+    app.write_module()
+    settings = app.directory / "settings.ini"  # --pid-file pointed at the wrong file
+    settings.write_text("[worker]\nthreads = 4\n")
+    master = app.start_worker("--pid-file", str(settings))
+    assert app.wait_exit(master) == 4
+    assert "holds something other than a process id" in app.output(master)
+    assert settings.read_text() == "[worker]\nthreads = 4\n"
+
+
 def test_stale_pid_file_is_replaced_and_removed_at_exit(app: App) -> None:
     app.write_module()
     pid_file = app.directory / "run" / "taskq.pid"

@@ -72,9 +72,10 @@ def test_hup_reloads_changed_code_and_keeps_the_master(app: App) -> None:
     assert app.wait_exit(master) == 0
 
 
-def test_watch_reloads_when_a_python_file_changes(app: App) -> None:
+@pytest.mark.parametrize("polling", [(), ("--watch-use-polling",)], ids=["events", "polling"])
+def test_watch_reloads_when_a_python_file_changes(app: App, polling: tuple[str, ...]) -> None:
     app.write_module(version="v1")
-    master = app.start_worker("-p", "1", "-t", "2", "--watch", str(app.directory))
+    master = app.start_worker("-p", "1", "-t", "2", "--watch", str(app.directory), *polling)
     app.wait_started(master)
     wait_for(lambda: "Watching" in app.output(master))
     app.write_module(version="v2-watched")
