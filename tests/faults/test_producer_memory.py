@@ -30,6 +30,7 @@ def test_group_run_memory_does_not_grow_with_its_size(kind: str) -> None:
     print(f"\n[faults] producer memory {kind}: {small} {large}")
     assert small["queued"] == SMALL and large["queued"] == LARGE
     assert large["peak_mb"] - small["peak_mb"] < MARGIN_MB, (small, large)
+    assert large["peak_mb"] < 100, large
 
 
 def test_a_streamed_group_still_waits_and_returns_results_in_order(
