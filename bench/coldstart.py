@@ -20,7 +20,16 @@ from collections.abc import Callable
 from typing import Any
 
 from .apps import settings
-from .harness import ROOT, Setup, WorkerGroup, load_app, purge, redis_client, wait_filled
+from .harness import (
+    ROOT,
+    Setup,
+    WorkerGroup,
+    bytecode_environ,
+    load_app,
+    purge,
+    redis_client,
+    wait_filled,
+)
 
 TASKS = "bench.apps.tasks"
 
@@ -154,6 +163,7 @@ def _import_us(code: str) -> int:
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code],
         cwd=ROOT,
+        env=bytecode_environ(),
         capture_output=True,
         text=True,
         check=True,
