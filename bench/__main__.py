@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .cases import Case, all_cases, meets
-from .harness import Setup, clear_redis
+from .harness import Setup, clear_redis, compile_sources
 
 FRAMEWORKS = ("dramatiq", "taskq")
 
@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=Path(__file__).parent / "RESULTS.md")
     args = parser.parse_args(argv)
 
+    compile_sources()
     rows = []
     shared: dict[tuple[Any, ...], Any] = {}
     for case in all_cases(args.quick, args.idle_seconds):

@@ -14,6 +14,7 @@ from typing import Any
 
 import psutil
 
+from .coldstart import cold_start, import_cost
 from .harness import (
     Setup,
     WorkerGroup,
@@ -237,7 +238,42 @@ def all_cases(quick: bool, idle_seconds: float) -> list[Case]:
     latency = send_to_start_latency(60 if quick else 300)
     idle = idle_cost(idle_seconds)
     both = ("redis", "rabbitmq")
+    small_burst = cold_start(2_000 if quick else 20_000)
     return [
+        Case(
+            f"cold-start drain {'2k' if quick else '20k'}, spawn → last INCR, -p 2 -t 8",
+            "msg/s",
+            True,
+            both,
+            small_burst,
+            targets={"redis": "≥2×", "rabbitmq": "≥2×"},
+            pick=operator.itemgetter(0),
+        ),
+        Case(
+            "cold-start spawn → first completion",
+            "s",
+            False,
+            both,
+            small_burst,
+            pick=operator.itemgetter(1),
+        ),
+        Case(
+            f"cold-start drain {'10k' if quick else '100k'}, spawn → last INCR, -p 2 -t 8",
+            "msg/s",
+            True,
+            both,
+            cold_start(10_000 if quick else 100_000),
+            targets={"redis": "≥3×", "rabbitmq": "≥3×"},
+            pick=operator.itemgetter(0),
+        ),
+        Case("import cost: `import <package>`", "ms", False, ("any",), import_cost("package")),
+        Case(
+            "import cost: worker path (cli, worker, Redis broker)",
+            "ms",
+            False,
+            ("any",),
+            import_cost("worker path"),
+        ),
         Case(
             "no-op throughput, 20k, -p 2 -t 8",
             "msg/s",

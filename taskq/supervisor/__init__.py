@@ -46,7 +46,8 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 class Phase(Enum):
     """What the master is doing."""
 
-    #: The first worker process imports the application; the others start once it is ready.
+    #: Waiting for the first worker process to be ready (after a reload, the others start
+    #: once it is; on the first start, they all start at once).
     STARTING = "starting"
     RUNNING = "running"
     #: Waiting for the old worker processes to exit before starting fresh ones.
@@ -179,8 +180,13 @@ class Supervisor:
         now = time.monotonic()
         if self.phase is Phase.STARTING:
             canary = self.slots[0]
-            if canary.child is None and now >= canary.start_after:
-                self._start(canary)
+            # The first start forks every process at once: each imports the application in
+            # parallel, so a group spawned on a backlog consumes with all of them sooner. (A
+            # start-up failure of any of them still ends the master with its exit code.) After
+            # a reload the first process goes alone: new code that fails costs one process.
+            for slot in self.slots if self.first_generation else [canary]:
+                if slot.child is None and now >= slot.start_after:
+                    self._start(slot)
             if canary.child is not None and canary.child.poll_ready():
                 self.phase = Phase.RUNNING
                 self.first_generation = False
@@ -190,7 +196,8 @@ class Supervisor:
                     self._start(slot)
 
     def _start(self, slot: Slot) -> None:
-        slot.child = start_worker_child(self.options, slot.index)
+        quiet = self.first_generation and slot.index != 0
+        slot.child = start_worker_child(self.options, slot.index, quiet=quiet)
         logger.debug("Started worker process %d in slot %d.", slot.child.pid, slot.index)
 
     def _check_heartbeats(self) -> None:
@@ -250,6 +257,11 @@ class Supervisor:
             ExitCode.IMPORT_OR_USAGE,
             ExitCode.BROKER_UNREACHABLE,
         )
+        if startup_failure and self.first_generation and slot.index != 0:
+            # It started beside the first process, which reports the same failure and ends the
+            # master; if the first one starts instead, this one is tried again after a pause.
+            slot.start_after = time.monotonic() + RESTART_BACKOFF_FIRST
+            return
         if startup_failure and self.first_generation:
             logger.error("Worker process %d could not start (%s).", child.pid, how, extra=extra)
             self.exit_code = ExitCode(returncode)

@@ -22,6 +22,10 @@ _SPAWN_CODE = (
 #: Signals a forked worker process receives blocked; it unblocks them once it handles them.
 WORKER_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _SPAWN_CODE_GEVENT = "from gevent import monkey; monkey.patch_all(); " + _SPAWN_CODE
+#: Set (to "1") in the environment of a worker process that starts beside the first one: it
+#: keeps what it writes to stderr while importing and checking the broker to itself, since the
+#: first process reports the same failure (see :meth:`WorkerProcess.run`).
+QUIET_STARTUP_ENV = "TASKQ_QUIET_STARTUP"
 
 
 def describe_exit(returncode: int) -> str:
@@ -127,8 +131,9 @@ class WorkerChild:
             self._status_fd = None
 
 
-def start_worker_child(options: WorkerOptions, slot: int) -> WorkerChild:
-    """Fork (or, with ``options.spawn``, spawn) one worker process for ``slot``."""
+def start_worker_child(options: WorkerOptions, slot: int, *, quiet: bool = False) -> WorkerChild:
+    """Fork (or, with ``options.spawn``, spawn) one worker process for ``slot``; ``quiet``:
+    its start-up errors are left for the first process to report (see QUIET_STARTUP_ENV)."""
     read_fd, write_fd = os.pipe()
     os.set_blocking(read_fd, False)
     master_pid = os.getpid()
@@ -139,6 +144,8 @@ def start_worker_child(options: WorkerOptions, slot: int) -> WorkerChild:
         env = dict(os.environ)
         if options.broker_url:
             env["TASKQ_BROKER_URL"] = options.broker_url
+        if quiet:
+            env[QUIET_STARTUP_ENV] = "1"
         public = dataclasses.replace(options, broker_url=None).to_json()
         argv = [sys.executable, "-c", code, public, str(master_pid), str(write_fd), str(slot)]
         popen = subprocess.Popen(argv, pass_fds=(write_fd,), env=env)
@@ -148,11 +155,14 @@ def start_worker_child(options: WorkerOptions, slot: int) -> WorkerChild:
     # Until the worker process installs its own handlers, a signal would run the master's
     # handler in it and be lost; keep them pending (the worker unblocks them).
     previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, WORKER_SIGNALS)
+    if quiet:
+        os.environ[QUIET_STARTUP_ENV] = "1"
     try:
         pid = os.fork()
     finally:
         if os.getpid() == master_pid:
             signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
+            os.environ.pop(QUIET_STARTUP_ENV, None)
     if pid == 0:  # the worker process: never return into the master's code
         exit_code = 1
         try:

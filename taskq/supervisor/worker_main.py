@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
 import logging
 import os
 import re
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..common import mask_url
 from ..logging_setup import configure_logging
 from ..middleware.middleware import Middleware
+from .children import QUIET_STARTUP_ENV
 from .config import ExitCode, WorkerOptions, broker_error_exit_code
 from .heartbeat import BEAT, READY, STOPPING, AckWatch, HealthCheck, StatusPipe
 from .modules import add_import_paths, no_actors_warning
@@ -310,12 +312,15 @@ class WorkerMain:
     def run(self) -> int:
         """Import, check, run until asked to stop; returns the exit code."""
         self.install_signal_handlers()
+        # A process started beside the first one leaves start-up errors for it to report.
+        quiet = os.environ.pop(QUIET_STARTUP_ENV, None) == "1"
         try:
-            broker, modules = import_application(self.options)
-            if self.options.events:
-                add_events_middleware(broker)
-            add_metrics_middleware(broker)
-            check_broker(broker)
+            with contextlib.redirect_stderr(io.StringIO()) if quiet else contextlib.nullcontext():
+                broker, modules = import_application(self.options)
+                if self.options.events:
+                    add_events_middleware(broker)
+                add_metrics_middleware(broker)
+                check_broker(broker)
         except StartupError as e:
             return int(e.exit_code)
         if self.stop_request.reason:
