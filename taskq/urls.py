@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .common import mask_url
-from .constants import DEFAULT_SQLITE_PATH
+from .constants import BROKER_URL_ENV, DEFAULT_BROKER_URL, DEFAULT_SQLITE_PATH
 
 if TYPE_CHECKING:
     from .broker import Broker
@@ -106,3 +106,9 @@ def broker_from_url(url: str, **kwargs: Any) -> Broker:
 
         broker.ensure_middleware(Events)
     return broker
+
+
+def default_broker() -> Broker:
+    """The broker :func:`taskq.get_broker` builds when none was set: ``TASKQ_BROKER_URL``,
+    else the embedded SQLite broker at ``.taskq/taskq.db``."""
+    return broker_from_url(os.environ.get(BROKER_URL_ENV) or DEFAULT_BROKER_URL)
