@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .actor import Actor, actor
-from .broker import Broker, Consumer, DeadLetter, MessageProxy, get_broker, set_broker
+from .broker import Broker, Consumer, DeadLetter, MessageProxy
 from .composition import group, pipeline
 from .constants import DEFAULT_ABORT_TTL
 from .encoder import Encoder, JSONEncoder, PickleEncoder, get_encoder, set_encoder
@@ -25,12 +25,16 @@ from .errors import (
     TaskqError,
 )
 from .generic import GenericActor
+from .global_broker import get_broker, set_broker, set_default_broker_factory
 from .logging import get_logger
 from .message import Message
 from .middleware import Middleware
+from .urls import default_broker
 from .worker import ConsumerThread, Worker, WorkerThread
 
 __version__ = "0.1.0"
+
+set_default_broker_factory(default_broker)
 
 
 def abort(message_or_id: Any, *, broker: Broker | None = None, ttl: int | None = None) -> None:

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
 
 from .common import validate_queue_name
+from .global_broker import get_broker
 from .logging import get_logger
 from .message import Message
 
@@ -204,8 +205,6 @@ def actor(
             raise ValueError(f"Actor name {name!r} is invalid: use letters, digits, '_', '-', '.'")
         if not isinstance(priority, int):
             raise TypeError(f"priority must be an int, got {type(priority).__name__}")
-        from .broker import get_broker
-
         return actor_class(
             fn,
             actor_name=name,

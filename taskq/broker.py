@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Optional, Protocol, TypeVar
 
-from .constants import BROKER_URL_ENV, DEFAULT_BROKER_URL
+from .constants import DEFAULT_BROKER_URL  # noqa: F401 - its former home
 from .delivery import DeadLetter, MessageProxy
 from .errors import ActorNotFound
 from .events.transport import EventStream, LocalEventBus
+from .global_broker import _reset_global_broker, get_broker, set_broker  # noqa: F401
 from .middleware.middleware import Middleware, MiddlewareError
 
 if TYPE_CHECKING:
@@ -30,35 +30,6 @@ __all__ = [
 logger = logging.getLogger("taskq.broker")
 
 M = TypeVar("M", bound=Middleware)
-
-_global_broker: Broker | None = None
-
-
-def get_broker() -> Broker:
-    """Return the current broker, creating it on first use.
-
-    Without :func:`set_broker`, the broker comes from ``TASKQ_BROKER_URL`` or, failing that,
-    the embedded SQLite broker at ``.taskq/taskq.db``.
-    """
-    global _global_broker
-    if _global_broker is None:
-        from .urls import broker_from_url
-
-        url = os.environ.get(BROKER_URL_ENV) or DEFAULT_BROKER_URL
-        _global_broker = broker_from_url(url)
-    return _global_broker
-
-
-def set_broker(broker: Broker) -> None:
-    """Make ``broker`` the current broker (used by actors declared without ``broker=``)."""
-    global _global_broker
-    _global_broker = broker
-
-
-def _reset_global_broker() -> None:
-    """Forget the current broker (tests and the worker's reload use this)."""
-    global _global_broker
-    _global_broker = None
 
 
 class MiddlewarePlacementError(MiddlewareError, ValueError, AssertionError):

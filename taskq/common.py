@@ -9,7 +9,9 @@ import time
 from collections.abc import Iterable, Iterator
 from queue import Empty
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .constants import DEFAULT_SQLITE_PATH
 
 QUEUE_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9._-]*$")
 
@@ -157,3 +159,22 @@ def join_all(joinables: Iterable[Any], timeout: int) -> None:
     deadline = time.monotonic() + timeout / 1000
     for joinable in joinables:
         joinable.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
+def pop_query_parameter(url: str, name: str) -> tuple[str, str | None]:
+    """``redis://h/0?namespace=app`` → (``redis://h/0``, ``"app"``)."""
+    split = urlsplit(url)
+    pairs = parse_qsl(split.query, keep_blank_values=True)
+    values = [value for key, value in pairs if key == name]
+    if not values:
+        return url, None
+    rest = urlencode([(key, value) for key, value in pairs if key != name])
+    return urlunsplit(split._replace(query=rest)), values[-1]
+
+
+def sqlite_path(url: str) -> str:
+    """``sqlite:///rel/path.db`` → ``rel/path.db``; ``sqlite:////abs/path.db`` → ``/abs/path.db``."""
+    rest = url.split("://", 1)[1]
+    if not rest.startswith("/"):
+        raise ValueError(f"SQLite URL {url!r} must look like sqlite:///path/to/file.db")
+    return rest[1:] or DEFAULT_SQLITE_PATH

@@ -8,8 +8,9 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .broker import Broker, get_broker
+from .broker import Broker
 from .fan_in import record_members
+from .global_broker import get_broker
 from .group_members import STREAM_CHUNK, GroupMembers
 from .message import Message
 from .results.errors import ResultMissing, ResultTimeout

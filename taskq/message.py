@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from .common import current_millis, generate_unique_id
 from .encoder import get_encoder, set_encoder
 from .errors import DecodeError
+from .global_broker import get_broker
 
 if TYPE_CHECKING:
     from .composition import pipeline
@@ -176,7 +177,6 @@ class Message(Generic[R]):
         ``ResultsNotStored`` when the actor is known to store no results.
         """
         if backend is None:
-            from .broker import get_broker
             from .results.defaults import check_stores_results
 
             broker = get_broker()

@@ -7,10 +7,10 @@ import os
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from .common import mask_url
-from .constants import DEFAULT_SQLITE_PATH
+from .common import mask_url, pop_query_parameter, sqlite_path
+from .constants import BROKER_URL_ENV, DEFAULT_BROKER_URL
 
 if TYPE_CHECKING:
     from .broker import Broker
@@ -25,17 +25,6 @@ def _redis(url: str, **kwargs: Any) -> Broker:
     if namespace:
         kwargs.setdefault("namespace", namespace)
     return RedisBroker(url=url, **kwargs)
-
-
-def pop_query_parameter(url: str, name: str) -> tuple[str, str | None]:
-    """``redis://h/0?namespace=app`` → (``redis://h/0``, ``"app"``)."""
-    split = urlsplit(url)
-    pairs = parse_qsl(split.query, keep_blank_values=True)
-    values = [value for key, value in pairs if key == name]
-    if not values:
-        return url, None
-    rest = urlencode([(key, value) for key, value in pairs if key != name])
-    return urlunsplit(split._replace(query=rest)), values[-1]
 
 
 def _rabbitmq(url: str, **kwargs: Any) -> Broker:
@@ -64,14 +53,6 @@ BUILTIN_SCHEMES: dict[str, Callable[..., Broker]] = {
     "sqlite": _sqlite,
     "stub": _stub,
 }
-
-
-def sqlite_path(url: str) -> str:
-    """``sqlite:///rel/path.db`` → ``rel/path.db``; ``sqlite:////abs/path.db`` → ``/abs/path.db``."""
-    rest = url.split("://", 1)[1]
-    if not rest.startswith("/"):
-        raise ValueError(f"SQLite URL {url!r} must look like sqlite:///path/to/file.db")
-    return rest[1:] or DEFAULT_SQLITE_PATH
 
 
 def add_default_results(broker: Broker) -> None:
@@ -106,3 +87,9 @@ def broker_from_url(url: str, **kwargs: Any) -> Broker:
 
         broker.ensure_middleware(Events)
     return broker
+
+
+def default_broker() -> Broker:
+    """The broker :func:`taskq.get_broker` builds when none was set: ``TASKQ_BROKER_URL``,
+    else the embedded SQLite broker at ``.taskq/taskq.db``."""
+    return broker_from_url(os.environ.get(BROKER_URL_ENV) or DEFAULT_BROKER_URL)

@@ -110,7 +110,7 @@ def subscribe(
     those of one ``queue`` and/or ``actor``. ``timeout`` (ms) bounds each wait on the broker,
     so :meth:`Subscription.close` takes effect within it."""
     if broker is None:
-        from ..broker import get_broker
+        from ..global_broker import get_broker
 
         broker = get_broker()
     return Subscription(broker.subscribe_events(timeout=timeout), queue=queue, actor=actor)
@@ -167,7 +167,7 @@ def history(
     """Up to ``limit`` most recent matching events, oldest first (brokers without history
     return only what this process published)."""
     if broker is None:
-        from ..broker import get_broker
+        from ..global_broker import get_broker
 
         broker = get_broker()
     fetch = limit if queue is None and actor is None else max(limit * 10, 1000)

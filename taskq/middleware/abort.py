@@ -169,7 +169,7 @@ def abort(
 
     Needs the :class:`Abortable` middleware on ``broker`` (default: the current broker).
     """
-    from ..broker import get_broker
+    from ..global_broker import get_broker
 
     broker = broker or get_broker()
     middleware = broker.get_middleware(Abortable)

@@ -47,7 +47,7 @@ def watch(target: Any, *, broker: Broker | None = None, poll_interval: int = 200
 
 def queues(broker: Broker | None = None, *, interval: int = 1000) -> QueuesPanel:
     """A small live panel of queue depths and live workers, refreshed every ``interval`` ms."""
-    from ..broker import get_broker
+    from ..global_broker import get_broker
     from .queues import QueuesPanel
 
     return QueuesPanel(broker or get_broker(), interval=interval).show()

@@ -35,8 +35,8 @@ class ResultView:
     @classmethod
     def fetch(cls, target: Any, *, block: bool = False, timeout: int | None = None) -> ResultView:
         """Read the results of ``target`` (``timeout`` in ms when ``block``)."""
-        from ..broker import get_broker
         from ..composition import group, pipeline
+        from ..global_broker import get_broker
 
         broker = getattr(target, "broker", None) or get_broker()
         backend = broker.get_results_backend()

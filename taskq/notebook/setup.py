@@ -25,7 +25,7 @@ def setup_broker(broker: Broker | None = None, *, events: bool = True) -> Broker
     """Return ``broker`` (default: ``taskq.get_broker()``, i.e. ``TASKQ_BROKER_URL`` or the
     embedded SQLite file) with a Results middleware on a shared backend and, where available,
     the Events middleware, so that ``watch()`` sees live statuses. Idempotent."""
-    from ..broker import get_broker, set_broker
+    from ..global_broker import get_broker, set_broker
     from ..middleware import CurrentMessage
     from ..results import Results
 

@@ -45,7 +45,7 @@ class Watch:
         if broker is None:
             broker = getattr(target, "broker", None)
         if broker is None:
-            from ..broker import get_broker
+            from ..global_broker import get_broker
 
             broker = get_broker()
         self.tracker = Tracker(messages_of(target), broker, poll_interval=poll_interval)

@@ -13,8 +13,7 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..common import mask_url
-from ..urls import pop_query_parameter, sqlite_path
+from ..common import mask_url, pop_query_parameter, sqlite_path
 from .backend import ResultBackend
 
 #: The environment variable naming the results backend every process should use.

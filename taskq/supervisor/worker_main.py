@@ -95,7 +95,7 @@ def import_application(options: WorkerOptions) -> tuple[Broker, dict[str, Module
     """Import every module; return the broker (``module:VAR`` names it, else the global one)
     and the imported modules by their command-line spec."""
     add_import_paths(options.paths)
-    from ..broker import get_broker
+    from ..global_broker import get_broker
 
     broker: Any = None
     modules: dict[str, ModuleType] = {}
