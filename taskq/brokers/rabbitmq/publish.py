@@ -49,7 +49,7 @@ def _private_transport_class() -> type | None:
 
 
 #: The transport the fast path writes around; None turns the fast path off.
-PLAINTEXT_TRANSPORT = _private_transport_class()
+PLAINTEXT_TRANSPORT: Any = _private_transport_class()
 
 #: Marshaled ``basic.publish`` method frames by (channel number, routing key); bounded.
 _method_frames: dict[tuple[int, str], bytes] = {}
