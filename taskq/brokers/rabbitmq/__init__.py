@@ -6,6 +6,7 @@ File roles: ``broker`` (the broker class), ``consumer``, ``admin`` (inspection, 
 """
 
 from .broker import MAX_DECLARE_ATTEMPTS, MAX_ENQUEUE_ATTEMPTS, RabbitmqBroker
+from .broker import _IgnoreScaryLogs as _IgnoreScaryLogs  # Dramatiq's tests import it from here
 from .consumer import RabbitmqMessageProxy
 from .dead_letters import DEAD_MESSAGE_TTL
 

@@ -46,11 +46,10 @@ class RedisAdmin:
     client, namespace and scripts."""
 
     def __init__(self, broker: RedisBroker) -> None:
+        self.broker = broker
         self.client: redis.Redis = broker.client
         self.namespace = broker.namespace
-        self.heartbeat_timeout = broker.heartbeat_timeout
         self.scripts: dict[str, Any] = broker.scripts
-        self.get_declared_queues = broker.get_declared_queues
         self._search_script: Any = None
 
     def _dead_key(self, queue_name: str) -> str:
@@ -59,7 +58,7 @@ class RedisAdmin:
     def queue_stats(self) -> dict[str, dict[str, int]]:
         """Per declared queue: ``ready`` (waiting), ``delayed`` (on the delay queue, waiting or
         held by a worker), ``in_flight`` (fetched, not acked) and ``dead`` counts."""
-        queues = sorted(self.get_declared_queues())
+        queues = sorted(self.broker.get_declared_queues())
         if not queues:
             return {}
         counts = self.scripts["stats"](args=[self.namespace, *queues])
@@ -188,7 +187,7 @@ class RedisAdmin:
             entry.update(
                 worker_id=worker_id,
                 last_seen=int(score),
-                alive=int(score) > now - self.heartbeat_timeout,
+                alive=int(score) > now - self.broker.heartbeat_timeout,
             )
             workers.append(entry)
         return workers

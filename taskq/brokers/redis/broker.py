@@ -120,6 +120,8 @@ class RedisBroker(Broker):
         self.requeue_interval = self._requeue_interval(requeue_deadline, requeue_interval)
         #: Identifies this process's consumers in ``__acks__`` and ``__heartbeats__`` keys.
         self.worker_id = generate_unique_id()
+        #: Dramatiq's name for the worker id; a plain attribute, as programs may set it.
+        self.broker_id = self.worker_id
         self._owns_client = client is None
         if client is None:
             if url:
@@ -147,10 +149,9 @@ class RedisBroker(Broker):
         """Dramatiq's name for :attr:`dead_letter_ttl` (ms dead letters are kept)."""
         return self.dead_letter_ttl
 
-    @property
-    def broker_id(self) -> str:
-        """Dramatiq's name for :attr:`worker_id`, kept for programs that read it."""
-        return self.worker_id
+    @dead_message_ttl.setter
+    def dead_message_ttl(self, value: int) -> None:
+        self.dead_letter_ttl = value
 
     def _requeue_interval(self, deadline: int | None, interval: int | None) -> int:
         if interval is not None:

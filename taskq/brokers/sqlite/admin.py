@@ -45,7 +45,8 @@ def move_to_dead_letters(
 class SQLiteAdmin:
     """Read-mostly operations used by ``taskq info``, the TUI and notebooks, on the broker's
     file. ``priority`` gives a requeued message its actor's priority; ``declared_queues``
-    adds the queues this process declared to those recorded in the file."""
+    adds the queues this process declared to those recorded in the file;
+    ``visibility_timeout`` (read on each call) sets how recent a live worker's heartbeat is."""
 
     def __init__(
         self,
@@ -53,12 +54,12 @@ class SQLiteAdmin:
         *,
         priority: Callable[[Message[Any]], int],
         declared_queues: Callable[[], Iterable[str]],
-        visibility_timeout: int,
+        visibility_timeout: Callable[[], int],
     ) -> None:
         self.db = db
         self._priority = priority
         self._declared_queues = declared_queues
-        self.visibility_timeout = visibility_timeout
+        self._visibility_timeout = visibility_timeout
 
     def queue_stats(self) -> dict[str, dict[str, int]]:
         """Per queue known to the file or this process: ready, delayed, in_flight, dead."""
@@ -89,7 +90,7 @@ class SQLiteAdmin:
 
     def worker_heartbeats(self) -> list[dict[str, Any]]:
         """Processes consuming from this file whose heartbeat is recent."""
-        window = max(3 * min(self.visibility_timeout / 3, 5000), 15_000)
+        window = max(3 * min(self._visibility_timeout() / 3, 5000), 15_000)
         rows = self.db.read(
             "SELECT worker_id, hostname, pid, queues, started_at, last_seen FROM taskq_workers"
             " WHERE last_seen >= ? ORDER BY worker_id",

@@ -100,7 +100,7 @@ class SQLiteBroker(Broker):
             self.db,
             priority=self._priority,
             declared_queues=self.get_declared_queues,
-            visibility_timeout=visibility_timeout,
+            visibility_timeout=lambda: self.visibility_timeout,
         )
         super().__init__(middleware=middleware, events=SQLiteEvents(self.path, max_events))
 
