@@ -207,6 +207,11 @@ class group:  # noqa: N801 - Dramatiq's name
                 "group_completion_callbacks": self.completion_callbacks,
             }
             self.children = [_with_options(child, extra) for child in self.children]
+        if self._streamed is not None:
+            raise RuntimeError(
+                "this group was made from a generator and has run: its messages are gone "
+                "(make the group from a list to run it more than once)"
+            )
         if self._pending is not None and not self.completion_callbacks:
             self._stream(self._pending, delay)
             return self

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import taskq
-from taskq.common import current_millis
+from taskq.common import current_millis, dq_name
 from taskq.eta import MAX_ETA_AHEAD_MS, judge_eta
 from tests.helpers import wait_for
 
@@ -92,3 +92,29 @@ def test_judge_eta(eta: Any, action: str) -> None:
     assert (verdict.reason is not None) == (action == "dead")
     if action == "hold":
         assert verdict.delay == eta - 1_000
+
+
+def test_an_absurd_eta_on_a_delay_queue_is_dead_lettered_too(
+    broker_kind: str,
+    any_broker: taskq.Broker,
+    push_raw: Any,
+    queue_name: str,
+    start_worker: Any,
+) -> None:
+    if broker_kind == "sqlite":
+        pytest.skip("SQLite has no delay queue: a delayed row waits in its own queue")
+    ran: list[str] = []
+
+    @taskq.actor(queue_name=queue_name, actor_name="stamp", max_retries=0)
+    def stamp(value: str) -> None:
+        ran.append(value)
+
+    push_raw(any_broker, dq_name(queue_name), raw(queue_name, "negative", -5))
+    stamp.send_with_options(args=("delayed",), delay=50)
+    start_worker(any_broker, worker_threads=1)
+    wait_for(lambda: ran == ["delayed"], 30, message="the valid delayed message")
+    letters = wait_for(
+        lambda: any_broker.dead_letter_messages(queue_name), 30, message="the dead letter"
+    )
+    assert [letter.message.args[0] for letter in letters if letter.message] == ["negative"]
+    assert "message option 'eta' is -5" in (letters[0].reason or "")

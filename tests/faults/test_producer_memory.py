@@ -49,3 +49,14 @@ def test_a_streamed_group_still_waits_and_returns_results_in_order(
     assert len(group) == size + 1
     assert group.completed and group.completed_count == size + 1
     assert list(group.get_results()) == [2 * i for i in range(size)] + [-2]
+
+
+def test_a_streamed_group_refuses_to_run_twice(stub_broker: taskq.Broker) -> None:
+    @taskq.actor
+    def noop(i: int) -> None:
+        pass
+
+    group = taskq.group(noop.message(i) for i in range(3)).run()
+    with pytest.raises(RuntimeError, match="made from a generator"):
+        group.run()
+    assert stub_broker.queue_stats()[noop.queue_name]["ready"] == 3
