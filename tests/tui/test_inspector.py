@@ -82,7 +82,7 @@ async def select_row(app: Any, pilot: Any, message_id: str) -> None:
     await pilot.press("2")
     table = app.query_one("#message-table")
     await wait_until(pilot, lambda: table.has_focus, message="the message table focused")
-    table.move_cursor(row=table.get_row_index(message_id))
+    table.move_cursor(table.row_index(message_id))
     await pilot.pause()
 
 
@@ -114,10 +114,10 @@ async def test_failed_message_detail_copy_and_retry_with_edited_args(
             pilot, lambda: status_of(app, failed.message_id) == "dead", message="boom dead"
         )
         await select_row(app, pilot, failed.message_id)
-        row = app.query_one("#message-table").get_row(failed.message_id)
-        cells = [str(cell) for cell in row[1:5]]
-        assert cells == ["dead", short(queue_name, 10), "boom", '["tui test"]']
-        assert str(row[7]) == "ValueError: boom tui test"
+        table = app.query_one("#message-table")
+        row = table.row_texts(table.row_index(failed.message_id))
+        assert row[1:5] == ["dead", short(queue_name, 10), "boom", '["tui test"]']
+        assert row[7] == "ValueError: boom tui test"
         assert app.query_one("#message-table").row_count == 1  # one row, not one per event
 
         pane = rendered_text(app.query_one("#message-detail"))
@@ -196,7 +196,7 @@ async def test_abort_a_running_message(
             pilot,
             lambda: (
                 table_column(app, "#message-table", 1)[
-                    app.query_one("#message-table").get_row_index(nap.message_id)
+                    app.query_one("#message-table").row_index(nap.message_id)
                 ]
                 == "aborted"
             ),
