@@ -209,14 +209,14 @@ class MessagesView(TabView):
                 if message_id in self._shown:
                     table.refresh_key(message_id)
                 else:
-                    table.append(message_id)
+                    table.append_row(message_id)
                     self._shown[message_id] = None
             elif message_id in self._shown:
-                table.remove(message_id)
+                table.remove_row(message_id)
                 del self._shown[message_id]
         while len(self._shown) > MAX_ROWS:
             oldest = next(iter(self._shown))
-            table.remove(oldest)
+            table.remove_row(oldest)
             del self._shown[oldest]
         if follow and table.row_count:
             table.move_cursor(table.row_count - 1)

@@ -137,7 +137,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self.move_cursor(len(self._keys) - 1 if index is None else index)
         self.refresh()
 
-    def append(self, key: str) -> None:
+    def append_row(self, key: str) -> None:
         """Add a row at the bottom."""
         if self._positions is not None:
             self._positions[key] = len(self._keys)
@@ -145,7 +145,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._resized()
         self.refresh_key(key)
 
-    def remove(self, key: str) -> None:
+    def remove_row(self, key: str) -> None:
         """Drop ``key``'s row; the cursor stays on the row it was on, if that one is kept."""
         index = self.row_index(key)
         if index is None:
