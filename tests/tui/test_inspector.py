@@ -311,3 +311,46 @@ async def test_keys_do_what_the_footer_says(make_app: Any, module_in_cwd: Any) -
         await wait_until(pilot, lambda: group.child_pids(), message="its worker")
         await pilot.press("q")
         await wait_until(pilot, lambda: group.returncode is not None, message="group stopped")
+
+
+async def test_the_detail_pane_shows_a_long_traceback_in_full() -> None:
+    """A failed message's traceback of 41 chained errors (~13 KB, over the 2 KiB events once
+    kept) is shown whole in the detail pane, from its first line to the last error."""
+    from taskq.brokers.stub import StubBroker
+    from taskq_tui.app import TaskqApp
+    from taskq_tui.broker_link import BrokerLink
+    from taskq_tui.config import TuiConfig
+
+    blocks = [
+        f'  File "jobs.py", line {10 + depth}, in deep\n    deep.fn({depth - 1})\n'
+        f"ValueError: level {depth}\n"
+        for depth in range(41)
+    ]
+    joint = "\nThe above exception was the direct cause of the following exception:\n\n"
+    text = joint.join(f"Traceback (most recent call last):\n{block}" for block in blocks)
+    base = {"message_id": "m-deep", "queue_name": "q", "actor_name": "deep", "worker": "h:1"}
+    config = TuiConfig(broker_url="stub://", live=False)
+    app = TaskqApp(config, BrokerLink(config.broker_url, broker=StubBroker()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.add_events(
+            [
+                {**base, "event": "enqueued", "timestamp": 1_000, "args": [40], "kwargs": {}},
+                {**base, "event": "started", "timestamp": 1_001},
+                {
+                    **base,
+                    "event": "failed",
+                    "timestamp": 1_020,
+                    "exception_type": "ValueError",
+                    "exception": "level 40",
+                    "traceback": text,
+                },
+            ]
+        )
+        await select_row(app, pilot, "m-deep")
+        detail = app.query_one("#message-detail")
+        await wait_until(pilot, lambda: detail.record is not None, message="the detail pane")
+        pane = rendered_text(detail)
+        assert len(text) > 4096
+        assert pane.count("Traceback (most recent call last):") == 41
+        assert all(f"ValueError: level {depth}\n" in pane for depth in range(41))
+        assert pane.rstrip().endswith("ValueError: level 40")
