@@ -34,10 +34,22 @@ logger = logging.getLogger("taskq.middleware.events")
 
 #: Longest JSON text (characters) kept for args, kwargs, options and results in an event.
 MAX_FIELD_SIZE = 2048
-#: Longest traceback text kept in a ``failed`` event.
-MAX_TRACEBACK_SIZE = 2048
+#: Longest traceback text (characters) kept in a ``failed`` or ``dead_lettered`` event: 64 KiB,
+#: so the TUI's detail pane shows a traceback in full. A longer one (deep recursion) keeps its
+#: start and its end, the part that names the error, with a note of what was cut between.
+MAX_TRACEBACK_SIZE = 65_536
 _HOSTNAME = socket.gethostname()
 _publishers: weakref.WeakSet[Events] = weakref.WeakSet()
+
+
+def bounded_traceback(text: str, limit: int = MAX_TRACEBACK_SIZE) -> str:
+    """``text`` whole when it fits ``limit`` characters, else its first quarter and its last
+    three quarters (where the error is) around a line saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    head = limit // 4
+    tail = limit - head
+    return f"{text[:head]}\n[... {len(text) - limit} characters cut ...]\n{text[-tail:]}"
 
 
 def bounded(value: Any, limit: int = MAX_FIELD_SIZE) -> Any:
@@ -223,7 +235,7 @@ class Events(Middleware):
             retries=message.options.get("retries", 0),
             exception_type=type(exception).__name__,
             exception=str(exception)[:MAX_FIELD_SIZE],
-            traceback=text[-MAX_TRACEBACK_SIZE:],
+            traceback=bounded_traceback(text),
         )
 
     def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
@@ -240,7 +252,7 @@ class Events(Middleware):
             "dead_lettered",
             message.message,
             retries=message.options.get("retries", 0),
-            reason=str(reason)[-MAX_TRACEBACK_SIZE:],
+            reason=bounded_traceback(str(reason)),
         )
 
     def after_worker_shutdown(self, broker: Broker, worker: Worker) -> None:

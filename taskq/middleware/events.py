@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
-from ..events.publisher import MAX_FIELD_SIZE, MAX_TRACEBACK_SIZE, Events, bounded
+from ..events.publisher import (
+    MAX_FIELD_SIZE,
+    MAX_TRACEBACK_SIZE,
+    Events,
+    bounded,
+    bounded_traceback,
+)
 
-__all__ = ["MAX_FIELD_SIZE", "MAX_TRACEBACK_SIZE", "Events", "bounded"]
+__all__ = ["MAX_FIELD_SIZE", "MAX_TRACEBACK_SIZE", "Events", "bounded", "bounded_traceback"]

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.timer import Timer
-from textual.widgets import DataTable, Input, Select, Static
+from textual.widgets import Input, Select, Static
 
 from ..controller import ABORT_NO_MODULE
 from ..formatting import clock_time, short
@@ -21,10 +21,12 @@ from ..message_index import FINISHED, STATUSES, MessageFilter, MessageRecord
 from ..requests import AbortRequested, RetryRequested
 from ..screens.enqueue import EnqueueRequest
 from ..widgets.message_detail import MessageDetail
+from ..widgets.virtual_table import Column, VirtualTable
 from .base import TabView
 
-#: Rows kept in the table (the newest matching messages); the rest stay searchable.
-MAX_ROWS = 100
+#: Rows kept in the table (the newest matching messages); the rest stay searchable. Only the
+#: rows on screen are drawn, so this bounds memory and the filter's scan, not the redraw.
+MAX_ROWS = 1000
 #: Seconds the cursor rests on a row before the detail pane shows it.
 DETAIL_DELAY = 0.1
 #: Statuses a message can still be aborted in.
@@ -38,16 +40,16 @@ STATUS_STYLE = {
     "running": "cyan",
     "delayed": "magenta",
 }
-#: (key, label, width) of each column.
+#: The table's columns (the last, the error, takes the width left).
 COLUMNS = [
-    ("time", "Time", 12),
-    ("status", "Status", 9),
-    ("queue", "Queue", 10),
-    ("actor", "Actor", 14),
-    ("args", "Args", 20),
-    ("worker", "Worker", 12),
-    ("ms", "ms", 6),
-    ("error", "Error", 18),
+    Column("time", "Time", 12),
+    Column("status", "Status", 9),
+    Column("queue", "Queue", 10),
+    Column("actor", "Actor", 14),
+    Column("args", "Args", 20),
+    Column("worker", "Worker", 12),
+    Column("ms", "ms", 6),
+    Column("error", "Error", 18),
 ]
 
 
@@ -68,7 +70,7 @@ def _cells(record: MessageRecord) -> list[Any]:
         Text(short(record.args_text(), 20)),
         Text(short(record.worker, 12)),
         Text("" if record.duration_ms is None else str(record.duration_ms)),
-        Text(short(record.error, 40), style="red"),
+        Text(short(record.error, 80), style="red"),
     ]
 
 
@@ -81,7 +83,9 @@ class MessagesView(TabView):
     MessagesView #message-filters .filter { width: 16; }
     MessagesView #f-status { width: 20; }
     MessagesView #f-text { width: 1fr; }
-    MessagesView #tail-count { width: auto; min-width: 24; padding: 1 1 0 1; color: $text-muted; }
+    MessagesView #tail-count {
+        width: 44; padding: 1 1 0 1; color: $text-muted; text-align: right;
+    }
     MessagesView #message-table { height: 1fr; }
     MessagesView #detail-scroll { height: 14; border-top: solid $primary-darken-2; }
     """
@@ -125,17 +129,18 @@ class MessagesView(TabView):
             yield Select([(s, s) for s in STATUSES], prompt="any status", id="f-status")
             yield Input(placeholder="/ search id, actor, args, error", id="f-text")
             yield Static("", id="tail-count")
-        table: DataTable[Any] = DataTable(id="message-table", cursor_type="row")
-        for key, label, width in COLUMNS:
-            table.add_column(label, width=width, key=key)
-        yield table
+        yield VirtualTable(COLUMNS, self._row_cells, id="message-table")
         with VerticalScroll(id="detail-scroll"):
             yield MessageDetail(id="message-detail")
 
     @property
-    def table(self) -> DataTable[Any]:
+    def table(self) -> VirtualTable:
         """The message table."""
-        return self.query_one("#message-table", DataTable)
+        return self.query_one("#message-table", VirtualTable)
+
+    def _row_cells(self, message_id: str) -> list[Any]:
+        record = self.context.messages.get(message_id)
+        return row_cells(record) if record is not None else [Text("")] * len(COLUMNS)
 
     def on_mount(self) -> None:
         self.rebuild()
@@ -198,16 +203,13 @@ class MessagesView(TabView):
         self._synced = index.version
         table = self.table
         follow = table.row_count == 0 or table.cursor_row >= table.row_count - 1
-        selected = self.selected_record()
         for record in changed:
             message_id = record.message_id
             if index.get(message_id) is record and self.message_filter.matches(record):
-                cells = row_cells(record)
                 if message_id in self._shown:
-                    for (key, _, _), value in zip(COLUMNS, cells, strict=True):
-                        table.update_cell(message_id, key, value)
+                    table.refresh_key(message_id)
                 else:
-                    table.add_row(*cells, key=message_id)
+                    table.append_row(message_id)
                     self._shown[message_id] = None
             elif message_id in self._shown:
                 table.remove_row(message_id)
@@ -217,29 +219,21 @@ class MessagesView(TabView):
             table.remove_row(oldest)
             del self._shown[oldest]
         if follow and table.row_count:
-            table.move_cursor(row=table.row_count - 1, animate=False)
-        elif selected is not None and selected.message_id in self._shown:
-            table.move_cursor(row=table.get_row_index(selected.message_id), animate=False)
+            table.move_cursor(table.row_count - 1)
         detail = self.query_one(MessageDetail)
         if detail.record is not None and detail.record in changed:
             self.show_detail(detail.record)
         self._update_count()
 
     def rebuild(self) -> None:
-        """Redraw the table from the index with the current filter."""
+        """Redraw the table from the index with the current filter (the rows on screen only are
+        drawn, at the next frame)."""
         index = self.context.messages
         table = self.table
-        selected = self.selected_record()
-        table.clear()
         self._synced = index.version
         records = index.newest(self.message_filter, MAX_ROWS)
         self._shown = dict.fromkeys(r.message_id for r in records)
-        for record in records:
-            table.add_row(*row_cells(record), key=record.message_id)
-        if selected is not None and selected.message_id in self._shown:
-            table.move_cursor(row=table.get_row_index(selected.message_id), animate=False)
-        elif table.row_count:
-            table.move_cursor(row=table.row_count - 1, animate=False)
+        table.set_rows(list(self._shown), cursor_key=table.cursor_key)
         self._update_count()
 
     def _update_count(self) -> None:
@@ -247,18 +241,16 @@ class MessagesView(TabView):
         text = f"{len(self._shown)} shown / {len(index)} messages"
         if inbox.dropped:
             text += f" / {inbox.dropped} events dropped"
-        self.query_one("#tail-count", Static).update(text)
+        # A fixed width: a new count redraws the line without a layout of the whole screen.
+        self.query_one("#tail-count", Static).update(text, layout=False)
 
     def selected_record(self) -> MessageRecord | None:
         """The message under the cursor."""
-        table = self.table
-        if table.row_count == 0:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self.context.messages.get(key or "")
+        key = self.table.cursor_key
+        return self.context.messages.get(key) if key is not None else None
 
     # -- the detail pane --------------------------------------------------------------------------
-    @on(DataTable.RowHighlighted, "#message-table")
+    @on(VirtualTable.RowHighlighted, "#message-table")
     def on_row_highlighted(self) -> None:
         # Not at once: while the cursor runs down the rows, or a search is typed, the table
         # redraws first and the pane follows once the cursor rests (one layout, not one a key).

@@ -160,13 +160,17 @@ class QueuesView(TabView):
     def set_dead_letters(
         self, queue: str, letters: list[DeadLetter], search: str = "", elapsed_ms: float = 0.0
     ) -> None:
-        """Show freshly loaded dead letters (main thread); stale answers are dropped."""
-        if queue == self.selected_queue and search == self.search:
+        """Show freshly loaded dead letters (main thread); stale answers are dropped, and so are
+        answers that arrive while the app closes (its widgets are already gone)."""
+        if queue == self.selected_queue and search == self.search and self._ready():
             self.dead_letters = letters
             self._shown_search = search
             self._search_ms = elapsed_ms
             self._show_title()
             self.show_dead_letters()
+
+    def _ready(self) -> bool:
+        return bool(self.query("#dead-title"))
 
     def action_focus_search(self) -> None:
         """Focus the dead-letter search box."""

@@ -57,8 +57,9 @@ class MessageDetail(Static):
     MessageDetail { padding: 0 1; }
     """
 
-    record: reactive[MessageRecord | None] = reactive(None, always_update=True)
-    stored_result: reactive[str] = reactive("")
+    # layout: the pane's height follows its content (a traceback is taller than a success)
+    record: reactive[MessageRecord | None] = reactive(None, always_update=True, layout=True)
+    stored_result: reactive[str] = reactive("", layout=True)
 
     def render(self) -> RenderableType:
         record = self.record

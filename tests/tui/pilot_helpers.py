@@ -48,6 +48,9 @@ async def wait_until(
 
 
 def table_column(app: Any, selector: str, column: int) -> list[str]:
-    """The plain text of one column of a DataTable, top to bottom."""
+    """The plain text of one column of a DataTable (or the messages' VirtualTable), top to
+    bottom."""
     table = app.query_one(selector)
+    if hasattr(table, "row_texts"):
+        return [table.row_texts(i)[column] for i in range(table.row_count)]
     return [str(table.get_row_at(i)[column]) for i in range(table.row_count)]

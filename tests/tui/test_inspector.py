@@ -82,7 +82,7 @@ async def select_row(app: Any, pilot: Any, message_id: str) -> None:
     await pilot.press("2")
     table = app.query_one("#message-table")
     await wait_until(pilot, lambda: table.has_focus, message="the message table focused")
-    table.move_cursor(row=table.get_row_index(message_id))
+    table.move_cursor(table.row_index(message_id))
     await pilot.pause()
 
 
@@ -114,10 +114,10 @@ async def test_failed_message_detail_copy_and_retry_with_edited_args(
             pilot, lambda: status_of(app, failed.message_id) == "dead", message="boom dead"
         )
         await select_row(app, pilot, failed.message_id)
-        row = app.query_one("#message-table").get_row(failed.message_id)
-        cells = [str(cell) for cell in row[1:5]]
-        assert cells == ["dead", short(queue_name, 10), "boom", '["tui test"]']
-        assert str(row[7]) == "ValueError: boom tui test"
+        table = app.query_one("#message-table")
+        row = table.row_texts(table.row_index(failed.message_id))
+        assert row[1:5] == ["dead", short(queue_name, 10), "boom", '["tui test"]']
+        assert row[7] == "ValueError: boom tui test"
         assert app.query_one("#message-table").row_count == 1  # one row, not one per event
 
         pane = rendered_text(app.query_one("#message-detail"))
@@ -196,7 +196,7 @@ async def test_abort_a_running_message(
             pilot,
             lambda: (
                 table_column(app, "#message-table", 1)[
-                    app.query_one("#message-table").get_row_index(nap.message_id)
+                    app.query_one("#message-table").row_index(nap.message_id)
                 ]
                 == "aborted"
             ),
@@ -311,3 +311,46 @@ async def test_keys_do_what_the_footer_says(make_app: Any, module_in_cwd: Any) -
         await wait_until(pilot, lambda: group.child_pids(), message="its worker")
         await pilot.press("q")
         await wait_until(pilot, lambda: group.returncode is not None, message="group stopped")
+
+
+async def test_the_detail_pane_shows_a_long_traceback_in_full() -> None:
+    """A failed message's traceback of 41 chained errors (~13 KB, over the 2 KiB events once
+    kept) is shown whole in the detail pane, from its first line to the last error."""
+    from taskq.brokers.stub import StubBroker
+    from taskq_tui.app import TaskqApp
+    from taskq_tui.broker_link import BrokerLink
+    from taskq_tui.config import TuiConfig
+
+    blocks = [
+        f'  File "jobs.py", line {10 + depth}, in deep\n    deep.fn({depth - 1})\n'
+        f"ValueError: level {depth}\n"
+        for depth in range(41)
+    ]
+    joint = "\nThe above exception was the direct cause of the following exception:\n\n"
+    text = joint.join(f"Traceback (most recent call last):\n{block}" for block in blocks)
+    base = {"message_id": "m-deep", "queue_name": "q", "actor_name": "deep", "worker": "h:1"}
+    config = TuiConfig(broker_url="stub://", live=False)
+    app = TaskqApp(config, BrokerLink(config.broker_url, broker=StubBroker()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.add_events(
+            [
+                {**base, "event": "enqueued", "timestamp": 1_000, "args": [40], "kwargs": {}},
+                {**base, "event": "started", "timestamp": 1_001},
+                {
+                    **base,
+                    "event": "failed",
+                    "timestamp": 1_020,
+                    "exception_type": "ValueError",
+                    "exception": "level 40",
+                    "traceback": text,
+                },
+            ]
+        )
+        await select_row(app, pilot, "m-deep")
+        detail = app.query_one("#message-detail")
+        await wait_until(pilot, lambda: detail.record is not None, message="the detail pane")
+        pane = rendered_text(detail)
+        assert len(text) > 4096
+        assert pane.count("Traceback (most recent call last):") == 41
+        assert all(f"ValueError: level {depth}\n" in pane for depth in range(41))
+        assert pane.rstrip().endswith("ValueError: level 40")

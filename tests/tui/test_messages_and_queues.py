@@ -49,7 +49,7 @@ async def test_enqueue_from_the_form_shows_the_event_in_the_tail(
             lambda: table_column(app, "#message-table", 1) == ["succeeded"],
             message="one succeeded row in the table",
         )
-        assert app.query_one("#message-table").get_row_index(done[0].message_id) == 0
+        assert app.query_one("#message-table").row_index(done[0].message_id) == 0
         await wait_until(  # the UI's own "enqueued" may arrive after the worker's events
             pilot,
             lambda: [e["event"] for e in done[0].events] == ["enqueued", "started", "succeeded"],

@@ -82,8 +82,7 @@ def succeeded_row(app: Any, actor: str) -> int | None:
     """Index of the first table row showing a succeeded ``actor`` message, if any."""
     table = app.query_one("#message-table")
     for index in range(table.row_count):
-        key = table.coordinate_to_cell_key((index, 0)).row_key.value
-        record = app.messages.get(key)
+        record = app.messages.get(table.keys[index])
         if record and record.actor_name == actor and record.status == "succeeded":
             return index
     return None
@@ -103,7 +102,7 @@ async def show_result_of_add(app: Any, pilot: Any, sqlite_broker: Any, queue_nam
     )
     table = app.query_one("#message-table")
     table.focus()
-    table.move_cursor(row=row - 1)
+    table.move_cursor(row - 1)
     detail = app.query_one("#message-detail")
     return await wait_until(
         pilot, lambda: detail.stored_result, message="a result in the detail pane"

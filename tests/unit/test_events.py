@@ -11,7 +11,7 @@ import taskq
 from taskq import events
 from taskq.brokers.stub import StubBroker
 from taskq.middleware import Middleware, SkipMessage
-from taskq.middleware.events import Events, bounded
+from taskq.middleware.events import MAX_TRACEBACK_SIZE, Events, bounded, bounded_traceback
 from taskq.results import Results
 from taskq.results.backends import StubBackend
 from taskq.urls import broker_from_url
@@ -157,6 +157,47 @@ def test_a_subscriber_that_stops_reading_does_not_stall_the_worker(
     assert worker.processed == count
     print(f"\n{count} messages with a stalled subscriber: {elapsed * 1000:.0f} ms")
     stalled.close()
+
+
+def test_failed_and_dead_lettered_events_carry_the_whole_traceback(
+    broker, queue_name, start_worker
+):
+    """A traceback far over the old 2 KiB cut (41 chained errors) arrives whole, first error
+    to the last, in the failed event and in the dead-letter reason."""
+
+    @taskq.actor(queue_name=queue_name, max_retries=0)
+    def deep(depth: int) -> None:
+        try:
+            if depth:
+                deep.fn(depth - 1)
+            else:
+                raise KeyError("the bottom")
+        except Exception as error:
+            raise ValueError(f"level {depth}") from error
+
+    with events.subscribe(broker) as subscription:
+        start_worker(broker)
+        message = deep.send(40)
+        seen = events_of(subscription, message.message_id, "dead_lettered")
+    failed = next(e for e in seen if e["event"] == "failed")
+    text = failed["traceback"]
+    assert len(text) > 4096
+    assert text.startswith("Traceback (most recent call last):")
+    assert "KeyError: 'the bottom'" in text
+    assert all(f"ValueError: level {depth}\n" in text for depth in range(41))
+    assert text.rstrip().endswith("ValueError: level 40")
+    assert seen[-1]["reason"].rstrip().endswith("ValueError: level 40")
+    assert "characters cut" not in text
+
+
+def test_a_traceback_over_64_kib_keeps_its_start_and_its_error():
+    text = "Traceback (most recent call last):\n" + "  frame\n" * 20_000 + "RecursionError: deep"
+    kept = bounded_traceback(text)
+    assert len(kept) < MAX_TRACEBACK_SIZE + 100
+    assert kept.startswith("Traceback (most recent call last):")
+    assert kept.endswith("RecursionError: deep")
+    assert f"[... {len(text) - MAX_TRACEBACK_SIZE} characters cut ...]" in kept
+    assert bounded_traceback("short") == "short"
 
 
 def test_large_arguments_are_truncated_to_a_bounded_size():
