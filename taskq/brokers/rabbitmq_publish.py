@@ -13,7 +13,9 @@ being written into a dead socket.
 
 This reads pika internals (the connection's ``_impl`` and its plaintext transport); when they
 are not what is expected, :func:`publish_direct` declines and the caller publishes through
-pika's public API.
+pika's public API. It does so too on any pika release outside :data:`TESTED_PIKA`, the
+releases ``tests/integration/rabbitmq/test_pika_internals.py`` checks those internals on (and
+``pyproject.toml`` allows): a pika that renamed them costs speed, never a message.
 """
 
 from __future__ import annotations
@@ -23,7 +25,28 @@ from typing import Any
 
 import pika
 from pika import frame, spec
-from pika.adapters.utils.io_services_utils import _AsyncPlaintextTransport
+
+try:
+    from pika.adapters.utils.io_services_utils import _AsyncPlaintextTransport
+except ImportError:  # pika moved its transport: every publish takes pika's public path
+    _AsyncPlaintextTransport = None
+
+#: The pika releases (major, minor) whose private names taskq relies on (here, in
+#: ``rabbitmq_connection.send_frames_together`` and in the consumer's acks). Keep in step with
+#: the ``pika`` bound in ``pyproject.toml``; the internals test fails on any other release.
+TESTED_PIKA = ((1, 3), (1, 4))
+
+
+def _pika_release() -> tuple[int, int]:
+    try:
+        major, minor = (int(part) for part in pika.__version__.split(".")[:2])
+    except ValueError:
+        return (0, 0)
+    return major, minor
+
+
+#: Whether this pika is one whose internals taskq may use (else only its public API).
+PIKA_INTERNALS = _pika_release() in TESTED_PIKA and _AsyncPlaintextTransport is not None
 
 #: Marshaled ``basic.publish`` method frames by (channel number, routing key); bounded.
 _method_frames: dict[tuple[int, str], bytes] = {}
@@ -40,6 +63,8 @@ def publish_direct(
     or unknown pika internals). Raises ``OSError`` when the socket fails: the connection is
     then unusable. Not for a channel in confirm mode, whose publishes pika must count.
     """
+    if not PIKA_INTERNALS:
+        return False
     impl: Any = getattr(getattr(channel, "connection", None), "_impl", None)
     transport: Any = getattr(impl, "_transport", None)
     if (
