@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import time
 
 import redis
 
@@ -24,6 +25,9 @@ def _make_broker():  # noqa: ANN202 - either framework's Broker
     if settings.BROKER == "rabbitmq":
         module = importlib.import_module(f"{FRAMEWORK}.brokers.rabbitmq")
         return module.RabbitmqBroker(url=settings.AMQP_URL)
+    if settings.BROKER == "sqlite":
+        module = importlib.import_module(f"{FRAMEWORK}.brokers.sqlite")
+        return module.SQLiteBroker(path=settings.SQLITE_PATH)
     module = importlib.import_module(f"{FRAMEWORK}.brokers.redis")
     return module.RedisBroker(url=settings.REDIS_URL, namespace=settings.NAMESPACE)
 
@@ -36,3 +40,8 @@ client = redis.Redis.from_url(settings.REDIS_URL)
 @fw.actor(queue_name=settings.QUEUE, max_retries=0)
 def incr() -> None:
     client.incr(COUNTER_KEY)
+
+
+@fw.actor(queue_name=settings.QUEUE, max_retries=0)
+def latency(sent_at: float) -> None:
+    settings.record_latency(client, sent_at, time.time())

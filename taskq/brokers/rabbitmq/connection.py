@@ -20,6 +20,7 @@ import pika.exceptions
 
 from ...common import compute_backoff, mask_url
 from ...errors import ConnectionClosed, ConnectionFailed
+from .publish import PIKA_INTERNALS
 
 logger = logging.getLogger("taskq.brokers.rabbitmq")
 
@@ -164,7 +165,8 @@ def send_frames_together(connection: pika.BlockingConnection) -> None:
     """
     impl: Any = getattr(connection, "_impl", None)
     if not (
-        hasattr(impl, "_output_marshaled_frames")
+        PIKA_INTERNALS
+        and hasattr(impl, "_output_marshaled_frames")
         and hasattr(impl, "_adapter_emit_data")
         and hasattr(impl, "bytes_sent")
         and hasattr(impl, "frames_sent")

@@ -31,6 +31,7 @@ from ...errors import ConnectionClosed
 from ...message import Message
 from ..shared import decode_or_dead_letter, nack_reason
 from .connection import RETRYABLE_ERRORS, close_quietly, is_channel_error, logger
+from .publish import PIKA_INTERNALS
 
 if TYPE_CHECKING:
     from .connection import Targets
@@ -264,13 +265,18 @@ class RabbitmqConsumer(Consumer):
         )
         self._ack_tag(tag)
 
+    def _settler(self) -> Any:
+        """The channel acks are written on: pika's asynchronous channel under the blocking
+        one on the pika releases taskq is tested with, else the blocking channel itself."""
+        return self.channel._impl if PIKA_INTERNALS else self.channel
+
     def _ack_tag(self, tag: int) -> None:
         self._outstanding.discard(tag)
-        self.channel._impl.basic_ack(tag)
+        self._settler().basic_ack(tag)
 
     def _requeue_tag(self, tag: int) -> None:
         self._outstanding.discard(tag)
-        self.channel._impl.basic_nack(tag, requeue=True)
+        self._settler().basic_nack(tag, requeue=True)
 
     def _ack_tags(self, tags: list[int]) -> None:
         """Ack ``tags`` with as few frames as possible: one ``multiple=True`` ack for every tag
@@ -281,7 +287,7 @@ class RabbitmqConsumer(Consumer):
         oldest_busy = min(busy) if busy else None
         covered = [t for t in acking if oldest_busy is None or t < oldest_busy]
         if len(covered) > 1:
-            self.channel._impl.basic_ack(max(covered), multiple=True)
+            self._settler().basic_ack(max(covered), multiple=True)
             outstanding.difference_update(covered)
             acking.difference_update(covered)
         for tag in sorted(acking):

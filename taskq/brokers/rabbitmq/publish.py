@@ -11,11 +11,11 @@ the end of the stream) sends the publish through pika, whose poll reads it first
 connection the server closed is noticed and the message retried on a new one instead of
 being written into a dead socket.
 
-This reads pika internals (the connection's ``_impl`` and its plaintext transport). They are
-used only on the pika releases in ``SUPPORTED_PIKA`` (pyproject.toml bounds pika to them) and
-only when the private transport class imports; otherwise :func:`publish_direct` declines and
-the caller publishes through pika's public API. ``tests/integration/rabbitmq/test_publish.py``
-fails loudly when a supported release no longer has the private names.
+This reads pika internals (the connection's ``_impl`` and its plaintext transport); when they
+are not what is expected, :func:`publish_direct` declines and the caller publishes through
+pika's public API. It does so too on any pika release outside :data:`TESTED_PIKA`, the
+releases ``tests/integration/rabbitmq/test_pika_internals.py`` checks those internals on (and
+``pyproject.toml`` allows): a pika that renamed them costs speed, never a message.
 """
 
 from __future__ import annotations
@@ -26,30 +26,27 @@ from typing import Any
 import pika
 from pika import frame, spec
 
-#: The pika releases (major, minor) whose private names this module was written against.
-SUPPORTED_PIKA = ((1, 3), (1, 4))
+try:
+    from pika.adapters.utils.io_services_utils import _AsyncPlaintextTransport
+except ImportError:  # pika moved its transport: every publish takes pika's public path
+    _AsyncPlaintextTransport = None
+
+#: The pika releases (major, minor) whose private names taskq relies on (here, in
+#: ``connection.send_frames_together`` and in the consumer's acks). Keep in step with
+#: the ``pika`` bound in ``pyproject.toml``; the internals test fails on any other release.
+TESTED_PIKA = ((1, 3), (1, 4))
 
 
-def _pika_release() -> tuple[int, ...]:
+def _pika_release() -> tuple[int, int]:
     try:
-        return tuple(int(part) for part in pika.__version__.split(".")[:2])
-    except (AttributeError, ValueError):
-        return ()
+        major, minor = (int(part) for part in pika.__version__.split(".")[:2])
+    except ValueError:
+        return (0, 0)
+    return major, minor
 
 
-def _private_transport_class() -> type | None:
-    """pika's plaintext transport class on a supported release, else None (no fast path)."""
-    if _pika_release() not in SUPPORTED_PIKA:
-        return None
-    try:
-        from pika.adapters.utils.io_services_utils import _AsyncPlaintextTransport
-    except ImportError:
-        return None
-    return _AsyncPlaintextTransport
-
-
-#: The transport the fast path writes around; None turns the fast path off.
-PLAINTEXT_TRANSPORT: Any = _private_transport_class()
+#: Whether this pika is one whose internals taskq may use (else only its public API).
+PIKA_INTERNALS = _pika_release() in TESTED_PIKA and _AsyncPlaintextTransport is not None
 
 #: Marshaled ``basic.publish`` method frames by (channel number, routing key); bounded.
 _method_frames: dict[tuple[int, str], bytes] = {}
@@ -66,11 +63,12 @@ def publish_direct(
     or unknown pika internals). Raises ``OSError`` when the socket fails: the connection is
     then unusable. Not for a channel in confirm mode, whose publishes pika must count.
     """
+    if not PIKA_INTERNALS:
+        return False
     impl: Any = getattr(getattr(channel, "connection", None), "_impl", None)
     transport: Any = getattr(impl, "_transport", None)
     if (
-        PLAINTEXT_TRANSPORT is None
-        or type(transport) is not PLAINTEXT_TRANSPORT
+        type(transport) is not _AsyncPlaintextTransport
         or transport.get_write_buffer_size()
         or not 0 < len(body) <= getattr(impl, "_body_max_length", 0)
         or not channel.is_open

@@ -11,7 +11,7 @@ import pika
 import pytest
 
 from taskq.brokers.rabbitmq import broker as rabbitmq
-from taskq.brokers.rabbitmq.publish import PLAINTEXT_TRANSPORT, SUPPORTED_PIKA, publish_direct
+from taskq.brokers.rabbitmq.publish import publish_direct
 from taskq.message import Message
 
 from ...factories.rabbitmq import make_broker, rabbitmqctl
@@ -70,33 +70,6 @@ def test_sends_to_several_queues_arrive_intact_and_in_order(queue_name):
             assert {p.delivery_mode for p, _ in received} == {2}
 
 
-def test_pika_still_has_the_private_names_the_fast_path_reads():
-    # Fails loudly, instead of every send silently taking pika's slower path, when pika
-    # changed what rabbitmq/publish.py reads.
-    release = tuple(int(part) for part in pika.__version__.split(".")[:2])
-    assert release in SUPPORTED_PIKA, (
-        f"pika {pika.__version__} is not in SUPPORTED_PIKA {SUPPORTED_PIKA}: check "
-        "taskq/brokers/rabbitmq/publish.py against it, then extend SUPPORTED_PIKA and the "
-        "pika bound in pyproject.toml"
-    )
-    assert PLAINTEXT_TRANSPORT is not None, (
-        f"pika {pika.__version__} has no pika.adapters.utils.io_services_utils."
-        "_AsyncPlaintextTransport"
-    )
-    with make_broker() as broker:
-        channel = broker.channel
-        impl = channel.connection._impl
-        assert type(impl._transport) is PLAINTEXT_TRANSPORT
-        expected = [
-            (impl, ("_body_max_length", "_adapter_emit_data", "bytes_sent", "frames_sent")),
-            (impl._transport, ("_sock", "get_write_buffer_size")),
-            (channel.connection, ("_flush_output",)),
-        ]
-        for owner, names in expected:
-            missing = [name for name in names if not hasattr(owner, name)]
-            assert not missing, f"pika {pika.__version__}: {type(owner).__name__} lost {missing}"
-
-
 def test_direct_write_delivers_a_publish_pika_can_read(queue_name):
     with make_broker() as broker:
         broker.declare_queue(queue_name, ensure=True)
@@ -151,10 +124,3 @@ def test_a_send_right_after_the_server_closed_the_connection_is_not_lost(queue_n
         assert [body for _, body in drain(broker, queue_name)] == [
             m.encode() for m in [*before, after]
         ]
-
-
-def test_an_unsupported_pika_release_turns_the_fast_path_off(monkeypatch):
-    from taskq.brokers.rabbitmq import publish
-
-    monkeypatch.setattr(pika, "__version__", "9.0.0")
-    assert publish._private_transport_class() is None
