@@ -128,3 +128,10 @@ class MessageProxy:
 
     def __hash__(self) -> int:
         return hash(self._message.message_id)
+
+
+def nack_reason(message: Any) -> str | None:
+    """The reason recorded when ``message`` is dead-lettered: the one set on its delivery
+    (:meth:`MessageProxy.fail`), else the traceback Retries left in its options. ``message``
+    may be a bare Message (Dramatiq accepts one in ``nack``), which has no reason of its own."""
+    return getattr(message, "reason", None) or message.options.get("traceback")

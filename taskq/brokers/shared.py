@@ -1,5 +1,6 @@
 """Rules every broker applies the same way: decoding a fetched payload or dead-lettering it,
-the reason recorded when a message is nacked, and building a :class:`DeadLetter` listing."""
+the reason recorded when a message is nacked (:func:`taskq.delivery.nack_reason`, shared with
+the Events middleware), and building a :class:`DeadLetter` listing."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..common import q_name
-from ..delivery import DeadLetter
+from ..delivery import DeadLetter, nack_reason
 from ..errors import DecodeError
 from ..message import Message
 
@@ -43,13 +44,6 @@ def decode_or_dead_letter(
     logger.error("Dead-lettering %s on %s: %s", what, queue_name, reason)
     dead_letter(reason)
     return None
-
-
-def nack_reason(message: Any) -> str | None:
-    """The reason recorded for a nacked message: the one set on its delivery, else the
-    traceback Retries left in its options. ``message`` may be a bare Message (Dramatiq accepts
-    one in ``nack``), which carries no reason of its own."""
-    return getattr(message, "reason", None) or message.options.get("traceback")
 
 
 def dead_letter_entry(

@@ -21,6 +21,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from ..common import current_millis, q_name
+from ..delivery import nack_reason
 from ..encoder import dumps_lenient, loads_json
 from ..middleware.middleware import Middleware
 from ..options import lookup_option
@@ -246,7 +247,7 @@ class Events(Middleware):
 
     def after_nack(self, broker: Broker, message: MessageProxy) -> None:
         self._current.message = None
-        reason = message.reason or message.options.get("traceback") or "failed"
+        reason = nack_reason(message) or "failed"
         self.emit(
             broker,
             "dead_lettered",
