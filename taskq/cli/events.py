@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..common import mask_url
+from ..events.subscription import history, subscribe
 from .connect import EXIT_OK, add_broker_argument, broker_url, with_broker
 
 if TYPE_CHECKING:
@@ -75,7 +76,6 @@ def format_event(event: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Tail events until SIGINT or SIGTERM."""
-    from ..events.subscription import history, subscribe
 
     stop = threading.Event()
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..common import q_name
+from ..global_broker import get_broker
 
 if TYPE_CHECKING:
     from ..broker import Broker
@@ -110,8 +111,6 @@ def subscribe(
     those of one ``queue`` and/or ``actor``. ``timeout`` (ms) bounds each wait on the broker,
     so :meth:`Subscription.close` takes effect within it."""
     if broker is None:
-        from ..global_broker import get_broker
-
         broker = get_broker()
     return Subscription(broker.subscribe_events(timeout=timeout), queue=queue, actor=actor)
 
@@ -167,8 +166,6 @@ def history(
     """Up to ``limit`` most recent matching events, oldest first (brokers without history
     return only what this process published)."""
     if broker is None:
-        from ..global_broker import get_broker
-
         broker = get_broker()
     fetch = limit if queue is None and actor is None else max(limit * 10, 1000)
     events = [e for e in broker.recent_events(limit=fetch) if _matches(e, queue, actor)]

@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..composition import group, pipeline
 from ..message import Message
+from ..results.errors import ResultFailure, ResultMissing
 
 if TYPE_CHECKING:
     from ..broker import Broker
@@ -77,7 +79,6 @@ class Row:
 
 def messages_of(target: Any) -> list[Message[Any]]:
     """The messages to follow for a message, a message id, a group, a pipeline or a list."""
-    from ..composition import group, pipeline
 
     if isinstance(target, Message):
         return [target]
@@ -363,8 +364,6 @@ class Tracker:
         return changed
 
     def _fetch(self, message_id: str) -> bool:
-        from ..results.errors import ResultFailure, ResultMissing
-
         assert self.backend is not None
         try:
             value = self.backend.get_result(self._lookups.get(message_id, message_id))
