@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..common import q_name
 from ..global_broker import get_broker
+from .schema import EventKind
 
 if TYPE_CHECKING:
     from ..broker import Broker
@@ -24,16 +25,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("taskq.events")
 
-#: Every kind of event, in the order a message normally lives them.
-EVENT_KINDS = (
-    "enqueued",
-    "started",
-    "succeeded",
-    "failed",
-    "retried",
-    "dead_lettered",
-    "skipped",
-)
+#: Every kind of event, in the order a message normally lives them (see :class:`EventKind`).
+EVENT_KINDS = tuple(kind.value for kind in EventKind)
 
 Event = dict[str, Any]
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..composition import group, pipeline
+from ..events.schema import EventKind
 from ..message import Message
 from ..results.errors import ResultFailure, ResultMissing
 
@@ -31,14 +32,14 @@ FINAL_STATUSES = frozenset({"succeeded", "failed", "skipped"})
 STATUSES = ("queued", "started", "retrying", "succeeded", "failed", "skipped")
 
 #: Lifecycle event name -> the status it moves a message to.
-_EVENT_STATUS = {
-    "enqueued": "queued",
-    "started": "started",
-    "retried": "retrying",
-    "failed": "retrying",  # final only once dead-lettered, or when a failure result is stored
-    "succeeded": "succeeded",
-    "dead_lettered": "failed",
-    "skipped": "skipped",
+_EVENT_STATUS: dict[str, str] = {
+    EventKind.ENQUEUED: "queued",
+    EventKind.STARTED: "started",
+    EventKind.RETRIED: "retrying",
+    EventKind.FAILED: "retrying",  # final only once dead-lettered, or when a failure result is stored
+    EventKind.SUCCEEDED: "succeeded",
+    EventKind.DEAD_LETTERED: "failed",
+    EventKind.SKIPPED: "skipped",
 }
 
 #: How many pending results one polling round fetches at most.
