@@ -29,6 +29,7 @@ from .global_broker import get_broker, set_broker, set_default_broker_factory
 from .logging import get_logger
 from .message import Message
 from .middleware import Middleware
+from .middleware.abort import abort as _abort
 from .urls import default_broker
 from .worker import ConsumerThread, Worker, WorkerThread
 
@@ -42,7 +43,6 @@ def abort(message_or_id: Any, *, broker: Broker | None = None, ttl: int | None =
 
     Needs the ``Abortable`` middleware; ``ttl`` (ms) is how long the abort mark is kept.
     """
-    from .middleware.abort import abort as _abort
 
     _abort(message_or_id, broker=broker, ttl=DEFAULT_ABORT_TTL if ttl is None else ttl)
 

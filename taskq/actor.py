@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
 
+from .asyncio import run_coroutine
 from .common import validate_queue_name
 from .global_broker import get_broker
 from .logging import get_logger
@@ -133,8 +134,6 @@ class Actor(Generic[P, R]):
         try:
             result = self.fn(*args, **kwargs)
             if result is not None and inspect.isawaitable(result):
-                from .asyncio import run_coroutine
-
                 return run_coroutine(cast("Coroutine[Any, Any, R]", result))
             return cast(R, result)
         finally:

@@ -6,12 +6,18 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Optional, Protocol, TypeVar
 
+from .common import q_name
 from .constants import DEFAULT_BROKER_URL  # noqa: F401 - its former home
 from .delivery import DeadLetter, MessageProxy
 from .errors import ActorNotFound
 from .events.transport import EventStream, LocalEventBus
 from .global_broker import _reset_global_broker, get_broker, set_broker  # noqa: F401
+from .middleware import default_middleware
 from .middleware.middleware import Middleware, MiddlewareError
+from .results import Results
+from .results.backends.stub import StubBackend
+from .results.errors import NoResultsBackend
+from .results.urls import backend_from_environment
 
 if TYPE_CHECKING:
     from .actor import Actor
@@ -74,8 +80,6 @@ class Broker:
     def __init__(
         self, middleware: list[Middleware] | None = None, *, events: BrokerEvents | None = None
     ) -> None:
-        from .middleware import default_middleware
-
         self.logger = logging.getLogger(self.logger_name or f"taskq.{type(self).__name__}")
         #: Where lifecycle events go (see :meth:`publish_event`).
         self.events: BrokerEvents = LocalEventBus() if events is None else events
@@ -271,7 +275,6 @@ class Broker:
 
         Brokers override this to do both atomically.
         """
-        from .common import q_name
 
         target = message.copy(queue_name=q_name(message.queue_name))
         target.options.pop("eta", None)
@@ -345,8 +348,6 @@ class Broker:
 
     def get_results_backend(self) -> ResultBackend:
         """The results backend of this broker's Results middleware."""
-        from .results import Results
-        from .results.errors import NoResultsBackend
 
         results = self.get_middleware(Results)
         if results is None:
@@ -358,13 +359,11 @@ class Broker:
         ``TASKQ_RESULTS_URL`` names, else one stored where the broker keeps its messages (the
         SQLite file, the Redis server), else, for brokers with no such store (RabbitMQ, the
         stub), an in-memory one that only this process sees."""
-        from .results.urls import backend_from_environment
 
         return backend_from_environment() or self._results_backend_in_store()
 
     def _results_backend_in_store(self) -> ResultBackend:
         """Overridden by brokers whose store can hold results too."""
-        from .results.backends.stub import StubBackend
 
         return StubBackend()
 

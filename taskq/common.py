@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .constants import DEFAULT_SQLITE_PATH
+from .errors import QueueJoinTimeout
 
 QUEUE_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9._-]*$")
 
@@ -148,8 +149,6 @@ def join_queue(queue: Any, timeout: float | None = None) -> None:
         while queue.unfinished_tasks:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                from .errors import QueueJoinTimeout
-
                 raise QueueJoinTimeout(f"timed out after {timeout:.02f} seconds")
             queue.all_tasks_done.wait(remaining)
 

@@ -11,6 +11,9 @@ from urllib.parse import urlsplit
 
 from .common import mask_url, pop_query_parameter, sqlite_path
 from .constants import BROKER_URL_ENV, DEFAULT_BROKER_URL
+from .events.publisher import Events
+from .results import Results
+from .results.defaults import DefaultResults
 
 if TYPE_CHECKING:
     from .broker import Broker
@@ -58,8 +61,6 @@ BUILTIN_SCHEMES: dict[str, Callable[..., Broker]] = {
 def add_default_results(broker: Broker) -> None:
     """Give ``broker`` a Results middleware (see :mod:`taskq.results.defaults`) unless it has
     one, so ``store_results=True`` works with no configuration."""
-    from .results import Results
-    from .results.defaults import DefaultResults
 
     broker.ensure_middleware(Results, lambda: DefaultResults.for_broker(broker))
 
@@ -83,8 +84,6 @@ def broker_from_url(url: str, **kwargs: Any) -> Broker:
     broker = factory(url, **kwargs)
     add_default_results(broker)
     if os.environ.get("TASKQ_EVENTS", "").lower() in ("1", "true", "yes", "on"):
-        from .events.publisher import Events
-
         broker.ensure_middleware(Events)
     return broker
 

@@ -9,6 +9,9 @@ from typing import Any, TypeVar
 
 from taskq.broker import Broker
 from taskq.common import mask_url
+from taskq.errors import ConnectionError as TaskqConnectionError
+from taskq.middleware.events import Events
+from taskq.results import Results
 from taskq.urls import broker_from_url
 
 T = TypeVar("T")
@@ -100,7 +103,6 @@ class BrokerLink:
 
 def broker_with_events(url: str) -> Broker:
     """A broker from ``url`` that also publishes lifecycle events (so UI enqueues show up)."""
-    from taskq.middleware.events import Events
 
     broker = broker_from_url(url)
     broker.ensure_middleware(Events)
@@ -112,7 +114,6 @@ def broker_for_tui(url: str) -> Broker:
     there, a Results middleware whose backend lives where the broker keeps its data (so stored
     results show in the detail pane). Abortable is *not* added: abort is offered only when the
     actors' own broker has it, since that is the broker the workers load."""
-    from taskq.results import Results
 
     broker = broker_with_events(url)
     broker.ensure_middleware(Results, lambda: Results(backend=broker.default_results_backend()))
@@ -120,8 +121,6 @@ def broker_for_tui(url: str) -> Broker:
 
 
 def _looks_like_outage(error: BaseException) -> bool:
-    from taskq.errors import ConnectionError as TaskqConnectionError
-
     if isinstance(error, TaskqConnectionError | OSError | TimeoutError):
         return True
     module = type(error).__module__ or ""

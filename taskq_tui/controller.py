@@ -8,9 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import taskq
 from taskq.broker import Broker, DeadLetter
 from taskq.events.transport import EventStream
 from taskq.message import Message
+from taskq.middleware.abort import Abortable
+from taskq.results import Results
+from taskq.results.errors import ResultFailure, ResultMissing
 from taskq.supervisor.modules import add_import_paths
 
 from .broker_link import BrokerDown, BrokerLink
@@ -72,8 +76,6 @@ class BrokerController:
     def load_modules(self) -> ModulesLoaded:
         """Import the MODULE arguments, as ``taskq worker`` does (the working folder first on
         the import path), to learn their actors and whether their broker can abort."""
-        import taskq
-        from taskq.middleware.abort import Abortable
 
         loaded = ModulesLoaded()
         modules = list(self.config.modules)
@@ -174,8 +176,6 @@ class BrokerController:
 
     def abort(self, message_id: str) -> None:
         """Mark ``message_id`` aborted on the actors' broker (it must have Abortable)."""
-        import taskq
-        from taskq.middleware.abort import Abortable
 
         self.call_with_middleware(Abortable, lambda b: taskq.abort(message_id, broker=b))
 
@@ -187,8 +187,6 @@ class BrokerController:
 
     def stored_result(self, queue_name: str, actor_name: str, message_id: str) -> str:
         """The message's stored result as text, or why there is none."""
-        from taskq.results import Results
-        from taskq.results.errors import ResultFailure, ResultMissing
 
         message: Message[Any] = Message(queue_name, actor_name, message_id=message_id)
         try:

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from taskq.events.schema import EventKind
+
 Event = dict[str, Any]
 
 #: The status each event puts its message in.
@@ -132,7 +134,7 @@ class MessageRecord:
             searchable = True
         if isinstance(event.get("options"), dict) and event["options"]:
             self.options = {**self.options, **event["options"]}
-        if name != "enqueued" and event.get("worker"):
+        if name != EventKind.ENQUEUED and event.get("worker"):
             self.worker = str(event["worker"])
         if event.get("duration_ms") is not None:
             self.duration_ms = int(event["duration_ms"])
@@ -247,7 +249,9 @@ class MessageIndex:
                 self.actors.add(record.actor_name)
             if record.queue_name:
                 self.queues.add(record.queue_name)
-            if event.get("event") in ("succeeded", "failed") and event.get("worker"):
+            if event.get("event") in (EventKind.SUCCEEDED, EventKind.FAILED) and event.get(
+                "worker"
+            ):
                 self.done_by_worker[str(event["worker"])] += 1
             self.version += 1
             self._log.append((self.version, record))

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from importlib import import_module
 
+from .. import __version__
+
 #: Subcommand modules, in the order ``taskq --help`` lists them.
 SUBCOMMANDS = ["worker", "demo", "info", "events", "enqueue", "tui"]
 
@@ -37,7 +39,6 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    from .. import __version__
 
     parser.add_argument("--version", action="version", version=f"taskq {__version__}")
     subparsers = parser.add_subparsers(

@@ -17,6 +17,7 @@ from ..constants import BROKER_URL_ENV, DEFAULT_BROKER_URL
 from ..errors import BrokerError
 from ..errors import ConnectionError as TaskqConnectionError
 from ..supervisor.config import broker_error_exit_code
+from ..urls import broker_from_url
 
 if TYPE_CHECKING:
     from ..broker import Broker
@@ -142,7 +143,6 @@ def with_broker(url: str, action: Callable[[Broker], int]) -> int:
     Exits 2 on a bad URL or a file that is not (or no longer) a usable database, 3 when the
     broker cannot be reached or opened; either way with one line naming the (masked) URL or
     the file."""
-    from ..urls import broker_from_url
 
     broker = None
     try:

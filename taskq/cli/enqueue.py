@@ -8,7 +8,10 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ..common import mask_url, validate_queue_name
+from ..broker import Broker as BaseBroker
+from ..common import mask_url, q_name, validate_queue_name
+from ..events.publisher import Events
+from ..message import Message
 from .connect import (
     EXIT_BAD_INPUT,
     EXIT_OK,
@@ -70,7 +73,6 @@ def _parse(text: str, kind: type, what: str, example: str) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Build the message and enqueue it."""
-    from ..message import Message
 
     try:
         positional = _parse(args.args_json, list, "ARGS_JSON", "'[1, 2]'")
@@ -118,8 +120,6 @@ def queue_has_workers(broker: Broker, queue_name: str) -> bool | None:
     an actor is declared: a worker declares an actor's queue and consumes it. SQLite and Redis
     list their workers' queues in the worker heartbeats (a Dramatiq worker on Redis does not:
     then it cannot tell); RabbitMQ counts a queue's consumers."""
-    from ..broker import Broker as BaseBroker
-    from ..common import q_name
 
     canonical = q_name(queue_name)
     if "taskq.brokers.rabbitmq" in sys.modules:
@@ -153,7 +153,6 @@ def _rabbitmq_consumers(broker: Any, canonical: str) -> int:
 
 def _flush_events(broker: Broker) -> None:
     """With TASKQ_EVENTS=1, publish the "enqueued" event before the process exits."""
-    from ..events.publisher import Events
 
     events = broker.get_middleware(Events)
     if events is not None:

@@ -11,19 +11,21 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..common import mask_url
+from ..events.schema import EventKind, EventRecord
+from ..events.subscription import history, subscribe
 from .connect import EXIT_OK, add_broker_argument, broker_url, with_broker
 
 if TYPE_CHECKING:
     from ..broker import Broker
 
-STYLES = {
-    "enqueued": "cyan",
-    "started": "blue",
-    "succeeded": "green",
-    "failed": "red",
-    "retried": "yellow",
-    "dead_lettered": "bold red",
-    "skipped": "magenta",
+STYLES: dict[str, str] = {
+    EventKind.ENQUEUED: "cyan",
+    EventKind.STARTED: "blue",
+    EventKind.SUCCEEDED: "green",
+    EventKind.FAILED: "red",
+    EventKind.RETRIED: "yellow",
+    EventKind.DEAD_LETTERED: "bold red",
+    EventKind.SKIPPED: "magenta",
 }
 
 
@@ -48,34 +50,34 @@ def format_event(event: dict[str, Any]) -> str:
     """One event as a line of rich markup."""
     from rich.markup import escape
 
-    kind = str(event.get("event", "?"))
+    record = EventRecord.from_dict(event)
+    kind, extra = str(event.get("event", "?")), record.extra
     style = STYLES.get(kind, "white")
-    when = datetime.fromtimestamp(int(event.get("timestamp", 0)) / 1000).strftime("%H:%M:%S.%f")
+    when = datetime.fromtimestamp(record.timestamp / 1000).strftime("%H:%M:%S.%f")
     detail = ""
-    if kind in ("enqueued", "started"):
-        detail = f"args={event.get('args')} kwargs={event.get('kwargs')}"
-    elif kind == "succeeded":
-        detail = f"{event.get('duration_ms')} ms"
-        if "result" in event:
-            detail += f" → {event['result']}"
-    elif kind == "failed":
-        detail = f"{event.get('exception_type')}: {event.get('exception')}"
-    elif kind == "retried":
-        detail = f"retry #{event.get('retries')}"
-    elif kind == "dead_lettered":
-        lines = str(event.get("reason", "")).strip().splitlines()
+    if kind in (EventKind.ENQUEUED, EventKind.STARTED):
+        detail = f"args={extra.get('args')} kwargs={extra.get('kwargs')}"
+    elif kind == EventKind.SUCCEEDED:
+        detail = f"{extra.get('duration_ms')} ms"
+        if "result" in extra:
+            detail += f" → {extra['result']}"
+    elif kind == EventKind.FAILED:
+        detail = f"{extra.get('exception_type')}: {extra.get('exception')}"
+    elif kind == EventKind.RETRIED:
+        detail = f"retry #{extra.get('retries')}"
+    elif kind == EventKind.DEAD_LETTERED:
+        lines = str(extra.get("reason", "")).strip().splitlines()
         detail = lines[-1] if lines else ""
     return (
         f"[dim]{when[:-3]}[/dim] [{style}]{kind:<13}[/{style}] "
         f"{escape(str(event.get('queue_name')))}/{escape(str(event.get('actor_name')))} "
         f"[dim]{str(event.get('message_id'))[:8]}[/dim] {escape(str(detail))} "
-        f"[dim]{escape(str(event.get('worker', '')))}[/dim]"
+        f"[dim]{escape(record.worker)}[/dim]"
     )
 
 
 def run(args: argparse.Namespace) -> int:
     """Tail events until SIGINT or SIGTERM."""
-    from ..events.subscription import history, subscribe
 
     stop = threading.Event()
 

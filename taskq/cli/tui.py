@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from ..constants import BROKER_URL_ENV, DEFAULT_BROKER_URL
+from .connect import with_broker
 
 
 def register(subparsers: Any) -> None:
@@ -48,7 +49,6 @@ def run(args: argparse.Namespace) -> int:
     # Never show an unreachable or unauthorised broker as an empty one: one line naming the
     # (masked) URL and the reason, exit 3, before the app starts (SQLite: creates the file
     # and its folder, or says why it cannot be used).
-    from .connect import with_broker
 
     code = with_broker(url, lambda broker: 0)
     if code:

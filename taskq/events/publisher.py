@@ -25,6 +25,7 @@ from ..delivery import nack_reason
 from ..encoder import dumps_lenient, loads_json
 from ..middleware.middleware import Middleware
 from ..options import lookup_option
+from .schema import EventKind, EventRecord
 
 if TYPE_CHECKING:
     from ..broker import Broker, MessageProxy
@@ -93,17 +94,17 @@ class Events(Middleware):
         _publishers.add(self)
 
     # -- publishing -----------------------------------------------------------------------
-    def emit(self, broker: Broker, kind: str, message: Message[Any], **extra: Any) -> None:
+    def emit(self, broker: Broker, kind: EventKind, message: Message[Any], **extra: Any) -> None:
         """Queue one event about ``message`` for publishing; never blocks."""
-        event = {
-            "event": kind,
-            "message_id": message.message_id,
-            "queue_name": q_name(message.queue_name),
-            "actor_name": message.actor_name,
-            "timestamp": current_millis(),
-            "worker": f"{_HOSTNAME}:{os.getpid()}",
-        }
-        event.update(extra)
+        event = EventRecord(
+            kind=kind,
+            message_id=message.message_id,
+            queue_name=q_name(message.queue_name),
+            actor_name=message.actor_name,
+            timestamp=current_millis(),
+            worker=f"{_HOSTNAME}:{os.getpid()}",
+            extra=extra,
+        ).to_dict()
         self._ensure_thread()
         try:
             self._queue.put_nowait((broker, event))
@@ -174,7 +175,9 @@ class Events(Middleware):
         # the broker has it, so no worker can start it before "retried" is published.
         current["retried"] = True
         eta = message.options.get("eta") or (current_millis() + delay if delay else None)
-        self.emit(broker, "retried", message, retries=message.options.get("retries", 0), eta=eta)
+        self.emit(
+            broker, EventKind.RETRIED, message, retries=message.options.get("retries", 0), eta=eta
+        )
 
     def after_enqueue(self, broker: Broker, message: Message[Any], delay: int) -> None:
         message_id = message.message_id
@@ -185,7 +188,7 @@ class Events(Middleware):
             return  # a delay-queue consumer moving a due message to its queue
         self.emit(
             broker,
-            "enqueued",
+            EventKind.ENQUEUED,
             message,
             timestamp=sent_at or current_millis(),
             args=bounded(list(message.args)),
@@ -201,7 +204,7 @@ class Events(Middleware):
         self._current.message = {"id": message.message_id, "start": current_millis()}
         self.emit(
             broker,
-            "started",
+            EventKind.STARTED,
             message.message,
             args=bounded(list(message.args)),
             kwargs=bounded(message.kwargs),
@@ -223,14 +226,14 @@ class Events(Middleware):
             extra: dict[str, Any] = {}
             if _stores_results(broker, message):
                 extra["result"] = bounded(repr(result))
-            self.emit(broker, "succeeded", message.message, duration_ms=duration, **extra)
+            self.emit(broker, EventKind.SUCCEEDED, message.message, duration_ms=duration, **extra)
             return
         text = "".join(
             traceback.format_exception(type(exception), exception, exception.__traceback__)
         )
         self.emit(
             broker,
-            "failed",
+            EventKind.FAILED,
             message.message,
             duration_ms=duration,
             retries=message.options.get("retries", 0),
@@ -240,7 +243,7 @@ class Events(Middleware):
         )
 
     def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
-        self.emit(broker, "skipped", message.message)
+        self.emit(broker, EventKind.SKIPPED, message.message)
 
     def after_ack(self, broker: Broker, message: MessageProxy) -> None:
         self._current.message = None
@@ -250,7 +253,7 @@ class Events(Middleware):
         reason = nack_reason(message) or "failed"
         self.emit(
             broker,
-            "dead_lettered",
+            EventKind.DEAD_LETTERED,
             message.message,
             retries=message.options.get("retries", 0),
             reason=bounded_traceback(str(reason)),

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..common import q_name
+from ..global_broker import get_broker
+from .schema import EventKind
 
 if TYPE_CHECKING:
     from ..broker import Broker
@@ -23,16 +25,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("taskq.events")
 
-#: Every kind of event, in the order a message normally lives them.
-EVENT_KINDS = (
-    "enqueued",
-    "started",
-    "succeeded",
-    "failed",
-    "retried",
-    "dead_lettered",
-    "skipped",
-)
+#: Every kind of event, in the order a message normally lives them (see :class:`EventKind`).
+EVENT_KINDS = tuple(kind.value for kind in EventKind)
 
 Event = dict[str, Any]
 
@@ -110,8 +104,6 @@ def subscribe(
     those of one ``queue`` and/or ``actor``. ``timeout`` (ms) bounds each wait on the broker,
     so :meth:`Subscription.close` takes effect within it."""
     if broker is None:
-        from ..global_broker import get_broker
-
         broker = get_broker()
     return Subscription(broker.subscribe_events(timeout=timeout), queue=queue, actor=actor)
 
@@ -167,8 +159,6 @@ def history(
     """Up to ``limit`` most recent matching events, oldest first (brokers without history
     return only what this process published)."""
     if broker is None:
-        from ..global_broker import get_broker
-
         broker = get_broker()
     fetch = limit if queue is None and actor is None else max(limit * 10, 1000)
     events = [e for e in broker.recent_events(limit=fetch) if _matches(e, queue, actor)]

@@ -7,6 +7,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..constants import DEFAULT_ABORT_TTL
+from ..global_broker import get_broker
 from ..options import lookup_option
 from .middleware import Middleware, MiddlewareError, SkipMessage
 from .threading import Interrupt, current_thread_id, raise_thread_exception
@@ -169,7 +170,6 @@ def abort(
 
     Needs the :class:`Abortable` middleware on ``broker`` (default: the current broker).
     """
-    from ..global_broker import get_broker
 
     broker = broker or get_broker()
     middleware = broker.get_middleware(Abortable)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ..common import compute_backoff, current_millis
 from ..errors import Retry
 from ..options import lookup_option
+from .abort import Abort
 from .middleware import Middleware
 
 if TYPE_CHECKING:
@@ -61,7 +62,6 @@ class Retries(Middleware):
     ) -> None:
         if exception is None:
             return
-        from .abort import Abort
 
         if isinstance(exception, Abort):
             return  # cancelled on purpose: neither retried nor dead-lettered

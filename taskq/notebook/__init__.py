@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..global_broker import get_broker
 from .kernel_worker import KernelWorker
 from .runner import WorkerProcess, run_worker
 from .setup import results_backend_for, setup_broker
@@ -47,7 +48,6 @@ def watch(target: Any, *, broker: Broker | None = None, poll_interval: int = 200
 
 def queues(broker: Broker | None = None, *, interval: int = 1000) -> QueuesPanel:
     """A small live panel of queue depths and live workers, refreshed every ``interval`` ms."""
-    from ..global_broker import get_broker
     from .queues import QueuesPanel
 
     return QueuesPanel(broker or get_broker(), interval=interval).show()

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..middleware.middleware import Middleware
+from ..worker import Worker
 from ._render import format_elapsed, shorten
 
 if TYPE_CHECKING:
@@ -88,8 +89,6 @@ class KernelWorker:
         queues: Sequence[str] | None = None,
         show: bool = True,
     ) -> None:
-        from ..worker import Worker
-
         self.broker = broker
         self.threads = threads
         self.stats = WorkerStats()

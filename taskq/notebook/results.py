@@ -6,6 +6,8 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
+from ..composition import group, pipeline
+from ..global_broker import get_broker
 from ..message import Message
 from ..results.errors import ResultFailure, ResultMissing, ResultTimeout
 from ._render import html_table, shorten, status_badge, text_table, value_text
@@ -35,8 +37,6 @@ class ResultView:
     @classmethod
     def fetch(cls, target: Any, *, block: bool = False, timeout: int | None = None) -> ResultView:
         """Read the results of ``target`` (``timeout`` in ms when ``block``)."""
-        from ..composition import group, pipeline
-        from ..global_broker import get_broker
 
         broker = getattr(target, "broker", None) or get_broker()
         backend = broker.get_results_backend()

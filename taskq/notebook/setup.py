@@ -5,9 +5,17 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ..brokers.stub import StubBroker
+from ..common import mask_url
+from ..events.publisher import Events
+from ..global_broker import get_broker, set_broker
+from ..middleware import CurrentMessage
+from ..results import Results
+from ..results.backends.stub import StubBackend
+from ..results.urls import RESULTS_URL_ENV
+
 if TYPE_CHECKING:
     from ..broker import Broker
-    from ..results import Results
     from ..results.backend import ResultBackend
 
 logger = logging.getLogger("taskq.notebook")
@@ -25,9 +33,6 @@ def setup_broker(broker: Broker | None = None, *, events: bool = True) -> Broker
     """Return ``broker`` (default: ``taskq.get_broker()``, i.e. ``TASKQ_BROKER_URL`` or the
     embedded SQLite file) with a Results middleware on a shared backend and, where available,
     the Events middleware, so that ``watch()`` sees live statuses. Idempotent."""
-    from ..global_broker import get_broker, set_broker
-    from ..middleware import CurrentMessage
-    from ..results import Results
 
     broker = broker or get_broker()
     set_broker(broker)
@@ -39,10 +44,6 @@ def setup_broker(broker: Broker | None = None, *, events: bool = True) -> Broker
 
 
 def _warn_if_results_stay_here(broker: Broker, backend: ResultBackend) -> None:
-    from ..brokers.stub import StubBroker
-    from ..results.backends.stub import StubBackend
-    from ..results.urls import RESULTS_URL_ENV
-
     if isinstance(backend, StubBackend) and not isinstance(broker, StubBroker):
         logger.warning(
             "%s has no store for results: values stay in the worker that computed them. "
@@ -53,22 +54,17 @@ def _warn_if_results_stay_here(broker: Broker, backend: ResultBackend) -> None:
 
 
 def _results_for(broker: Broker) -> Results:
-    from ..results import Results
-
     backend = results_backend_for(broker)
     _warn_if_results_stay_here(broker, backend)
     return Results(backend=backend)
 
 
 def _add_events(broker: Broker) -> None:
-    from ..events.publisher import Events
-
     broker.ensure_middleware(Events)
 
 
 def describe(broker: Any) -> str:
     """The broker's kind and location, with any password masked."""
-    from ..common import mask_url
 
     where = getattr(broker, "url", None) or getattr(broker, "path", None) or ""
     return f"{type(broker).__name__}({mask_url(str(where))})"

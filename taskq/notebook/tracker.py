@@ -15,7 +15,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..composition import group, pipeline
+from ..events.schema import EventKind
 from ..message import Message
+from ..results.errors import ResultFailure, ResultMissing
 
 if TYPE_CHECKING:
     from ..broker import Broker
@@ -29,14 +32,14 @@ FINAL_STATUSES = frozenset({"succeeded", "failed", "skipped"})
 STATUSES = ("queued", "started", "retrying", "succeeded", "failed", "skipped")
 
 #: Lifecycle event name -> the status it moves a message to.
-_EVENT_STATUS = {
-    "enqueued": "queued",
-    "started": "started",
-    "retried": "retrying",
-    "failed": "retrying",  # final only once dead-lettered, or when a failure result is stored
-    "succeeded": "succeeded",
-    "dead_lettered": "failed",
-    "skipped": "skipped",
+_EVENT_STATUS: dict[str, str] = {
+    EventKind.ENQUEUED: "queued",
+    EventKind.STARTED: "started",
+    EventKind.RETRIED: "retrying",
+    EventKind.FAILED: "retrying",  # final only once dead-lettered, or when a failure result is stored
+    EventKind.SUCCEEDED: "succeeded",
+    EventKind.DEAD_LETTERED: "failed",
+    EventKind.SKIPPED: "skipped",
 }
 
 #: How many pending results one polling round fetches at most.
@@ -77,7 +80,6 @@ class Row:
 
 def messages_of(target: Any) -> list[Message[Any]]:
     """The messages to follow for a message, a message id, a group, a pipeline or a list."""
-    from ..composition import group, pipeline
 
     if isinstance(target, Message):
         return [target]
@@ -363,8 +365,6 @@ class Tracker:
         return changed
 
     def _fetch(self, message_id: str) -> bool:
-        from ..results.errors import ResultFailure, ResultMissing
-
         assert self.backend is not None
         try:
             value = self.backend.get_result(self._lookups.get(message_id, message_id))

@@ -7,6 +7,7 @@ import html
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
+from ..global_broker import get_broker
 from ._env import widgets_available
 from ._render import (
     counts_html,
@@ -45,8 +46,6 @@ class Watch:
         if broker is None:
             broker = getattr(target, "broker", None)
         if broker is None:
-            from ..global_broker import get_broker
-
             broker = get_broker()
         self.tracker = Tracker(messages_of(target), broker, poll_interval=poll_interval)
         self._view: Any = None

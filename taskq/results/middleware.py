@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ActorNotFound
+from ..errors import ActorNotFound, TaskqError
 from ..middleware.middleware import Middleware, SkipMessage
 from ..options import lookup_option
 from .backend import DEFAULT_TTL, ResultBackend
+from .backends.stub import StubBackend
 
 if TYPE_CHECKING:
     from ..broker import Broker, MessageProxy
@@ -38,8 +39,6 @@ class Results(Middleware):
         result_ttl: int | None = None,
     ) -> None:
         if backend is None:
-            from .backends.stub import StubBackend
-
             backend = StubBackend()
         self.logger = logger
         self.backend = backend
@@ -92,8 +91,6 @@ class Results(Middleware):
     def after_nack(self, broker: Broker, message: MessageProxy) -> None:
         store, ttl = self.options_for(broker, message)
         if store and not self.backend.has_result(message):
-            from ..errors import TaskqError
-
             # The actor's own exception when it raised (as Dramatiq stores it), else the reason.
             exception = message._exception or TaskqError(message.reason or "dead-lettered")
             self.backend.store_exception(message, exception, ttl)

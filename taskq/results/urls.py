@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from ..common import mask_url, pop_query_parameter, sqlite_path
 from .backend import ResultBackend
+from .backends.stub import StubBackend
 
 #: The environment variable naming the results backend every process should use.
 RESULTS_URL_ENV = "TASKQ_RESULTS_URL"
@@ -42,8 +43,6 @@ def backend_from_url(url: str) -> ResultBackend:
 
         return SQLiteBackend(sqlite_path(url), **options)
     if scheme == "stub":
-        from .backends.stub import StubBackend
-
         return StubBackend(**options)
     raise ValueError(
         f"Unknown results URL scheme {scheme!r} in {mask_url(url)!r}; "

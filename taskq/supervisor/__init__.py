@@ -21,6 +21,7 @@ from enum import Enum
 from types import FrameType
 from typing import Any
 
+from ..metrics import exposition
 from .children import WorkerChild, describe_exit, start_worker_child
 from .config import ExitCode, WorkerOptions
 from .forks import ForkPool
@@ -382,8 +383,6 @@ class Supervisor:
 
     # -- metrics (taskq.metrics.exposition) ------------------------------------------------
     def _start_metrics(self) -> None:
-        from ..metrics import exposition
-
         self.metrics = exposition
         self.metrics_dir = exposition.setup_multiprocess_dir()
         # --prom-port, else taskq_prom_port; the host comes from taskq_prom_host (127.0.0.1).

@@ -7,6 +7,7 @@ import os
 import sys
 from dataclasses import asdict, dataclass, field
 
+from ..errors import ActorNotFound, BrokerError, QueueNotFound
 from ..exit_codes import ExitCode
 
 #: Errors of the SQLite broker meaning "this file is not a usable database" (exit 2, not 3).
@@ -17,7 +18,6 @@ def broker_error_exit_code(error: BaseException) -> ExitCode | None:
     """The exit code for a broker error met at start: 2 when the broker's file is not a usable
     database (not SQLite, damaged), 3 when the broker cannot be reached or opened (down, a
     directory that cannot be created, read-only, full, locked); None for other errors."""
-    from ..errors import ActorNotFound, BrokerError, QueueNotFound
 
     if not isinstance(error, BrokerError) or isinstance(error, ActorNotFound | QueueNotFound):
         return None

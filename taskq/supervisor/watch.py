@@ -9,6 +9,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from ..middleware.threading import is_gevent_active
+
 logger = logging.getLogger("taskq.supervisor")
 
 #: Milliseconds of quiet after a change before it is reported (editors save in bursts).
@@ -19,7 +21,6 @@ STOP_CHECK_MS = 500
 
 def _start_os_thread(target: Callable[[], Any]) -> None:
     """Start ``target`` in a real OS thread, even under gevent: the Rust watcher blocks."""
-    from ..middleware.threading import is_gevent_active
 
     if is_gevent_active():
         from gevent import monkey

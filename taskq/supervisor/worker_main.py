@@ -20,19 +20,19 @@ import threading
 import time
 import traceback
 from types import FrameType, ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..broker import Broker
 from ..common import mask_url
+from ..events.publisher import Events
+from ..global_broker import get_broker
 from ..logging_setup import configure_logging
 from ..middleware.middleware import Middleware
+from ..worker import Worker
 from .children import QUIET_STARTUP_ENV
 from .config import ExitCode, WorkerOptions, broker_error_exit_code
 from .heartbeat import BEAT, READY, STOPPING, AckWatch, HealthCheck, StatusPipe
 from .modules import add_import_paths, no_actors_warning
-
-if TYPE_CHECKING:
-    from ..broker import Broker
-    from ..worker import Worker
 
 logger = logging.getLogger("taskq.worker_process")
 
@@ -95,7 +95,6 @@ def import_application(options: WorkerOptions) -> tuple[Broker, dict[str, Module
     """Import every module; return the broker (``module:VAR`` names it, else the global one)
     and the imported modules by their command-line spec."""
     add_import_paths(options.paths)
-    from ..global_broker import get_broker
 
     broker: Any = None
     modules: dict[str, ModuleType] = {}
@@ -141,7 +140,6 @@ def _broker_variable(module: ModuleType, module_name: str, variable: str) -> Any
             sys.stderr.write(message + "\n")
             raise StartupError(ExitCode.IMPORT_OR_USAGE, message)
         value = getattr(value, name)
-    from ..broker import Broker
 
     if not isinstance(value, Broker):
         message = (
@@ -187,7 +185,6 @@ def _one_line(text: str) -> str:
 
 def add_events_middleware(broker: Broker) -> None:
     """Add the :class:`~taskq.events.publisher.Events` middleware unless already there."""
-    from ..events.publisher import Events
 
     broker.ensure_middleware(Events)
 
@@ -331,7 +328,6 @@ class WorkerMain:
             broker.add_middleware(RecycleAfter(self.options.max_tasks_per_child, self.stop_request))
         broker.add_middleware(self.acks)
         broker.emit_after("process_boot")  # the application is imported, as in Dramatiq
-        from ..worker import Worker
 
         worker = Worker(
             broker,

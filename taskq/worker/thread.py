@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ActorNotFound, RateLimitExceeded, Retry
 from ..middleware.middleware import SkipMessage
 from ..options import lookup_option
+from ..results.middleware import Results
 from ..threading import interruptible, worker_thread_guard
 
 if TYPE_CHECKING:
@@ -120,7 +121,6 @@ class WorkerThread(threading.Thread):
         warned = self.worker._discarded_results_warned
         if actor.actor_name in warned:
             return
-        from ..results.middleware import Results
 
         if any(isinstance(m, Results) for m in self.broker.middleware):
             return

@@ -211,3 +211,21 @@ def test_taskq_events_env_adds_the_middleware_to_url_brokers(monkeypatch):
     assert broker_from_url("stub://").get_middleware(Events) is not None
     monkeypatch.setenv("TASKQ_EVENTS", "0")
     assert broker_from_url("stub://").get_middleware(Events) is None
+
+
+def test_published_events_read_as_typed_records_and_back(broker, queue_name, start_worker):
+    from taskq.events.schema import EventKind, EventRecord
+
+    @taskq.actor(queue_name=queue_name)
+    def noop() -> None:
+        pass
+
+    with events.subscribe(broker) as subscription:
+        start_worker(broker)
+        message = noop.send()
+        seen = events_of(subscription, message.message_id, "succeeded")
+    records = [EventRecord.from_dict(event) for event in seen]
+    assert [r.kind for r in records] == [EventKind.ENQUEUED, EventKind.STARTED, EventKind.SUCCEEDED]
+    assert {r.message_id for r in records} == {message.message_id}
+    assert all(type(event["event"]) is str for event in seen)  # plain JSON strings on the wire
+    assert [r.to_dict() for r in records] == seen
