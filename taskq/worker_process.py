@@ -25,6 +25,7 @@ from .common import mask_url
 from .logging_setup import configure_logging
 from .middleware.middleware import Middleware
 from .supervisor_config import ExitCode, WorkerOptions, broker_error_exit_code
+from .supervisor_forks import encode_fork_paths, middleware_fork_paths
 from .supervisor_heartbeat import BEAT, READY, STOPPING, AckWatch, HealthCheck, StatusPipe
 from .supervisor_modules import add_import_paths, no_actors_warning
 
@@ -344,6 +345,9 @@ class WorkerProcess:
             ", ".join(sorted(worker.consumers)) or "(none declared)",
             extra={"event": "worker_started", "threads": self.options.threads},
         )
+        fork_paths = middleware_fork_paths(broker.middleware)
+        if fork_paths:
+            self.status.send(encode_fork_paths(fork_paths))
         self.status.send(READY)
         reason = self._wait_for_stop(worker)
         logger.info("Worker process stopping: %s.", reason, extra={"event": "worker_stopping"})
