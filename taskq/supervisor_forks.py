@@ -57,7 +57,7 @@ def middleware_fork_paths(middleware: Iterable[Any]) -> list[str]:
     import; a fork that is no module-level function is logged and left out."""
     paths: list[str] = []
     for m in middleware:
-        for function in m.forks:
+        for function in getattr(m, "forks", ()):
             path = f"{function.__module__}:{function.__qualname__}"
             try:
                 found = import_fork_function(path) == function
