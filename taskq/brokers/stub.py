@@ -136,12 +136,14 @@ class StubBroker(Broker):
     def dead_letters(self) -> list[Message[Any]]:
         """Every decodable dead-lettered message, across queues (and any entry a program
         appended to ``dead_letters_by_queue`` itself, as it is)."""
-        return [
-            letter.message if isinstance(letter, StubDeadLetter) else letter
-            for letters in self.dead_letters_by_queue.values()
-            for letter in letters
-            if not isinstance(letter, StubDeadLetter) or letter.message is not None
-        ]
+        found: list[Message[Any]] = []
+        for letters in self.dead_letters_by_queue.values():
+            for letter in letters:
+                if not isinstance(letter, StubDeadLetter):
+                    found.append(letter)
+                elif letter.message is not None:
+                    found.append(letter.message)
+        return found
 
     def _records(self, queue_name: str) -> list[StubDeadLetter]:
         """The dead letters of ``queue_name`` this broker recorded."""
