@@ -152,7 +152,9 @@ class Supervisor:
                     logger.info("Starting worker processes with freshly imported code.")
             self._start_due_children()
             if self.phase in (Phase.STARTING, Phase.RUNNING):
-                self.forks.start_when_due(all(s.child and s.child.ready for s in self.slots))
+                ready = all(s.child and s.child.ready for s in self.slots)
+                reported = [p for s in self.slots if s.child for p in s.child.fork_paths]
+                self.forks.start_when_due(ready, reported)
             self._sleep()
 
     def _sleep(self) -> None:

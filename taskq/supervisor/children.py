@@ -13,6 +13,7 @@ import time
 
 from ..logging_setup import flush_logging
 from .config import WorkerOptions
+from .forks import FORKS_FRAME, decode_fork_paths
 from .heartbeat import READY, STOPPING
 
 #: The Python a spawned worker process runs: patch first when gevent is on, then the worker main.
@@ -58,6 +59,9 @@ class WorkerChild:
         self.kill_at: float | None = None
         self.returncode: int | None = None
         self._status_fd: int | None = ready_fd
+        #: The ``forks`` of its middleware, as it reported them before it was ready.
+        self.fork_paths: list[str] = []
+        self._frame_tail = b""
         self._popen = popen
 
     def poll_ready(self) -> bool:
@@ -78,6 +82,9 @@ class WorkerChild:
                 self._close_status_fd()
                 return
             self.last_beat = time.monotonic()
+            if self._frame_tail or FORKS_FRAME in data:  # (hex inside: no status byte)
+                paths, self._frame_tail = decode_fork_paths(self._frame_tail + data)
+                self.fork_paths += paths
             self.ready = self.ready or READY in data
             self.stopping = self.stopping or STOPPING in data
 

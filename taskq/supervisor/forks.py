@@ -1,5 +1,7 @@
 """Fork processes: ``taskq worker --fork-function MODULE:FUNCTION`` runs FUNCTION in a process of
-its own beside the worker processes, as Dramatiq's ``--fork-function`` does.
+its own beside the worker processes, as Dramatiq's ``--fork-function`` does; so does every
+function a middleware lists in its ``forks`` property (the worker processes report them to the
+master, which imports no application code itself).
 
 The master starts them once every worker process reported ready, or once
 ``--worker-fork-timeout`` ms passed since the workers started, whichever comes first (so a fork
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import logging
 import os
 import signal
@@ -41,6 +44,56 @@ def import_fork_function(path: str) -> Any:
     if not callable(value):
         raise TypeError(f"{path!r} is a {type(value).__name__}, not a function")
     return value
+
+
+#: Status-pipe frame of a worker's middleware fork functions: ``F`` + hex of a JSON list + ``;``.
+#: Hex digits never collide with the pipe's one-byte statuses (``R``, ``.``, ``S``).
+FORKS_FRAME = b"F"
+_FRAME_END = b";"
+
+
+def middleware_fork_paths(middleware: Iterable[Any]) -> list[str]:
+    """``module:function`` paths of the ``forks`` of ``middleware`` that a fork process can
+    import; a fork that is no module-level function is logged and left out."""
+    paths: list[str] = []
+    for m in middleware:
+        for function in getattr(m, "forks", ()):
+            path = f"{function.__module__}:{function.__qualname__}"
+            try:
+                found = import_fork_function(path) == function
+            except Exception:
+                found = False
+            if not found:
+                logger.warning(
+                    "%s lists the fork function %r, which cannot run in a fork process: only "
+                    "module-level functions can. Skipping it.",
+                    type(m).__name__,
+                    function,
+                )
+            elif path not in paths:
+                paths.append(path)
+    return paths
+
+
+def encode_fork_paths(paths: list[str]) -> bytes:
+    """The status-pipe frame reporting ``paths`` to the master."""
+    return FORKS_FRAME + json.dumps(paths).encode().hex().encode() + _FRAME_END
+
+
+def decode_fork_paths(data: bytes) -> tuple[list[str], bytes]:
+    """The fork paths in the complete frames of ``data``, and its unfinished tail."""
+    paths: list[str] = []
+    while FORKS_FRAME in data:
+        start = data.index(FORKS_FRAME)
+        end = data.find(_FRAME_END, start)
+        if end < 0:
+            return paths, data[start:]
+        try:
+            paths += json.loads(bytes.fromhex(data[start + 1 : end].decode()))
+        except ValueError:
+            logger.warning("Ignored a malformed fork report from a worker process.")
+        data = data[end + 1 :]
+    return paths, b""
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
@@ -141,15 +194,17 @@ class ForkPool:
         self.started = False
         self.generation_started = time.monotonic()
 
-    def start_when_due(self, workers_ready: bool) -> None:
-        """Start the fork processes if they are due (see the class doc)."""
-        if self.started or not self.paths:
+    def start_when_due(self, workers_ready: bool, middleware_paths: Iterable[str] = ()) -> None:
+        """Start the fork processes if they are due (see the class doc): the
+        ``--fork-function`` ones, then ``middleware_paths`` (what the workers reported)."""
+        if self.started:
             return
         waited_ms = (time.monotonic() - self.generation_started) * 1000
         if not workers_ready and waited_ms < self.worker_fork_timeout:
             return
         self.started = True
-        for path in self.paths:
+        paths = list(dict.fromkeys([*self.paths, *middleware_paths]))  # each one once
+        for path in paths:
             child = start_fork_child(path, self.import_paths)
             logger.debug("Started fork process %d for %s.", child.pid, path)
             self.children.append(child)

@@ -31,6 +31,7 @@ from ..middleware.middleware import Middleware
 from ..worker import Worker
 from .children import QUIET_STARTUP_ENV
 from .config import ExitCode, WorkerOptions, broker_error_exit_code
+from .forks import encode_fork_paths, middleware_fork_paths
 from .heartbeat import BEAT, READY, STOPPING, AckWatch, HealthCheck, StatusPipe
 from .modules import add_import_paths, no_actors_warning
 
@@ -342,6 +343,9 @@ class WorkerMain:
             ", ".join(sorted(worker.consumers)) or "(none declared)",
             extra={"event": "worker_started", "threads": self.options.threads},
         )
+        fork_paths = middleware_fork_paths(broker.middleware)
+        if fork_paths:
+            self.status.send(encode_fork_paths(fork_paths))
         self.status.send(READY)
         reason = self._wait_for_stop(worker)
         logger.info("Worker process stopping: %s.", reason, extra={"event": "worker_stopping"})
