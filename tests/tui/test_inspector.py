@@ -353,3 +353,13 @@ async def test_the_detail_pane_shows_a_long_traceback_in_full() -> None:
         assert pane.count("Traceback (most recent call last):") == 41
         assert all(f"ValueError: level {depth}\n" in pane for depth in range(41))
         assert pane.rstrip().endswith("ValueError: level 40")
+
+        await pilot.press("enter")  # the pane full screen, focused to scroll through it
+        scroll = app.query_one("#detail-scroll")
+        assert app.screen.maximized is scroll and scroll.has_focus
+        await pilot.press("end")
+        assert scroll.scroll_y == scroll.max_scroll_y > 0
+        await pilot.press("escape")
+        assert app.screen.maximized is None
+        await pilot.press("escape")
+        assert app.query_one("#message-table").has_focus
