@@ -88,6 +88,7 @@ class MessagesView(TabView):
     }
     MessagesView #message-table { height: 1fr; }
     MessagesView #detail-scroll { height: 14; border-top: solid $primary-darken-2; }
+    MessagesView #detail-scroll.-maximized { height: 1fr; border-top: none; }
     """
 
     MAIN = "#message-table"

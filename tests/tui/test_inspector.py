@@ -357,6 +357,7 @@ async def test_the_detail_pane_shows_a_long_traceback_in_full() -> None:
         await pilot.press("enter")  # the pane full screen, focused to scroll through it
         scroll = app.query_one("#detail-scroll")
         assert app.screen.maximized is scroll and scroll.has_focus
+        assert scroll.size.height > 30  # the whole screen, not the 14 lines of the pane
         await pilot.press("end")
         assert scroll.scroll_y == scroll.max_scroll_y > 0
         await pilot.press("escape")
