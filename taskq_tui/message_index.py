@@ -108,6 +108,8 @@ class MessageRecord:
     @property
     def error(self) -> str:
         """``Type: message`` of the last failure, or the dead-letter reason's last line."""
+        if self.exception_type and not self.exception:
+            return self.exception_type  # Abort, raised without a message
         if self.exception_type or self.exception:
             return f"{self.exception_type or 'Error'}: {self.exception}".strip()
         lines = [line for line in self.reason.strip().splitlines() if line.strip()]

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.reactive import reactive
 from textual.timer import Timer
@@ -20,7 +20,7 @@ from ..formatting import clock_time, short
 from ..message_index import FINISHED, STATUSES, MessageFilter, MessageRecord
 from ..requests import AbortRequested, RetryRequested
 from ..screens.enqueue import EnqueueRequest
-from ..widgets.message_detail import MessageDetail
+from ..widgets.message_detail import DetailScroll, MessageDetail
 from ..widgets.virtual_table import Column, VirtualTable
 from .base import TabView
 
@@ -84,10 +84,11 @@ class MessagesView(TabView):
     MessagesView #f-status { width: 20; }
     MessagesView #f-text { width: 1fr; }
     MessagesView #tail-count {
-        width: 44; padding: 1 1 0 1; color: $text-muted; text-align: right;
+        width: 34; padding: 1 1 0 1; color: $text-muted; text-align: right;
     }
     MessagesView #message-table { height: 1fr; }
     MessagesView #detail-scroll { height: 14; border-top: solid $primary-darken-2; }
+    MessagesView #detail-scroll.-maximized { height: 1fr; border-top: none; }
     """
 
     MAIN = "#message-table"
@@ -99,6 +100,7 @@ class MessagesView(TabView):
         Binding("a", "abort_off", "Abort (off)", tooltip="Needs the Abortable middleware"),
         Binding("r", "retry", "Retry", tooltip="Send again, original arguments editable"),
         Binding("c", "copy_id", "Copy id"),
+        Binding("enter", "expand_detail", "Details", tooltip="Full screen; Esc goes back"),
         Binding("ctrl+l", "clear_filters", "Clear filters", show=False),
     ]
 
@@ -130,7 +132,7 @@ class MessagesView(TabView):
             yield Input(placeholder="/ search id, actor, args, error", id="f-text")
             yield Static("", id="tail-count")
         yield VirtualTable(COLUMNS, self._row_cells, id="message-table")
-        with VerticalScroll(id="detail-scroll"):
+        with DetailScroll(id="detail-scroll"):
             yield MessageDetail(id="message-detail")
 
     @property
@@ -240,7 +242,7 @@ class MessagesView(TabView):
         index, inbox = self.context.messages, self.context.inbox
         text = f"{len(self._shown)} shown / {len(index)} messages"
         if inbox.dropped:
-            text += f" / {inbox.dropped} events dropped"
+            text += f" / {inbox.dropped} dropped"
         # A fixed width: a new count redraws the line without a layout of the whole screen.
         self.query_one("#tail-count", Static).update(text, layout=False)
 
@@ -329,6 +331,19 @@ class MessagesView(TabView):
             record.actor_name, record.queue_name or "default", list(args), dict(kwargs or {})
         )
         self.post_message(RetryRequested(prefill))
+
+    def action_expand_detail(self) -> None:
+        """Show the selected message's detail pane full screen, focused to scroll through its
+        lifecycle and traceback (Esc restores the layout)."""
+        record = self.selected_record()
+        if record is None:
+            self.notify("Select a message first.", severity="warning")
+            return
+        if record is not self.query_one(MessageDetail).record:
+            self.show_detail(record)
+        pane = self.query_one("#detail-scroll", DetailScroll)
+        pane.focus()
+        self.screen.maximize(pane, container=False)
 
     def action_copy_id(self) -> None:
         """Copy the selected message's id to the clipboard."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +25,9 @@ from ..worker_groups import GroupSpec, ProcessRow, WorkerGroup
 from .base import TabView
 
 STALE_HEARTBEAT_S = 30
+#: Seconds groups get to stop gracefully when the TUI quits, then to die once killed.
+STOP_GRACE_S = 20
+KILL_GRACE_S = 5
 
 
 class WorkersView(TabView):
@@ -133,8 +139,13 @@ class WorkersView(TabView):
             group.log.append(f"[could not start: {e}]")
             self.app.call_from_thread(self.notify, f"Launch failed: {e}", severity="error")
             return
+        # Its own thread: reading lasts as long as the group, it must not hold a slot of the
+        # thread pool the pollers and actions share.
+        reader = threading.Thread(
+            target=group.read_output, name=f"taskq-tui-log-{group.name}", daemon=True
+        )
+        reader.start()
         self.app.call_from_thread(self.notify, f"Started group {group.name} (master {pid})")
-        group.read_output()
 
     def running_groups(self) -> list[WorkerGroup]:
         """Groups whose master is alive."""
@@ -265,19 +276,26 @@ class WorkersView(TabView):
 
     # -- shutdown ---------------------------------------------------------------------------------
     def stop_all_then(self, done: Callable[[], None]) -> None:
-        """TERM every running group, wait for them (KILL after 20 s), then call ``done``."""
-        self._stop_all(done)
+        """TERM every running group now, wait for them (KILL after 20 s), then call ``done``.
 
-    @work(thread=True, group="stop-all")
-    def _stop_all(self, done: Callable[[], None]) -> None:
+        The TERM goes out at once from the event loop (a signal does not block) and the wait is
+        an async worker: queued in the shared thread pool, behind pollers slowed by a busy
+        machine, the TERM used to leave seconds late."""
         groups = self.running_groups()
         for group in groups:
             group.stop()
-        for group in groups:
-            if group.wait(20) is None:
-                group.kill()
-                group.wait(5)
-        self.app.call_from_thread(done)
+        self._wait_stopped(groups, done)
+
+    @work(exclusive=True, group="stop-all")
+    async def _wait_stopped(self, groups: list[WorkerGroup], done: Callable[[], None]) -> None:
+        for grace, then_kill in ((STOP_GRACE_S, True), (KILL_GRACE_S, False)):
+            deadline = time.monotonic() + grace
+            while any(g.running for g in groups) and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            if then_kill:
+                for group in groups:
+                    group.kill()
+        done()
 
     # -- heartbeats -------------------------------------------------------------------------------
     def show_heartbeats(self, beats: list[dict[str, Any]]) -> None:

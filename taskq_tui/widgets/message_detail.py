@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Static
 
@@ -91,3 +92,9 @@ class MessageDetail(Static):
         elif record.reason and record.reason.strip() != record.error:
             parts.append(Text(record.reason.rstrip(), style="red"))
         return Group(*parts)
+
+
+class DetailScroll(VerticalScroll):
+    """The scrolling frame of the detail pane; it may be shown full screen (maximized)."""
+
+    ALLOW_MAXIMIZE = True
