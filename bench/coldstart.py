@@ -34,14 +34,15 @@ from .harness import (
 TASKS = "bench.apps.tasks"
 
 
-def prefill(setup: Setup, app: Any, total: int) -> None:
-    """Put ``total`` ``incr`` messages on the queue, in bulk, as the framework's own enqueue
+def prefill(setup: Setup, app: Any, total: int, actor: str = "incr") -> None:
+    """Put ``total`` messages of ``actor`` on the queue, in bulk, as the framework's own enqueue
     would store them (so the fill is quick for both frameworks and not part of the timing)."""
-    template = app.incr.message()
-    if setup.framework == "taskq" and setup.broker == "redis":
-        messages = [app.incr.message() for _ in range(total)]
+    actor_object = getattr(app, actor)
+    template = actor_object.message()
+    if setup.framework == "taskq" and setup.broker in ("redis", "sqlite"):
         for i in range(0, total, 5000):
-            app.broker.enqueue_many(messages[i : i + 5000])
+            chunk = [actor_object.message() for _ in range(min(5000, total - i))]
+            app.broker.enqueue_many(chunk)
         return
     if setup.broker == "redis":  # Dramatiq's enqueue script: HSET the payload, RPUSH the id
         client = redis_client()
@@ -63,7 +64,7 @@ def _prefill_rabbitmq(setup: Setup, app: Any, template: Any, total: int) -> None
     the rest published with the same properties over one plain pika channel."""
     import pika
 
-    app.broker.enqueue(app.incr.message())
+    app.broker.enqueue(template)
     connection = pika.BlockingConnection(pika.URLParameters(settings.AMQP_URL))
     try:
         channel = connection.channel()
@@ -78,7 +79,7 @@ def _prefill_rabbitmq(setup: Setup, app: Any, template: Any, total: int) -> None
         connection.close()
 
 
-def _delete_rabbitmq_queues(queue: str) -> None:
+def delete_rabbitmq_queues(queue: str) -> None:
     """Drop the run's queue and its delay and dead-letter queues (both frameworks' names)."""
     import pika
 
@@ -129,7 +130,7 @@ def cold_start(total: int, processes: int = 2, threads: int = 8) -> Callable[[Se
                 time.sleep(0.003)
         client.delete(app.COUNTER_KEY)
         if setup.broker == "rabbitmq":
-            _delete_rabbitmq_queues(setup.queue)
+            delete_rabbitmq_queues(setup.queue)
         assert first is not None
         return total / (now - spawned), first
 

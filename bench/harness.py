@@ -175,10 +175,18 @@ def rabbit_ready(queue: str) -> int:
     global _rabbit_channel
     import pika
 
-    if _rabbit_channel is None or _rabbit_channel.is_closed:
-        connection = pika.BlockingConnection(pika.URLParameters(settings.AMQP_URL))
-        _rabbit_channel = connection.channel()
-    return _rabbit_channel.queue_declare(queue, passive=True).method.message_count
+    for attempt in range(2):
+        if _rabbit_channel is None or _rabbit_channel.is_closed:
+            connection = pika.BlockingConnection(pika.URLParameters(settings.AMQP_URL))
+            _rabbit_channel = connection.channel()
+        try:
+            return _rabbit_channel.queue_declare(queue, passive=True).method.message_count
+        except pika.exceptions.AMQPConnectionError:
+            # Idle between cases, the probe misses heartbeats and the server drops it.
+            _rabbit_channel = None
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 def purge(setup: Setup, app: Any) -> None:

@@ -45,3 +45,9 @@ def incr() -> None:
 @fw.actor(queue_name=settings.QUEUE, max_retries=0)
 def latency(sent_at: float) -> None:
     settings.record_latency(client, sent_at, time.time())
+
+
+@fw.actor(queue_name=settings.QUEUE, max_retries=0)
+def hold() -> None:
+    """A task slow enough that a backlog stays put while the memory tables are measured."""
+    time.sleep(2)

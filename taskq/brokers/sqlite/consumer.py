@@ -70,6 +70,10 @@ class SQLiteConsumer(Consumer):
         self._settled = threading.Condition()
         self._pause = MIN_POLL_INTERVAL
         self._closed = False
+        # Acks of finished messages wait in _ack_batch (guarded by _settled) while one thread
+        # deletes a batch: the next batch goes in one transaction, not one per message.
+        self._ack_batch: list[int] = []
+        self._ack_flushing = False
         broker.lease_keeper().add(self)
 
     # -- fetching -------------------------------------------------------------------------
@@ -157,14 +161,44 @@ class SQLiteConsumer(Consumer):
 
     # -- settling (any thread) ------------------------------------------------------------
     def ack(self, message: MessageProxy) -> None:
-        """Delete the processed message."""
-        row_id = message._fetch_state
+        """Delete the processed message.
+
+        Acks are group-committed: the first worker thread to ack deletes its message and every
+        one acked while it did so, one transaction per batch, so threads finishing together
+        do not queue one by one for the write lock. Until deleted, a message keeps its
+        (renewed) lease, so a process that dies first has it redelivered.
+        """
+        with self._settled:
+            self._ack_batch.append(message._fetch_state)
+            if self._ack_flushing:
+                return
+            self._ack_flushing = True
+        self._flush_acks()
+
+    def _flush_acks(self) -> None:
         try:
-            self.broker.with_space(
-                self.db.write, "DELETE FROM taskq_messages WHERE id = ?", (row_id,)
-            )
-        finally:
-            self._settle([row_id])
+            while True:
+                with self._settled:
+                    batch, self._ack_batch = self._ack_batch, []
+                    if not batch:
+                        self._ack_flushing = False
+                        return
+                try:
+                    self.broker.with_space(self._delete, batch)
+                finally:
+                    self._settle(batch)
+        except BaseException:
+            with self._settled:
+                self._ack_flushing = False
+            raise
+
+    def _delete(self, row_ids: list[int]) -> None:
+        with self.db.transaction() as connection:
+            for start in range(0, len(row_ids), CHUNK):
+                chunk = row_ids[start : start + CHUNK]
+                connection.execute(
+                    f"DELETE FROM taskq_messages WHERE id IN ({placeholders(len(chunk))})", chunk
+                )
 
     def nack(self, message: MessageProxy) -> None:
         """Move the message to the dead letters with ``message.reason`` (or its traceback)."""
