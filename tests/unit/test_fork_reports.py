@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import taskq
-from taskq.supervisor_forks import decode_fork_paths, encode_fork_paths, middleware_fork_paths
+from taskq.supervisor.forks import decode_fork_paths, encode_fork_paths, middleware_fork_paths
 
 
 def module_level_fork() -> None:
