@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar, ca
 
 from .asyncio import run_coroutine
 from .common import validate_queue_name
+from .eta import MAX_ETA_AHEAD_MS
 from .global_broker import get_broker
 from .logging import get_logger
 from .message import Message
@@ -161,6 +162,11 @@ def _delay_ms(delay: Any) -> int | None:
         delay = delay.total_seconds() * 1000
     if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
         raise ValueError(f"delay must be a non-negative number of milliseconds, got {delay!r}")
+    if delay > MAX_ETA_AHEAD_MS:  # the worker would dead-letter it (see taskq.eta)
+        raise ValueError(
+            f"delay {delay!r} ms is more than the {MAX_ETA_AHEAD_MS // 86_400_000} days taskq "
+            "holds a message (delay is in milliseconds)"
+        )
     return int(delay)
 
 

@@ -118,3 +118,16 @@ def test_an_absurd_eta_on_a_delay_queue_is_dead_lettered_too(
     )
     assert [letter.message.args[0] for letter in letters if letter.message] == ["negative"]
     assert "message option 'eta' is -5" in (letters[0].reason or "")
+
+
+def test_a_delay_beyond_the_maximum_is_refused_when_sent(stub_broker: taskq.Broker) -> None:
+    @taskq.actor
+    def later() -> None:
+        pass
+
+    with pytest.raises(ValueError, match="more than the 366 days"):
+        later.send_with_options(delay=MAX_ETA_AHEAD_MS + 1)
+    with pytest.raises(ValueError, match="more than the 366 days"):
+        later.send_with_options(delay=float("inf"))
+    later.send_with_options(delay=MAX_ETA_AHEAD_MS)
+    assert stub_broker.queue_stats()[later.queue_name]["delayed"] == 1
