@@ -37,6 +37,26 @@ ABORT_NO_MODULE = (
 )
 
 
+def abort_unavailable(broker: Broker, abortable: Any) -> str:
+    """Why abort cannot work with the actors' ``broker`` and its ``abortable`` middleware (None
+    when absent), and what fixes it; "" when it can."""
+    if abortable is None:
+        return ABORT_OFF
+    try:
+        store = abortable.get_backend(broker)
+    except Exception as e:  # no Results middleware and no backend= (RabbitMQ, the stub broker)
+        return f"Abort is off: {e}"
+    from taskq.results.backends import StubBackend
+
+    if isinstance(store, StubBackend):
+        return (
+            "Abort is off: the abort marks would live in this process's memory (StubBackend), "
+            "where workers never look. Give Abortable(backend=...) or Results a shared backend "
+            "(Redis, Memcached, SQLite), or set TASKQ_RESULTS_URL."
+        )
+    return ""
+
+
 @dataclass
 class ModulesLoaded:
     """What importing the MODULE arguments found."""
@@ -99,10 +119,10 @@ class BrokerController:
         self.actors_broker = actors_broker
         if actors_broker is not broker:
             self.module_broker = actors_broker
-        if actors_broker.get_middleware(Abortable) is not None:
-            loaded.abort_available, loaded.abort_reason = True, ""
-        else:
-            loaded.abort_reason = ABORT_OFF
+        loaded.abort_reason = abort_unavailable(
+            actors_broker, actors_broker.get_middleware(Abortable)
+        )
+        loaded.abort_available = not loaded.abort_reason
         return loaded
 
     # -- polling and events -----------------------------------------------------------------

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.timer import Timer
 from textual.widgets import Input, Select, Static
 
@@ -111,12 +111,14 @@ class MessagesView(TabView):
             super().__init__()
             self.paused = paused
 
-    paused: reactive[bool] = reactive(False)
-    message_filter: reactive[MessageFilter] = reactive(MessageFilter)
+    # var, not reactive: a change runs the watcher (which redraws what changed) without also
+    # repainting the whole view, filters and detail pane included, on every keystroke or event
+    paused: var[bool] = var(False)
+    message_filter: var[MessageFilter] = var(MessageFilter)
     #: Bound to the app's counter of events taken in; each change refreshes the table.
-    events_seen: reactive[int] = reactive(0)
+    events_seen: var[int] = var(0)
     #: Why abort is off ("" when it works); bound to the app.
-    abort_reason: reactive[str] = reactive(ABORT_NO_MODULE)
+    abort_reason: var[str] = var(ABORT_NO_MODULE)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

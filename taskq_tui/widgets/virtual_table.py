@@ -177,15 +177,20 @@ class VirtualTable(ScrollView, can_focus=True):
         return max(-1, min(row, len(self._keys) - 1))
 
     def watch_cursor_row(self, old: int, row: int) -> None:
-        visible = max(1, self.size.height - 1)
-        if row >= 0:
-            top = int(self.scroll_y)
-            if row < top:
-                self.scroll_to(y=row, animate=False, immediate=True)
-            elif row >= top + visible:
-                self.scroll_to(y=row - visible + 1, animate=False, immediate=True)
+        self._scroll_to_cursor()
         self.refresh()
         self._announce()
+
+    def _scroll_to_cursor(self) -> None:
+        row = self.cursor_row
+        if row < 0 or not self.size.height:
+            return  # not laid out yet: on_resize comes back here
+        visible = max(1, self.size.height - 1)
+        top = int(self.scroll_y)
+        if row < top:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= top + visible:
+            self.scroll_to(y=row - visible + 1, animate=False, immediate=True)
 
     def _announce(self) -> None:
         key = self.cursor_key
@@ -211,6 +216,7 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._resized()
+        self.call_after_refresh(self._scroll_to_cursor)  # once the new size is in place
 
     # -- drawing ----------------------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:

@@ -72,6 +72,13 @@ def rendered_text(widget: Any) -> str:
     return console.export_text()
 
 
+def nothing_in_flight(app: Any) -> bool:
+    """The latest queue counts show no message in flight (else quitting asks first)."""
+    return bool(app.queue_stats) and not any(
+        counts.get("in_flight") for counts in app.queue_stats.values()
+    )
+
+
 def status_of(app: Any, message_id: str) -> str:
     record = app.messages.get(message_id)
     return record.status if record else ""
@@ -144,6 +151,9 @@ async def test_failed_message_detail_copy_and_retry_with_edited_args(
             message="the retried message's events",
         )
         assert retried[0].actor_name == "boom" and retried[0].message_id != failed.message_id
+        await wait_until(
+            pilot, lambda: retried[0].status == "dead" and nothing_in_flight(app), message="done"
+        )
         await pilot.press("q")
         await wait_until(pilot, lambda: group.returncode is not None, message="group stopped")
 
@@ -202,6 +212,9 @@ async def test_abort_a_running_message(
             ),
             message="the row updated in place",
         )
+        # The failed event is published before the worker acks: until the broker's counts
+        # catch up, `q` rightly asks whether to stop work in flight.
+        await wait_until(pilot, lambda: nothing_in_flight(app), message="nothing in flight")
         await pilot.press("q")  # TERM goes out at once, not queued behind the pollers' threads
         await wait_until(pilot, lambda: group.returncode is not None, message="group stopped")
         assert group.returncode == 0  # a graceful stop, not the kill after 20 s
@@ -229,6 +242,49 @@ async def test_abort_is_off_without_abortable_and_says_how_to_turn_it_on(
         )
         assert "add_middleware" in shown[0]
         assert not isinstance(app.screen, ConfirmScreen)
+
+
+#: Abortable on a broker with no shared place for its marks: no Results, or the in-memory one.
+ABORTABLE_NOWHERE = """
+import taskq
+from taskq.brokers.stub import StubBroker
+from taskq.middleware.abort import Abortable
+{results}
+broker = StubBroker()
+broker.add_middleware(Abortable())
+{add_results}
+taskq.set_broker(broker)
+
+
+@taskq.actor(queue_name="nowhere")
+def nap(seconds):
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("results", "why"),
+    [("", "Results"), ("stub", "StubBackend")],
+    ids=["no-results", "in-memory-results"],
+)
+async def test_abort_is_off_when_its_marks_cannot_reach_the_workers(
+    make_app: Any, module_in_cwd: Any, results: str, why: str
+) -> None:
+    """Abortable alone is not enough: with nowhere shared to keep abort marks (RabbitMQ or
+    the stub broker without a results backend, or an in-memory one) the key is off and says
+    why, instead of failing at the first abort."""
+    source = ABORTABLE_NOWHERE.format(
+        results="from taskq.results import Results\nfrom taskq.results.backends import StubBackend"
+        if results
+        else "",
+        add_results="broker.add_middleware(Results(backend=StubBackend()))" if results else "",
+    )
+    name = module_in_cwd(f"tui_nowhere_{results or 'none'}", source)
+    app = make_app(modules=[name], worker_cwd=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: "nap" in app.actor_queues, message="module imported")
+        await wait_until(pilot, lambda: why in app.abort_reason, message="the reason")
+        assert app.abort_reason.startswith("Abort is off")
 
 
 async def test_dead_letters_refresh_on_their_own(
