@@ -8,8 +8,8 @@ interpreter that calls :func:`spawned_main`.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import importlib
-import io
 import logging
 import os
 import re
@@ -92,6 +92,23 @@ class StopRequest:
         self.request(f"received {signal.Signals(signum).name}")
 
 
+#: True while a worker process started beside the first one imports and checks: its start-up
+#: errors are the first one's to report (see ``QUIET_STARTUP_ENV``). Only taskq's own messages
+#: are held back; whatever the application writes to stderr is left alone.
+_quiet_startup: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "taskq_quiet_startup", default=False
+)
+
+
+def _report_startup_error(text: str, *, trace: bool = False) -> None:
+    """Write a start-up error (and, with ``trace``, the exception being handled) to stderr."""
+    if _quiet_startup.get():
+        return
+    sys.stderr.write(text)
+    if trace:
+        traceback.print_exc()
+
+
 def import_application(options: WorkerOptions) -> tuple[Broker, dict[str, ModuleType]]:
     """Import every module; return the broker (``module:VAR`` names it, else the global one)
     and the imported modules by their command-line spec."""
@@ -109,10 +126,9 @@ def import_application(options: WorkerOptions) -> tuple[Broker, dict[str, Module
             _raise_if_broker_error(e, f"importing {module_name}")
             if _is_missing(e, module_name):
                 message = f"taskq: cannot import module {module_name!r}: {e}"
-                sys.stderr.write(message + "\n")
+                _report_startup_error(message + "\n")
                 raise StartupError(ExitCode.IMPORT_OR_USAGE, message) from e
-            sys.stderr.write(f"taskq: cannot import module {module_name!r}:\n")
-            traceback.print_exc()
+            _report_startup_error(f"taskq: cannot import module {module_name!r}:\n", trace=True)
             raise StartupError(ExitCode.IMPORT_OR_USAGE, str(e)) from e
         modules[spec] = module
         if variable and broker is None:
@@ -138,7 +154,7 @@ def _broker_variable(module: ModuleType, module_name: str, variable: str) -> Any
                 if depth == 0
                 else f"taskq: {where!r} in module {module_name!r} has no attribute {name!r}."
             )
-            sys.stderr.write(message + "\n")
+            _report_startup_error(message + "\n")
             raise StartupError(ExitCode.IMPORT_OR_USAGE, message)
         value = getattr(value, name)
 
@@ -147,7 +163,7 @@ def _broker_variable(module: ModuleType, module_name: str, variable: str) -> Any
             f"taskq: '{module_name}:{variable}' is not a Broker. It is a "
             f"{type(value).__name__}; name the variable that holds your broker."
         )
-        sys.stderr.write(message + "\n")
+        _report_startup_error(message + "\n")
         raise StartupError(ExitCode.IMPORT_OR_USAGE, message)
     return value
 
@@ -161,7 +177,7 @@ def _raise_if_broker_error(error: BaseException, doing: str) -> None:
     location = mask_url(url) if url else "the broker"
     verb = "reach" if code == ExitCode.BROKER_UNREACHABLE else "use"
     message = _one_line(f"taskq: cannot {verb} {location} ({doing}): {_masked(error)}")
-    sys.stderr.write(message + "\n")
+    _report_startup_error(message + "\n")
     raise StartupError(code, message) from error
 
 
@@ -226,7 +242,7 @@ def check_broker(broker: Broker) -> None:
         code = broker_error_exit_code(e) or ExitCode.BROKER_UNREACHABLE
         verb = "reach" if code == ExitCode.BROKER_UNREACHABLE else "use"
         message = f"taskq: cannot {verb} the broker at {describe_broker(broker)}: {_masked(e)}"
-        sys.stderr.write(_one_line(message) + "\n")
+        _report_startup_error(_one_line(message) + "\n")
         raise StartupError(code, message) from e
 
 
@@ -311,16 +327,17 @@ class WorkerMain:
         """Import, check, run until asked to stop; returns the exit code."""
         self.install_signal_handlers()
         # A process started beside the first one leaves start-up errors for it to report.
-        quiet = os.environ.pop(QUIET_STARTUP_ENV, None) == "1"
+        quiet = _quiet_startup.set(os.environ.pop(QUIET_STARTUP_ENV, None) == "1")
         try:
-            with contextlib.redirect_stderr(io.StringIO()) if quiet else contextlib.nullcontext():
-                broker, modules = import_application(self.options)
-                if self.options.events:
-                    add_events_middleware(broker)
-                add_metrics_middleware(broker)
-                check_broker(broker)
+            broker, modules = import_application(self.options)
+            if self.options.events:
+                add_events_middleware(broker)
+            add_metrics_middleware(broker)
+            check_broker(broker)
         except StartupError as e:
             return int(e.exit_code)
+        finally:
+            _quiet_startup.reset(quiet)
         if self.stop_request.reason:
             return int(ExitCode.OK)
         if not broker.get_declared_actors() and self.slot == 0:

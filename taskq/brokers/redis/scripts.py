@@ -12,6 +12,7 @@ as before; pipelines, single-connection clients, RESP3 and redis-py < 5.3 always
 
 from __future__ import annotations
 
+import functools
 from functools import cache
 from importlib.metadata import version
 from importlib.resources import files
@@ -70,6 +71,13 @@ class LeanScript:
             and kwargs.get("protocol") in (None, 2, "2")
             else None
         )
+        # redis-py >= 5.3 wraps get_connection in a check for deprecated arguments that
+        # inspects every call; called without arguments it has nothing to warn about.
+        get_connection = getattr(pool, "get_connection", None)
+        undecorated = getattr(get_connection, "__wrapped__", None)
+        self._get_connection: Any = (
+            functools.partial(undecorated, pool) if callable(undecorated) else get_connection
+        )
 
     @property
     def sha(self) -> str:
@@ -90,7 +98,7 @@ class LeanScript:
     def _evalsha(self, args: list[Any] | tuple[Any, ...]) -> Any:
         pool = self.pool
         assert pool is not None
-        connection = pool.get_connection()
+        connection = self._get_connection()
         healthy = False
         try:
             connection.send_command("EVALSHA", self.script.sha, 0, *args)

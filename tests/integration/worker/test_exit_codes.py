@@ -51,6 +51,29 @@ def test_module_that_fails_to_import_exits_2_with_its_traceback(app: App) -> Non
     assert "Worker process started" not in output
 
 
+def test_processes_starting_together_report_an_import_error_once(app: App) -> None:
+    app.write_raw_module("broken", "import taskq\nraise RuntimeError('boom at import')\n")
+    master = app.start_worker("-p", "3", module="broken")
+    assert app.wait_exit(master) == 2
+    output = app.output(master)
+    assert output.count("cannot import module 'broken'") == 1, output
+    assert output.count("RuntimeError: boom at import") == 1, output
+
+
+def test_what_the_application_writes_at_import_reaches_stderr_from_every_process(
+    app: App,
+) -> None:
+    app.write_module()
+    source = (app.directory / "app.py").read_text()
+    noisy = "import sys\nsys.stderr.write('hello from the import\\n')\n" + source
+    app.write_raw_module("noisy", noisy)
+    master = app.start_worker("-p", "2", module="noisy")
+    app.wait_started(master, 2)
+    send(master, signal.SIGTERM)
+    assert app.wait_exit(master) == 0
+    assert app.output(master).count("hello from the import") == 2
+
+
 def test_missing_module_exits_2_with_one_line_before_anything_starts(app: App) -> None:
     master = app.start_worker(module="no_such_module_here")
     assert app.wait_exit(master) == 2
