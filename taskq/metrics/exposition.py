@@ -13,6 +13,7 @@ the same directory (:class:`StatusReporter`, started by the Prometheus middlewar
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import glob
 import json
 import logging
@@ -20,7 +21,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,8 @@ STATUS_INTERVAL = 5_000
 STATUS_STALE_AFTER = 30_000
 _DEFAULT_DIR_PREFIX = "taskq-prometheus-"
 _STATUS_PREFIX = "taskq_status_"
+#: The lock file that keeps scrapes out while a worker process creates its series.
+_LOCK_NAME = "taskq_series.lock"
 #: Scrapes and merges of dead children's files never overlap (both happen in the master).
 _files_lock = threading.Lock()
 
@@ -162,14 +165,60 @@ def _merge_into(source: str, target: str, kind: str) -> None:
         out.close()
 
 
-def collect_metrics(directory: str) -> tuple[bytes, str]:
-    """The Prometheus text exposition of every process's metrics in ``directory``."""
-    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-    from prometheus_client.multiprocess import MultiProcessCollector
+class _EveryFamily:
+    """A collector: every process's metrics in a directory, plus each taskq family that no
+    process has written a sample of yet (named, typed, with no series), so a scrape names
+    every family from the start, as dashboards expect."""
 
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=directory)
-    with _files_lock:
+    def __init__(self, directory: str) -> None:
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        self.collector = MultiProcessCollector(None, path=directory)
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import (
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            HistogramMetricFamily,
+        )
+
+        from .prometheus import FAMILIES, LABELS
+
+        seen = set()
+        for family in self.collector.collect():
+            seen.add(family.name)
+            yield family
+        kinds = {
+            "counter": CounterMetricFamily,
+            "gauge": GaugeMetricFamily,
+            "histogram": HistogramMetricFamily,
+        }
+        for declared in FAMILIES:
+            empty = kinds[declared.kind](declared.name, declared.documentation, labels=LABELS)
+            if empty.name not in seen:
+                yield empty
+
+
+@contextlib.contextmanager
+def series_lock(directory: str) -> Iterator[None]:
+    """Hold the metrics directory's lock: scrapes wait while a process creates its series,
+    so a scrape sees all of a worker process's series at zero or none of them."""
+    fd = os.open(os.path.join(directory, _LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def collect_metrics(directory: str) -> tuple[bytes, str]:
+    """The Prometheus text exposition of every process's metrics in ``directory``; every
+    taskq family is named, with no series until a worker process declares them."""
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_EveryFamily(directory))
+    with _files_lock, series_lock(directory):
         return generate_latest(registry), CONTENT_TYPE_LATEST
 
 

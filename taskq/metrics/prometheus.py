@@ -10,6 +10,7 @@ global one, so an application's own metrics never collide with taskq's.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ..common import current_millis, q_name
 from ..middleware.middleware import Middleware
 from .buffer import BufferedMetrics, DirectMetrics
+from .exposition import series_lock
 
 if TYPE_CHECKING:
     from ..broker import Broker, MessageProxy
@@ -35,6 +37,52 @@ DURATION_BUCKETS = (
     5, 10, 25, 50, 75, 100, 250, 500, 750, 1_000, 2_500, 5_000, 7_500, 10_000, 30_000, 60_000,
     600_000, 900_000, float("inf"),
 )  # fmt: skip
+
+
+class Family(NamedTuple):
+    """One metric family the middleware exports: its name, kind, help text and options."""
+
+    name: str
+    kind: str  # "counter", "gauge" or "histogram"
+    documentation: str
+    options: dict[str, Any] = {}
+
+    def create(self, registry: Any) -> Any:
+        """The labelled metric, registered in ``registry``."""
+        import prometheus_client as prom
+
+        kinds = {"counter": prom.Counter, "gauge": prom.Gauge, "histogram": prom.Histogram}
+        return kinds[self.kind](
+            self.name, self.documentation, LABELS, registry=registry, **self.options
+        )
+
+
+#: Every metric family of the middleware. The ``taskq worker`` master's ``/metrics`` names
+#: each of them from its first scrape, before any worker process has written a sample.
+FAMILIES = (
+    Family("taskq_messages_total", "counter", "Messages processed."),
+    Family("taskq_message_errors_total", "counter", "Messages whose actor raised."),
+    Family("taskq_message_retries_total", "counter", "Messages scheduled for a retry."),
+    Family("taskq_message_rejects_total", "counter", "Messages dead-lettered."),
+    Family(
+        "taskq_messages_inprogress",
+        "gauge",
+        "Messages being processed.",
+        {"multiprocess_mode": "livesum"},
+    ),
+    Family(
+        "taskq_delayed_messages_inprogress",
+        "gauge",
+        "Delayed messages held in worker memory.",
+        {"multiprocess_mode": "livesum"},
+    ),
+    Family(
+        "taskq_message_duration_milliseconds",
+        "histogram",
+        "Time spent processing messages (ms).",
+        {"buckets": DURATION_BUCKETS},
+    ),
+)
 
 
 class _Children(NamedTuple):
@@ -125,42 +173,14 @@ class Prometheus(Middleware):
         import prometheus_client as prom
 
         registry = prom.CollectorRegistry(auto_describe=True)
-        self.total_messages = prom.Counter(
-            "taskq_messages_total", "Messages processed.", LABELS, registry=registry
-        )
-        self.total_errored_messages = prom.Counter(
-            "taskq_message_errors_total", "Messages whose actor raised.", LABELS, registry=registry
-        )
-        self.total_retried_messages = prom.Counter(
-            "taskq_message_retries_total",
-            "Messages scheduled for a retry.",
-            LABELS,
-            registry=registry,
-        )
-        self.total_rejected_messages = prom.Counter(
-            "taskq_message_rejects_total", "Messages dead-lettered.", LABELS, registry=registry
-        )
-        self.inprogress_messages = prom.Gauge(
-            "taskq_messages_inprogress",
-            "Messages being processed.",
-            LABELS,
-            registry=registry,
-            multiprocess_mode="livesum",
-        )
-        self.inprogress_delayed_messages = prom.Gauge(
-            "taskq_delayed_messages_inprogress",
-            "Delayed messages held in worker memory.",
-            LABELS,
-            registry=registry,
-            multiprocess_mode="livesum",
-        )
-        self.message_durations = prom.Histogram(
-            "taskq_message_duration_milliseconds",
-            "Time spent processing messages (ms).",
-            LABELS,
-            registry=registry,
-            buckets=DURATION_BUCKETS,
-        )
+        made = {family.name: family.create(registry) for family in FAMILIES}
+        self.total_messages = made["taskq_messages_total"]
+        self.total_errored_messages = made["taskq_message_errors_total"]
+        self.total_retried_messages = made["taskq_message_retries_total"]
+        self.total_rejected_messages = made["taskq_message_rejects_total"]
+        self.inprogress_messages = made["taskq_messages_inprogress"]
+        self.inprogress_delayed_messages = made["taskq_delayed_messages_inprogress"]
+        self.message_durations = made["taskq_message_duration_milliseconds"]
         self._children = {}
         # Worker processes write to shared files that a scrape reads later: batch the writes.
         multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
@@ -195,9 +215,10 @@ class Prometheus(Middleware):
 
     def after_worker_boot(self, broker: Broker, worker: Worker) -> None:
         self._metrics()
-        for actor_name in sorted(broker.get_declared_actors()):  # every series, at 0, at once
-            self._for((broker.get_actor(actor_name).queue_name, actor_name))
         directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        with series_lock(directory) if directory else contextlib.nullcontext():
+            for actor_name in sorted(broker.get_declared_actors()):  # every series at 0, at once
+                self._for((broker.get_actor(actor_name).queue_name, actor_name))
         if directory and os.environ.get("TASKQ_METRICS_MASTER_PID"):
             from .exposition import StatusReporter
 
