@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..common import mask_url
+from ..common import mask_url, sqlite_path
 from ..constants import BROKER_URL_ENV, DEFAULT_BROKER_URL
 from ..errors import BrokerError
 from ..errors import ConnectionError as TaskqConnectionError
@@ -137,13 +137,32 @@ def describe_error(url: str, error: BaseException) -> str:
     return f"cannot reach the broker at {mask_url(url)}: {detail}"
 
 
-def with_broker(url: str, action: Callable[[Broker], int]) -> int:
+def missing_sqlite_file(url: str) -> str | None:
+    """For a ``sqlite:`` URL whose database file does not exist: the reason, naming the file
+    (opening it would create it, and an empty broker would be reported). Else None."""
+    if not url.lower().startswith("sqlite:"):
+        return None
+    try:
+        path = sqlite_path(url)
+    except ValueError:
+        return None  # a malformed URL: building the broker says what is wrong
+    if os.path.exists(path):
+        return None
+    return f"no database file at {path} (a worker or producer creates it on first use)"
+
+
+def with_broker(url: str, action: Callable[[Broker], int], *, must_exist: bool = False) -> int:
     """Build the broker for ``url``, check it answers, and run ``action(broker)``.
 
     Exits 2 on a bad URL or a file that is not (or no longer) a usable database, 3 when the
     broker cannot be reached or opened; either way with one line naming the (masked) URL or
-    the file."""
+    the file. With ``must_exist`` (the inspection commands), a SQLite database file that does
+    not exist is a broker that cannot be reached: exit 3, and nothing is created."""
 
+    if must_exist:
+        missing = missing_sqlite_file(url)
+        if missing is not None:
+            return fail(EXIT_BROKER_DOWN, f"cannot reach the broker at {mask_url(url)}: {missing}")
     broker = None
     try:
         options = {"retry_timeout": CLI_RETRY_TIMEOUT} if url.startswith("amqp") else {}

@@ -116,4 +116,4 @@ def run(args: argparse.Namespace) -> int:
             subscription.close()
         return EXIT_OK
 
-    return with_broker(url, tail)
+    return with_broker(url, tail, must_exist=True)

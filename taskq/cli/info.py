@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
             _print_tables(info)
         return EXIT_OK
 
-    return with_broker(url, show)
+    return with_broker(url, show, must_exist=True)
 
 
 def _print_tables(info: dict[str, Any]) -> None:

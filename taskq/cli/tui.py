@@ -47,10 +47,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     url = args.broker or os.environ.get(BROKER_URL_ENV) or DEFAULT_BROKER_URL
     # Never show an unreachable or unauthorised broker as an empty one: one line naming the
-    # (masked) URL and the reason, exit 3, before the app starts (SQLite: creates the file
-    # and its folder, or says why it cannot be used).
-
-    code = with_broker(url, lambda broker: 0)
+    # (masked) URL and the reason, exit 3, before the app starts. SQLite: a read-only TUI only
+    # inspects, so a missing database file is refused like an unreachable server; otherwise the
+    # TUI launches workers and enqueues, so it creates the file and its folder (or says why it
+    # cannot be used).
+    code = with_broker(url, lambda broker: 0, must_exist=args.read_only and not args.demo)
     if code:
         return code
     config = TuiConfig(

@@ -124,3 +124,33 @@ def test_worker_refuses_before_starting_anything(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and complaint in lines[0], result.stderr
     assert not (tmp_path / ".taskq").exists()  # no broker file was created either
+
+
+@pytest.mark.parametrize(
+    "command", [["info"], ["info", "--json"], ["events"], ["tui", "--read-only"]]
+)
+def test_inspecting_a_missing_sqlite_file_exits_3_and_creates_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: list[str]
+) -> None:
+    if command[0] == "tui":
+        pytest.importorskip("textual")
+    path = tmp_path / "missing" / "dir" / "x.db"
+    url = f"sqlite:///{path}"
+    code, out, err = run(capsys, *command, "--broker", url)
+    assert code == 3, (out, err)
+    line = one_error_line(err)
+    assert line.startswith(f"taskq: error: cannot reach the broker at {url}: ")
+    assert f"no database file at {path}" in line
+    assert "No queues found" not in out
+    assert not (tmp_path / "missing").exists()
+
+
+def test_a_producer_still_creates_the_sqlite_file_on_first_use(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "new" / "x.db"
+    code, _, err = run(capsys, "enqueue", "add", "[1]", "--broker", f"sqlite:///{path}")
+    assert code == 0, err
+    assert path.is_file()
+    code, out, err = run(capsys, "info", "--json", "--broker", f"sqlite:///{path}")
+    assert code == 0, err
