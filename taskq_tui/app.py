@@ -280,7 +280,8 @@ class TaskqApp(App[int]):
             if request is not None:
                 self.run_broker_action(self.controller.enqueue_action(request), "Enqueue failed")
 
-        self.push_screen(EnqueueScreen(title, prefill), submitted)
+        # Only names the loaded modules declare are sent (none loaded: any name goes).
+        self.push_screen(EnqueueScreen(title, prefill, self.actor_queues), submitted)
 
     @on(AbortRequested)
     def handle_abort_requested(self, request: AbortRequested) -> None:

@@ -205,7 +205,10 @@ def series_lock(directory: str) -> Iterator[None]:
     so a scrape sees all of a worker process's series at zero or none of them."""
     fd = os.open(os.path.join(directory, _LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        # A POSIX record lock, not flock(): it belongs to this process, so a worker process
+        # forked while a scrape holds it does not inherit it (an inherited flock would stay held
+        # by the child's copy of the descriptor, and every later scrape would wait forever).
+        fcntl.lockf(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # releases the lock

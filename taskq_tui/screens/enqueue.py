@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -24,11 +27,41 @@ class EnqueueRequest:
     delay_ms: int | None = None
 
 
-def parse_request(actor: str, queue: str, args: str, kwargs: str, delay: str) -> EnqueueRequest:
-    """Validate the form fields; raises ValueError naming the field that is wrong."""
+#: At most this many known actors are listed in the form's error.
+LISTED_ACTORS = 12
+
+
+def unknown_actor_error(actor: str, known_actors: Collection[str]) -> str:
+    """Why ``actor`` is refused: no loaded module declares it; the closest known name first,
+    then the known actors."""
+    known = sorted(known_actors)
+    close = difflib.get_close_matches(actor, known, n=1)
+    hint = f" Did you mean {close[0]}?" if close else ""
+    listed = ", ".join(known[:LISTED_ACTORS]) + (", ..." if len(known) > LISTED_ACTORS else "")
+    return (
+        f"Actor: no loaded module declares {actor!r}, so a worker would dead-letter it.{hint} "
+        f"Known actors: {listed}"
+    )
+
+
+def parse_request(
+    actor: str,
+    queue: str,
+    args: str,
+    kwargs: str,
+    delay: str,
+    *,
+    known_actors: Collection[str] = (),
+) -> EnqueueRequest:
+    """Validate the form fields; raises ValueError naming the field that is wrong.
+
+    ``known_actors``: the actors the loaded modules declare; when given, any other name is
+    refused (empty: no module loaded, so any name is accepted)."""
     actor, queue = actor.strip(), (queue.strip() or "default")
     if not actor:
         raise ValueError("Actor: give the name of the actor to send to")
+    if known_actors and actor not in known_actors:
+        raise ValueError(unknown_actor_error(actor, known_actors))
     try:
         parsed_args = json.loads(args or "[]")
     except json.JSONDecodeError as e:
@@ -72,10 +105,17 @@ class EnqueueScreen(ModalScreen[EnqueueRequest | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str = "Enqueue a message", prefill: EnqueueRequest | None = None):
+    def __init__(
+        self,
+        title: str = "Enqueue a message",
+        prefill: EnqueueRequest | None = None,
+        known_actors: Collection[str] = (),
+    ):
         super().__init__()
         self.title_text = title
         self.prefill = prefill or EnqueueRequest(actor_name="")
+        #: The actors the loaded modules declare; any other name is refused (see parse_request).
+        self.known_actors = frozenset(known_actors)
 
     def compose(self) -> ComposeResult:
         p = self.prefill
@@ -115,9 +155,9 @@ class EnqueueScreen(ModalScreen[EnqueueRequest | None]):
             for name in ("actor", "queue", "args", "kwargs", "delay")
         ]
         try:
-            request = parse_request(*values)
+            request = parse_request(*values, known_actors=self.known_actors)
         except ValueError as e:
-            self.query_one("#enqueue-error", Static).update(f"[red]{e}[/red]")
+            self.query_one("#enqueue-error", Static).update(f"[red]{escape(str(e))}[/red]")
             return
         self.dismiss(request)
 

@@ -114,3 +114,33 @@ def test_first_scrape_names_every_family_and_a_booted_worker_shows_every_series(
             except subprocess.TimeoutExpired:
                 master.kill()
                 master.wait()
+
+
+def test_a_worker_forked_while_a_scrape_holds_the_series_lock_can_take_it(tmp_path):
+    """The master forks workers while scrape threads run: a child must not inherit the lock
+    (else its own boot, and every later scrape, would wait forever)."""
+    import threading
+
+    from taskq.metrics.exposition import series_lock
+
+    go_read, go_write = os.pipe()
+    with series_lock(str(tmp_path)):
+        pid = os.fork()
+        if pid == 0:  # the child: once the parent let go, take the lock within 10 s
+            try:
+                os.read(go_read, 1)
+                taken = threading.Event()
+
+                def take() -> None:
+                    with series_lock(str(tmp_path)):
+                        taken.set()
+
+                threading.Thread(target=take, daemon=True).start()
+                os._exit(0 if taken.wait(10) else 1)
+            except BaseException:
+                os._exit(2)
+    os.write(go_write, b"x")  # released: let the child try
+    _, status = os.waitpid(pid, 0)
+    os.close(go_read)
+    os.close(go_write)
+    assert os.waitstatus_to_exitcode(status) == 0
