@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pika
 
-from ...event_stream import EventStream
+from ...events.transport import EventStream
 from .connection import RETRYABLE_ERRORS, close_quietly, logger
 
 if TYPE_CHECKING:

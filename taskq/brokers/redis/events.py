@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...encoder import dumps_lenient
 from ...errors import ConnectionError as BrokerConnectionError
-from ...event_stream import EventStream
+from ...events.transport import EventStream
 
 if TYPE_CHECKING:
     import redis

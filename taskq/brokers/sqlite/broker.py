@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...broker import Broker, Consumer, DeadLetter
 from ...common import current_millis, q_name, validate_queue_name
+from ...constants import DEFAULT_SQLITE_PATH
 from ...errors import QueueJoinTimeout, QueueNotFound
 from ...message import Message
 from ...middleware.middleware import Middleware
@@ -50,7 +51,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-DEFAULT_PATH = ".taskq/taskq.db"
+DEFAULT_PATH = DEFAULT_SQLITE_PATH
 #: How long dead letters are kept (ms): 7 days, as Dramatiq does.
 DEFAULT_DEAD_LETTER_TTL = 7 * 24 * 3600 * 1000
 

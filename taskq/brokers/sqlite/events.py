@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from ...common import current_millis
-from ...event_stream import EventStream
+from ...events.transport import EventStream
 from .schema import Database
 
 logger = logging.getLogger("taskq.brokers.sqlite")
