@@ -18,7 +18,7 @@ from ..eta import judge_eta
 from ..middleware.middleware import Middleware
 from .prefetch import PrefetchWindow
 from .thread import WorkerThread
-from .work_queue import WorkQueue
+from .work_queue import WorkItem, WorkQueue
 
 if TYPE_CHECKING:
     from ..broker import Broker, Consumer, MessageProxy
@@ -218,19 +218,16 @@ class Worker:
             priority = self.broker.get_actor(message.actor_name).priority
         except ActorNotFound:
             priority = 0
-        message._fetch_state = (consumer, message._fetch_state)
-        return self.work_queue.put((priority, next(self._sequence), message))
+        return self.work_queue.put((priority, next(self._sequence), WorkItem(message, consumer)))
 
     def _requeue_work_queue(self) -> None:
         by_consumer: dict[ConsumerThread, list[MessageProxy]] = {}
         while True:
             try:
-                _, _, message = self.work_queue.get_nowait()
+                _, _, item = self.work_queue.get_nowait()
             except queue.Empty:
                 break
-            consumer, state = message._fetch_state
-            message._fetch_state = state
-            by_consumer.setdefault(consumer, []).append(message)
+            by_consumer.setdefault(item.consumer, []).append(item.message)
             self.work_queue.task_done()
         for consumer, messages in by_consumer.items():
             logger.info(

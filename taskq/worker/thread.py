@@ -16,7 +16,8 @@ from ..threading import interruptible, worker_thread_guard
 
 if TYPE_CHECKING:
     from ..broker import MessageProxy
-    from . import Worker
+    from . import ConsumerThread, Worker
+    from .work_queue import WorkItem
 
 logger = logging.getLogger("taskq.worker")
 
@@ -59,19 +60,18 @@ class WorkerThread(threading.Thread):
                 work_queue.put(item)
                 work_queue.task_done()
                 continue
-            message = item[2]
+            fetched: WorkItem = item[2]
             self.idle = False
             try:
-                self.process_message(message)
+                self.process_message(fetched.message, fetched.consumer)
             finally:
                 self.idle = True
                 work_queue.task_done()
         self.broker.emit_before("worker_thread_shutdown", self)
 
-    def process_message(self, message: MessageProxy) -> None:
-        """Run one message through the middleware and its actor, then ack or nack it."""
-        consumer, state = message._fetch_state
-        message._fetch_state = state
+    def process_message(self, message: MessageProxy, consumer: ConsumerThread) -> None:
+        """Run one message through the middleware and its actor, then ack or nack it through
+        ``consumer``, the consumer thread that fetched it."""
         self.current = message
         broker = self.broker
         try:

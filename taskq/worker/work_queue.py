@@ -6,7 +6,26 @@ import contextlib
 import heapq
 import queue
 import threading
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..delivery import MessageProxy
+    from . import ConsumerThread
+
+
+@dataclass(slots=True, frozen=True)
+class WorkItem:
+    """A fetched message waiting for a worker thread, with the consumer thread that fetched it
+    (which acks it, requeues it, and learns from how long it ran)."""
+
+    message: MessageProxy
+    consumer: ConsumerThread
+
+
+#: What the work queue holds: ``(priority, sequence, item)``; the unique sequence keeps equal
+#: priorities in fetch order, so items themselves are never compared.
+WorkEntry = tuple[int, int, WorkItem]
 
 
 class WorkQueue:
