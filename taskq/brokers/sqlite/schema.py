@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
 from .errors import (
+    DatabaseLocked,
     DatabaseReadOnly,
     NotATaskqDatabase,
     SQLiteBrokerError,
@@ -117,8 +119,26 @@ class Database:
 
     # -- opening and checking the file ----------------------------------------------------
     def initialize(self) -> None:
-        """Create the schema in a new or empty file; refuse files that are not taskq's."""
+        """Create the schema in a new or empty file; refuse files that are not taskq's.
+
+        Processes that open a brand-new file at the same moment (a ``-p 2`` group's first
+        start) race to switch it to WAL mode; SQLite answers the losers "database is locked"
+        at once, without waiting ``busy_timeout``, so they retry until it has passed.
+        """
         self._check_file()
+        deadline = time.monotonic() + self.busy_timeout / 1000
+        pause = 0.005
+        while True:
+            try:
+                self._initialize()
+                return
+            except DatabaseLocked:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.1)
+
+    def _initialize(self) -> None:
         try:
             connection = self.connection()
             mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
