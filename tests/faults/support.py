@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,16 @@ class WorkerCLI:
         if not self._log.closed:
             self._log.flush()
         return self.log_path.read_text(errors="replace")
+
+    def wait_for_output(self, text: str, timeout: float) -> None:
+        """Wait until ``text`` was printed; on timeout, fail showing what the worker printed
+        (the password tests' rare timeouts have left no other trace of their cause)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.output():
+            if time.monotonic() > deadline:
+                tail = self.output()[-4000:]
+                raise AssertionError(f"timed out after {timeout}s waiting for {text!r}:\n{tail}")
+            time.sleep(0.05)
 
     def kill_all(self) -> None:
         """Kill the whole process group (master, workers, orphans) and close the log."""

@@ -12,7 +12,6 @@ import pytest
 
 import taskq
 from taskq.brokers.redis import RedisBroker
-from tests.helpers import wait_for
 
 from .support import RedisServer, spare_port
 from .test_security import run_worker, write_app
@@ -46,7 +45,7 @@ def test_spawned_workers_never_carry_the_password_in_argv(tmp_path: Path, queue_
         try:  # the children reach the password-protected server with the URL they were given
             broker.declare_queue(queue_name)
             broker.enqueue(taskq.Message(queue_name=queue_name, actor_name="noop", args=(5,)))
-            wait_for(lambda: "processed 5" in cli.output(), 60, message="the message")
+            cli.wait_for_output("processed 5", 60)
         finally:
             broker.close()
         cli.signal(signal.SIGTERM)

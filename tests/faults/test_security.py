@@ -186,7 +186,7 @@ def test_redis_password_never_logged(tmp_path: Path, queue_name: str) -> None:
                 _assert_no_secret(repr(broker), REDIS_PASSWORD)
                 broker.declare_queue(queue_name)
                 broker.enqueue(taskq.Message(queue_name=queue_name, actor_name="noop", args=(7,)))
-                wait_for(lambda: "processed 7" in cli.output(), 60, message="the message")
+                cli.wait_for_output("processed 7", 60)
             finally:
                 broker.close()
             cli.signal(signal.SIGTERM)
