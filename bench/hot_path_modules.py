@@ -3,7 +3,9 @@
 Starts an in-process worker, sends one warm-up message and waits for its result, then records
 (with ``sys.setprofile`` / ``threading.setprofile``) every first-party module whose functions
 run, in any thread, from ``send()`` of a second message until its result is back. Prints the
-count, then each module with its number of calls. Issue 24 tracks this count.
+count, then each module with its number of calls, then every loop in the module call chain (a
+module that calls into another which, directly or through others, calls back into the first:
+``a -> b -> a``). Issue 24 tracks both figures.
 """
 
 from __future__ import annotations
@@ -21,7 +23,20 @@ from taskq.results import Results
 
 #: Module name -> calls seen while recording.
 _seen: dict[str, int] = {}
+#: Module loops seen while recording, as the chain of modules from the first to its return.
+_loops: set[tuple[str, ...]] = set()
 _recording = False
+
+
+def _module_chain(frame: FrameType | None) -> list[str]:
+    """The first-party modules on the stack, innermost first, repeats of one module collapsed."""
+    chain: list[str] = []
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if name.startswith("taskq") and (not chain or chain[-1] != name):
+            chain.append(name)
+        frame = frame.f_back
+    return chain
 
 
 def _profile(frame: FrameType, event: str, arg: Any) -> None:
@@ -29,6 +44,10 @@ def _profile(frame: FrameType, event: str, arg: Any) -> None:
         name = frame.f_globals.get("__name__", "")
         if name.startswith("taskq"):
             _seen[name] = _seen.get(name, 0) + 1
+            chain = _module_chain(frame)
+            if name in chain[1:]:
+                back = chain.index(name, 1)
+                _loops.add(tuple(reversed(chain[: back + 1])))
 
 
 def _broker(kind: str, namespace: str) -> tuple[taskq.Broker, Any]:
@@ -45,8 +64,8 @@ def _broker(kind: str, namespace: str) -> tuple[taskq.Broker, Any]:
     return RedisBroker(url=url, namespace=namespace), RedisBackend(url=url, namespace=namespace)
 
 
-def measure(kind: str) -> dict[str, int]:
-    """Calls per first-party module from ``send()`` to the result of one message."""
+def measure(kind: str) -> tuple[dict[str, int], set[tuple[str, ...]]]:
+    """Calls per first-party module, and the module loops, from ``send()`` to one result."""
     global _recording
     namespace = f"hot-path-{uuid.uuid4().hex[:8]}"
     broker, backend = _broker(kind, namespace)
@@ -76,15 +95,18 @@ def measure(kind: str) -> dict[str, int]:
             if keys:
                 client.delete(*keys)
         broker.close()
-    return dict(_seen)
+    return dict(_seen), set(_loops)
 
 
 def main() -> None:
     kind = sys.argv[1] if len(sys.argv) > 1 else "sqlite"
-    seen = measure(kind)
+    seen, loops = measure(kind)
     print(f"{kind}: {len(seen)} first-party modules from send() to the result")
     for name in sorted(seen):
         print(f"  {name} {seen[name]}")
+    print(f"{len(loops)} module loops (a -> ... -> a)")
+    for loop in sorted(loops):
+        print("  " + " -> ".join(loop))
 
 
 if __name__ == "__main__":
