@@ -111,32 +111,8 @@ class Message(Generic[R]):
     @classmethod
     def from_dict(cls, fields: Any, data: Any = None) -> Message[Any]:
         """Build a message from a decoded dict, validating every wire-format field."""
-        if not isinstance(fields, dict):
-            raise DecodeError(
-                f"message must be a JSON object, got {type(fields).__name__}", data, None
-            )
-        for name, kind in _FIELD_TYPES:
-            if name not in fields:
-                raise DecodeError(f"message is missing the field {name!r}", data, name)
-            value = fields[name]
-            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-                expected = "list" if isinstance(kind, tuple) else kind.__name__
-                raise DecodeError(
-                    f"message field {name!r} must be {expected}, got {type(value).__name__}",
-                    data,
-                    name,
-                )
-        options = fields["options"]
-        for name in sorted(options.keys() & _NUMERIC_OPTIONS) if options else ():
-            value = options[name]
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int | float)
-            ):
-                raise DecodeError(
-                    f"message option {name!r} must be a number, got {type(value).__name__}",
-                    data,
-                    f"options.{name}",
-                )
+        if not _plainly_valid(fields):
+            _check_fields(fields, data)
         return cls(
             queue_name=fields["queue_name"],
             actor_name=fields["actor_name"],
@@ -231,3 +207,49 @@ def __getattr__(name: str) -> Any:
 
 def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _plainly_valid(fields: Any) -> bool:
+    """Whether ``fields`` is a message as JSON decodes one, every field of its exact type and no
+    numeric option present: the common case, checked in one pass (:func:`_check_fields` judges
+    the rest and names what is wrong)."""
+    try:
+        return (
+            type(fields["queue_name"]) is str
+            and type(fields["actor_name"]) is str
+            and type(fields["args"]) is list
+            and type(fields["kwargs"]) is dict
+            and type(fields["message_id"]) is str
+            and type(fields["message_timestamp"]) is int
+            and type(options := fields["options"]) is dict
+            and (not options or options.keys().isdisjoint(_NUMERIC_OPTIONS))
+        )
+    except (KeyError, TypeError):
+        return False
+
+
+def _check_fields(fields: Any, data: Any) -> None:
+    """Raise :class:`DecodeError` naming the first field of ``fields`` that is missing or of
+    the wrong type."""
+    if not isinstance(fields, dict):
+        raise DecodeError(f"message must be a JSON object, got {type(fields).__name__}", data, None)
+    for name, kind in _FIELD_TYPES:
+        if name not in fields:
+            raise DecodeError(f"message is missing the field {name!r}", data, name)
+        value = fields[name]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            expected = "list" if isinstance(kind, tuple) else kind.__name__
+            raise DecodeError(
+                f"message field {name!r} must be {expected}, got {type(value).__name__}",
+                data,
+                name,
+            )
+    options = fields["options"]
+    for name in sorted(options.keys() & _NUMERIC_OPTIONS) if options else ():
+        value = options[name]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise DecodeError(
+                f"message option {name!r} must be a number, got {type(value).__name__}",
+                data,
+                f"options.{name}",
+            )

@@ -30,7 +30,7 @@ from .consumer import RedisConsumer, redis_id
 from .events import RedisEvents
 from .link import REDIS_ERRORS, RedisConnectionError, RedisLink
 from .maintenance import Keeper
-from .scripts import register_scripts
+from .scripts import connection_stash, register_scripts
 
 if TYPE_CHECKING:
     from ...results.backend import ResultBackend
@@ -129,7 +129,8 @@ class RedisBroker(Broker):
             else:
                 client = redis.Redis(**connection_parameters)
         self.client = client
-        self.scripts = register_scripts(client)
+        self._stash = connection_stash(client)
+        self.scripts = register_scripts(client, self._stash)
         self._keeper = Keeper(self)
         #: What consumers use of this broker (see :class:`~taskq.brokers.redis.link.RedisLink`).
         self.link = RedisLink(
@@ -355,6 +356,8 @@ class RedisBroker(Broker):
     def close(self) -> None:
         """Stop heartbeating and release the connection pool (unless the client was given)."""
         self._keeper.stop()
+        if self._stash is not None:
+            self._stash.close()
         if self._owns_client:
             self.client.close()
 

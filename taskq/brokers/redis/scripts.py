@@ -8,11 +8,18 @@ argument checks and metrics recording, which cost more than the round trip to a 
 (``get_connection``, ``send_command``, ``read_response``, ``release``, ``disconnect``). Any
 connection or timeout error hands the call to redis-py's own path, with its retries, exactly
 as before; pipelines, single-connection clients, RESP3 and redis-py < 5.3 always take it.
+
+Between calls, the connections stay with the broker (:class:`ConnectionStash`) rather than
+going back to the pool: taking one from redis-py's pool and returning it (its lock, its fork
+check, its "no unread data" probe) cost a local ``send()`` more than packing and sending the
+command. A connection the server closed meanwhile fails its next call, which then goes
+through redis-py's path as any failure does.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from functools import cache
 from importlib.metadata import version
 from importlib.resources import files
@@ -54,30 +61,91 @@ def _lean_path_supported() -> bool:
 LEAN_PATH = _lean_path_supported()
 
 
+#: Pools smaller than this lend the stash nothing (redis-py's default pool holds 100).
+STASH_MIN_POOL = 32
+#: At most this many idle connections stay in a stash; more go back to the pool.
+STASH_SIZE = 8
+
+
+class ConnectionStash:
+    """Connections taken from one pool and kept for the next script call of this process.
+
+    ``list.pop`` and ``list.append`` are atomic, so threads share the stash without a lock; a
+    forked child starts with an empty one (the parent's sockets are not its own).
+    """
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+        # redis-py >= 5.3 wraps get_connection in a check for deprecated arguments that
+        # inspects every call; called without arguments it has nothing to warn about.
+        get_connection = pool.get_connection
+        undecorated = getattr(get_connection, "__wrapped__", None)
+        self._from_pool: Any = (
+            functools.partial(undecorated, pool) if callable(undecorated) else get_connection
+        )
+        self._idle: list[Any] = []
+        self._pid = os.getpid()
+
+    def take(self) -> Any:
+        """An idle connection of this process, else a new one from the pool."""
+        if self._pid != os.getpid():
+            self._idle, self._pid = [], os.getpid()
+        try:
+            return self._idle.pop()
+        except IndexError:
+            return self._from_pool()
+
+    def keep(self, connection: Any) -> None:
+        """Keep ``connection``, in step with the server, for the next call."""
+        if len(self._idle) < STASH_SIZE:
+            self._idle.append(connection)
+        else:
+            self.pool.release(connection)
+
+    def discard(self, connection: Any) -> None:
+        """Close ``connection`` (a reply may still be on its way) and hand it back."""
+        connection.disconnect()
+        self.pool.release(connection)
+
+    def close(self) -> None:
+        """Hand every idle connection back to the pool."""
+        while self._idle:
+            self.pool.release(self._idle.pop())
+
+
+def connection_stash(client: Any) -> ConnectionStash | None:
+    """A stash for ``client``'s pool when the lean path can serve it, else None.
+
+    A connection kept in the stash counts as in use, so a blocking pool, or one with fewer
+    than :data:`STASH_MIN_POOL` connections, goes without.
+    """
+    pool = getattr(client, "connection_pool", None)
+    kwargs = getattr(pool, "connection_kwargs", {})
+    if (
+        not LEAN_PATH
+        or not isinstance(pool, redis.ConnectionPool)
+        or isinstance(pool, redis.BlockingConnectionPool)
+        or getattr(pool, "max_connections", 0) < STASH_MIN_POOL
+        or getattr(client, "connection", None) is not None  # a single-connection client
+        or kwargs.get("protocol") not in (None, 2, "2")
+    ):
+        return None
+    return ConnectionStash(pool)
+
+
 class LeanScript:
     """A registered script, called as redis-py's ``Script`` is: ``script(args=[...])``, or
     ``script(args=[...], client=pipeline)``."""
 
-    def __init__(self, client: Any, source: str) -> None:
+    def __init__(self, client: Any, source: str, stash: ConnectionStash | None = None) -> None:
         self.script: Script = client.register_script(source)
         self.client = client
-        pool = getattr(client, "connection_pool", None)
-        kwargs = getattr(pool, "connection_kwargs", {})
-        self.pool = (
-            pool
-            if LEAN_PATH
-            and pool is not None
-            and getattr(client, "connection", None) is None  # not a single-connection client
-            and kwargs.get("protocol") in (None, 2, "2")
-            else None
-        )
-        # redis-py >= 5.3 wraps get_connection in a check for deprecated arguments that
-        # inspects every call; called without arguments it has nothing to warn about.
-        get_connection = getattr(pool, "get_connection", None)
-        undecorated = getattr(get_connection, "__wrapped__", None)
-        self._get_connection: Any = (
-            functools.partial(undecorated, pool) if callable(undecorated) else get_connection
-        )
+        self.stash = stash if stash is not None else connection_stash(client)
+
+    @property
+    def pool(self) -> Any:
+        """The pool the lean path takes connections from (None: redis-py's path only)."""
+        return None if self.stash is None else self.stash.pool
 
     @property
     def sha(self) -> str:
@@ -85,7 +153,7 @@ class LeanScript:
         return str(self.script.sha)
 
     def __call__(self, args: list[Any] | tuple[Any, ...] = (), client: Any = None) -> Any:
-        if client is not None or self.pool is None:
+        if client is not None or self.stash is None:
             return self.script(args=args, client=client)
         try:
             return self._evalsha(args)
@@ -96,25 +164,24 @@ class LeanScript:
             return self.script(args=args)  # redis-py's path: its retries, its errors
 
     def _evalsha(self, args: list[Any] | tuple[Any, ...]) -> Any:
-        pool = self.pool
-        assert pool is not None
-        connection = self._get_connection()
-        healthy = False
+        stash = self.stash
+        assert stash is not None
+        connection = stash.take()
         try:
             connection.send_command("EVALSHA", self.script.sha, 0, *args)
-            try:
-                reply = connection.read_response()
-            except redis.ResponseError:
-                healthy = True  # an error reply leaves the connection in step
-                raise
-            healthy = True
-            return reply
-        finally:
-            if not healthy:  # a reply may still be on its way: never reuse this connection
-                connection.disconnect()
-            pool.release(connection)
+            reply = connection.read_response()
+        except redis.ResponseError:
+            stash.keep(connection)  # an error reply leaves the connection in step
+            raise
+        except BaseException:
+            stash.discard(connection)
+            raise
+        stash.keep(connection)
+        return reply
 
 
-def register_scripts(client: Any) -> dict[str, Any]:
-    """``{name: LeanScript}`` for every broker script, bound to ``client``."""
-    return {name: LeanScript(client, script_source(name)) for name in SCRIPT_NAMES}
+def register_scripts(client: Any, stash: ConnectionStash | None = None) -> dict[str, Any]:
+    """``{name: LeanScript}`` for every broker script, bound to ``client``, sharing ``stash``
+    (by default, one of their own)."""
+    stash = stash if stash is not None else connection_stash(client)
+    return {name: LeanScript(client, script_source(name), stash) for name in SCRIPT_NAMES}

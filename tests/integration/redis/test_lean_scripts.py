@@ -3,13 +3,14 @@ same replies and errors as redis-py's Script, and redis-py's own path when a con
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
 import redis
 
-from taskq.brokers.redis.scripts import LEAN_PATH, LeanScript
+from taskq.brokers.redis.scripts import LEAN_PATH, LeanScript, connection_stash
 
 from ...factories.redis import REDIS_URL
 
@@ -76,5 +77,50 @@ def test_a_single_connection_client_takes_redis_pys_path():
         script = _script(client, "return 3")
         assert script.pool is None
         assert script(args=[]) == 3
+    finally:
+        client.close()
+
+
+def test_a_connection_kept_after_a_call_serves_the_next_one(client):
+    stash = connection_stash(client)
+    assert stash is not None
+    scripts = [LeanScript(client, f"-- {uuid.uuid4().hex}\nreturn {n}", stash) for n in range(3)]
+    assert [scripts[n % 3](args=[]) for n in range(30)] == [n % 3 for n in range(30)]
+    kept = stash.take()
+    stash.keep(kept)
+    assert stash.take() is kept
+    assert kept.can_read() is False  # in step with the server: no reply left unread
+    stash.keep(kept)
+    stash.close()  # hands it back to the pool, which lends it out next
+    lent = client.connection_pool.get_connection()
+    assert lent is kept
+    client.connection_pool.release(lent)
+
+
+def test_a_forked_child_calls_on_connections_of_its_own(client):
+    name = client.connection_pool.connection_kwargs["client_name"]
+    script = _script(client, "return 1")
+
+    def connections_named_so() -> int:
+        with redis.Redis.from_url(REDIS_URL) as probe:
+            return sum(1 for c in probe.client_list() if c.get("name") == name)
+
+    script(args=[])  # the parent now holds a stashed connection
+    before = connections_named_so()
+    pid = os.fork()
+    if pid == 0:  # the child must open its own: a reply read off the parent's socket is a race
+        script(args=[])
+        os._exit(0 if connections_named_so() == before + 1 else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    script(args=[])  # the parent's connection is still in step
+
+
+def test_a_blocking_pool_lends_nothing_to_the_stash():
+    client = redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(REDIS_URL))
+    try:
+        script = _script(client, "return 4")
+        assert script.pool is None
+        assert script(args=[]) == 4
     finally:
         client.close()
