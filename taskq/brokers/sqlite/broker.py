@@ -12,9 +12,9 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from ...broker import Broker, Consumer, DeadLetter
+from ...broker import Broker, Consumer, DataStore, DeadLetter
 from ...common import current_millis, q_name, validate_queue_name
 from ...constants import DEFAULT_SQLITE_PATH
 from ...errors import QueueJoinTimeout, QueueNotFound
@@ -34,9 +34,6 @@ from .errors import (
 from .events import SQLiteEvents
 from .reserve import RESERVE_BYTES, SpaceReserve
 from .schema import DELAYED, INSERT_MESSAGE, READY, Database
-
-if TYPE_CHECKING:
-    from ...results.backend import ResultBackend
 
 __all__ = [
     "DatabaseCorrupt",
@@ -273,11 +270,9 @@ class SQLiteBroker(Broker):
         """Delete every dead letter of ``queue_name``; returns how many were deleted."""
         return self.admin.purge_dead_letters(queue_name)
 
-    def _results_backend_in_store(self) -> ResultBackend:
-        """A :class:`~taskq.results.backends.sqlite.SQLiteBackend` on this broker's file."""
-        from ...results.backends.sqlite import SQLiteBackend
-
-        return SQLiteBackend(path=self.path)
+    def data_store(self) -> DataStore:
+        """This broker's file (the default results live in it too)."""
+        return DataStore("sqlite", path=self.path)
 
     def __repr__(self) -> str:
         return f"<SQLiteBroker {self.path}>"
