@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .common import q_name
 from .constants import DEFAULT_BROKER_URL  # noqa: F401 - its former home
-from .consumer import Consumer
-from .delivery import DeadLetter, MessageProxy
+from .delivery import Consumer, DeadLetter, MessageProxy
 from .errors import ActorNotFound
 from .events.transport import BrokerEvents, EventStream, LocalEventBus
 from .global_broker import _reset_global_broker, get_broker, set_broker  # noqa: F401

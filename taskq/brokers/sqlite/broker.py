@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Iterable
+from typing import Any
 
 from ...broker import Broker, Consumer, DataStore, DeadLetter
 from ...common import current_millis, q_name, validate_queue_name
@@ -46,7 +46,6 @@ __all__ = [
     "SQLiteBrokerError",
 ]
 
-T = TypeVar("T")
 
 DEFAULT_PATH = DEFAULT_SQLITE_PATH
 #: How long dead letters are kept (ms): 7 days, as Dramatiq does.
@@ -115,16 +114,6 @@ class SQLiteBroker(Broker):
         )
         self.queues[queue_name] = True
         self.emit_after("declare_queue", queue_name)
-
-    def with_space(self, operation: Callable[..., T], *args: Any) -> T:
-        """Run a worker's ``operation``; if the disk is full, release the space reserve (see
-        :mod:`.reserve`) and try once more, so workers can drain a full disk."""
-        try:
-            return operation(*args)
-        except DatabaseFull:
-            if not self.reserve.release():
-                raise
-            return operation(*args)
 
     # -- enqueue and consume --------------------------------------------------------------
     def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
