@@ -65,9 +65,9 @@ class Broker:
 
     #: The longest time (ms) a worker may hold a delayed message unacked before re-delaying it.
     max_delay_hold: int | None = None
-    #: Whether the default results backend (:func:`taskq.results.defaults.default_results_backend`)
-    #: is readable by every process using the broker: the broker's :meth:`data_store` holds
-    #: results, or the broker lives in one process (the stub).
+    #: Whether the default results backend (see :mod:`taskq.results.defaults`) is readable by
+    #: every process using the broker: its :meth:`data_store` holds results, or the broker
+    #: lives in one process (the stub).
     holds_results: bool = False
     #: The logger's name (``taskq.brokers.<name>`` on taskq's brokers).
     logger_name: str | None = None
