@@ -44,6 +44,15 @@ class LeaseHost(Protocol):
 
 logger = logging.getLogger("taskq.brokers.sqlite")
 
+#: First and longest pause between polls of an idle queue (seconds). The cap bounds how long
+#: a new message waits before an idle consumer sees it.
+MIN_POLL_INTERVAL = 0.001
+MAX_POLL_INTERVAL = 0.04
+#: Heartbeats older than this (ms) are deleted: their process is long gone.
+FORGET_AFTER = 3600_000
+#: SQLite limits the number of ``?`` in one statement; stay well below it.
+CHUNK = 500
+
 
 def with_space(reserve: SpaceReserve, operation: Callable[..., T], *args: Any) -> T:
     """Run a worker's ``operation``; if the disk is full, release ``reserve`` (see
@@ -54,16 +63,6 @@ def with_space(reserve: SpaceReserve, operation: Callable[..., T], *args: Any) -
         if not reserve.release():
             raise
         return operation(*args)
-
-
-#: First and longest pause between polls of an idle queue (seconds). The cap bounds how long
-#: a new message waits before an idle consumer sees it.
-MIN_POLL_INTERVAL = 0.001
-MAX_POLL_INTERVAL = 0.04
-#: Heartbeats older than this (ms) are deleted: their process is long gone.
-FORGET_AFTER = 3600_000
-#: SQLite limits the number of ``?`` in one statement; stay well below it.
-CHUNK = 500
 
 
 class SQLiteConsumer(Consumer):
