@@ -1,23 +1,21 @@
-"""Broker and Consumer interfaces, MessageProxy, and the one global: the current broker."""
+"""The Broker interface, with the names Dramatiq programs import from ``dramatiq.broker``:
+Consumer, MessageProxy, DeadLetter, and the one global, the current broker."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Optional, Protocol, TypeVar
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .common import q_name
 from .constants import DEFAULT_BROKER_URL  # noqa: F401 - its former home
-from .delivery import DeadLetter, MessageProxy
+from .delivery import Consumer, DeadLetter, MessageProxy
 from .errors import ActorNotFound
-from .events.transport import EventStream, LocalEventBus
+from .events.transport import BrokerEvents, EventStream, LocalEventBus
 from .global_broker import _reset_global_broker, get_broker, set_broker  # noqa: F401
 from .middleware import default_middleware
-from .middleware.middleware import Middleware, MiddlewareError
-from .results import Results
-from .results.backends.stub import StubBackend
-from .results.errors import NoResultsBackend
-from .results.urls import backend_from_environment
+from .middleware.middleware import Middleware, MiddlewareError, NoResultsBackend, ResultsKeeper
 
 if TYPE_CHECKING:
     from .actor import Actor
@@ -26,7 +24,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Broker",
+    "BrokerEvents",
     "Consumer",
+    "DataStore",
     "DeadLetter",
     "MessageProxy",
     "get_broker",
@@ -43,21 +43,17 @@ class MiddlewarePlacementError(MiddlewareError, ValueError, AssertionError):
     (a ValueError and an AssertionError too, the types Dramatiq programs expect)."""
 
 
-class BrokerEvents(Protocol):
-    """Where a broker keeps lifecycle events: each broker composes one (``events.py`` in its
-    package) and hands it to :class:`Broker`; the in-process :class:`LocalEventBus` is the
-    default."""
+@dataclass(frozen=True)
+class DataStore:
+    """Where a broker keeps its messages (see :meth:`Broker.data_store`), described for the
+    parts of taskq that keep their own data beside them, such as the default results."""
 
-    def publish(self, event: dict[str, Any]) -> None:
-        """Publish one event; fire-and-forget, never raises."""
-
-    def subscribe(self, timeout: int) -> EventStream:
-        """Events published from now on; ``next()`` waits up to ``timeout`` ms."""
-        ...
-
-    def recent(self, limit: int) -> list[dict[str, Any]]:
-        """Up to ``limit`` most recent events, oldest first (empty where none are kept)."""
-        ...
+    #: ``"sqlite"``: a file at ``path``; ``"redis"``: a server reached through ``client``
+    #: (shared, not a copy), the broker's keys under ``namespace``.
+    kind: str
+    path: str | None = None
+    client: Any = None
+    namespace: str | None = None
 
 
 class Broker:
@@ -69,8 +65,9 @@ class Broker:
 
     #: The longest time (ms) a worker may hold a delayed message unacked before re-delaying it.
     max_delay_hold: int | None = None
-    #: Whether :meth:`default_results_backend` is readable by every process using the broker
-    #: (it is in-memory, so only this process's, on brokers that keep no results).
+    #: Whether the default results backend (see :mod:`taskq.results.defaults`) is readable by
+    #: every process using the broker: its :meth:`data_store` holds results, or the broker
+    #: lives in one process (the stub).
     holds_results: bool = False
     #: The logger's name (``taskq.brokers.<name>`` on taskq's brokers).
     logger_name: str | None = None
@@ -346,26 +343,25 @@ class Broker:
                 return found[:limit]
             page *= 4
 
+    # -- results (kept by the Results middleware, which sits above the broker) -------------
+    def get_results_middleware(self) -> ResultsKeeper | None:
+        """The first middleware that keeps results (Results and its subclasses), or None."""
+        for middleware in self.middleware:
+            if getattr(middleware, "keeps_results", False):
+                return middleware  # type: ignore[return-value]  # a ResultsKeeper by its flag
+        return None
+
     def get_results_backend(self) -> ResultBackend:
         """The results backend of this broker's Results middleware."""
-
-        results = self.get_middleware(Results)
+        results = self.get_results_middleware()
         if results is None:
             raise NoResultsBackend("The Results middleware is not set up on this broker.")
-        return results.backend  # type: ignore[attr-defined]
+        return results.backend
 
-    def default_results_backend(self) -> ResultBackend:
-        """The result backend every process using this broker should share: the one
-        ``TASKQ_RESULTS_URL`` names, else one stored where the broker keeps its messages (the
-        SQLite file, the Redis server), else, for brokers with no such store (RabbitMQ, the
-        stub), an in-memory one that only this process sees."""
-
-        return backend_from_environment() or self._results_backend_in_store()
-
-    def _results_backend_in_store(self) -> ResultBackend:
-        """Overridden by brokers whose store can hold results too."""
-
-        return StubBackend()
+    def data_store(self) -> DataStore | None:
+        """Where this broker keeps its messages, for the parts of taskq that keep their data
+        beside them (the default results backend); None for brokers with no such store."""
+        return None
 
     # -- lifecycle events (published by the Events middleware, read by taskq.events) ---------
     def publish_event(self, event: dict[str, Any]) -> None:
@@ -398,45 +394,3 @@ class Broker:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
-
-
-class Consumer(Iterator[Optional["MessageProxy"]]):
-    """Iterates over a queue's messages; yields None when idle so the caller can do other work.
-
-    Contract: ``__next__`` blocks at most the consumer's timeout; a consumer never holds more
-    than ``prefetch`` unacked messages; ``ack``/``nack``/``requeue`` may be called from any
-    thread. A payload that fails to decode is dead-lettered by the consumer with the reason,
-    never yielded and never dropped.
-    """
-
-    def __iter__(self) -> Consumer:
-        return self
-
-    def __next__(self) -> MessageProxy | None:  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def ack(self, message: MessageProxy) -> None:  # pragma: no cover - interface
-        """Acknowledge that ``message`` was processed."""
-        raise NotImplementedError
-
-    def nack(self, message: MessageProxy) -> None:  # pragma: no cover - interface
-        """Move ``message`` to the dead-letter store."""
-        raise NotImplementedError
-
-    def requeue(self, messages: Iterable[MessageProxy]) -> None:  # pragma: no cover
-        """Put fetched-but-unprocessed messages back on their queue."""
-        raise NotImplementedError
-
-    def holds_more(self) -> bool:
-        """Whether the next ``__next__`` can return a message already fetched, without asking
-        the broker (consumers that fetch in batches say so; the default is no)."""
-        return False
-
-    def set_prefetch(self, prefetch: int) -> None:
-        """Hold at most ``prefetch`` unacked messages from now on (called from the consuming
-        thread). Consumers with a ``prefetch`` attribute take the new value."""
-        if hasattr(self, "prefetch"):
-            self.prefetch = max(1, prefetch)
-
-    def close(self) -> None:
-        """Release the consumer's resources."""

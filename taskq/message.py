@@ -153,11 +153,11 @@ class Message(Generic[R]):
         ``ResultsNotStored`` when the actor is known to store no results.
         """
         if backend is None:
-            from .results.defaults import check_stores_results
-
             broker = get_broker()
             backend = broker.get_results_backend()
-            check_stores_results(broker, self)
+            results = broker.get_results_middleware()
+            if results is not None:
+                results.check_stores_results(broker, self)
         return backend.get_result(self, block=block, timeout=timeout)
 
     @property

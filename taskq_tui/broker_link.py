@@ -12,6 +12,7 @@ from taskq.common import mask_url
 from taskq.errors import ConnectionError as TaskqConnectionError
 from taskq.middleware.events import Events
 from taskq.results import Results
+from taskq.results.defaults import default_results_backend
 from taskq.urls import broker_from_url
 
 T = TypeVar("T")
@@ -116,7 +117,7 @@ def broker_for_tui(url: str) -> Broker:
     actors' own broker has it, since that is the broker the workers load."""
 
     broker = broker_with_events(url)
-    broker.ensure_middleware(Results, lambda: Results(backend=broker.default_results_backend()))
+    broker.ensure_middleware(Results, lambda: Results(backend=default_results_backend(broker)))
     return broker
 
 

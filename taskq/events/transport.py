@@ -1,4 +1,5 @@
-"""The event stream interface and the in-process event bus used by the StubBroker."""
+"""The event stream interface, what a broker keeps its events in (:class:`BrokerEvents`), and
+the in-process event bus used by the StubBroker."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import collections
 import queue
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 
 class EventStream(Iterator[dict[str, Any] | None]):
@@ -26,6 +27,23 @@ class EventStream(Iterator[dict[str, Any] | None]):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class BrokerEvents(Protocol):
+    """Where a broker keeps lifecycle events: each broker composes one (``events.py`` in its
+    package) and hands it to :class:`Broker`; the in-process :class:`LocalEventBus` is the
+    default."""
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Publish one event; fire-and-forget, never raises."""
+
+    def subscribe(self, timeout: int) -> EventStream:
+        """Events published from now on; ``next()`` waits up to ``timeout`` ms."""
+        ...
+
+    def recent(self, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` most recent events, oldest first (empty where none are kept)."""
+        ...
 
 
 class LocalEventBus:

@@ -123,10 +123,8 @@ class Abortable(Middleware):
                 del self.running[current_thread_id()]
 
     def _store_failure(self, broker: Broker, message: MessageProxy) -> None:
-        from ..results import Results
-
-        results = broker.get_middleware(Results)
-        if isinstance(results, Results):
+        results = broker.get_results_middleware()
+        if results is not None:
             store, ttl = results.options_for(broker, message)
             if store:
                 results.backend.store_exception(message.message, Abort(ABORTED_REASON), ttl)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from ..actor import Actor
     from ..broker import Broker, MessageProxy
     from ..message import Message
+    from ..results.backend import ResultBackend
     from ..worker import Worker
 
 
@@ -18,6 +19,32 @@ class MiddlewareError(Exception):
 
 class SkipMessage(MiddlewareError):
     """Raise in ``before_process_message`` to skip a message; it is acked, not run."""
+
+
+class NoResultsBackend(MiddlewareError, RuntimeError):
+    """The broker has no Results middleware, so there is no backend to read results from (a
+    RuntimeError, as Dramatiq raises when its broker has no results backend)."""
+
+
+class ResultsKeeper(Protocol):
+    """The Results middleware as the layers below :mod:`taskq.results` use it.
+
+    :meth:`~taskq.broker.Broker.get_results_middleware` finds it by its ``keeps_results``
+    flag, so that the broker, the worker and other middleware need not import
+    ``taskq.results`` (which sits above them).
+    """
+
+    keeps_results: bool
+    backend: ResultBackend
+
+    def options_for(self, broker: Broker, message: MessageProxy) -> tuple[bool, int]:
+        """``(store_results, result_ttl)`` for ``message``."""
+        ...
+
+    def check_stores_results(self, broker: Broker, message: Message[Any]) -> None:
+        """Raise ``ResultsNotStored`` when ``message``'s actor is declared on ``broker`` and
+        stores no results (``get_result`` would wait in vain)."""
+        ...
 
 
 class Middleware:

@@ -12,6 +12,7 @@ from ..global_broker import get_broker, set_broker
 from ..middleware import CurrentMessage
 from ..results import Results
 from ..results.backends.stub import StubBackend
+from ..results.defaults import default_results_backend
 from ..results.urls import RESULTS_URL_ENV
 
 if TYPE_CHECKING:
@@ -25,8 +26,8 @@ def results_backend_for(broker: Broker) -> ResultBackend:
     """A result backend stored where ``broker`` keeps its messages, so that every process using
     the same broker URL sees the same results: the SQLite file, the Redis server (namespace
     ``"{namespace}-results"``), else an in-memory StubBackend (one process only).
-    Kept for compatibility: this is :meth:`Broker.default_results_backend`."""
-    return broker.default_results_backend()
+    Kept for compatibility: this is :func:`taskq.results.defaults.default_results_backend`."""
+    return default_results_backend(broker)
 
 
 def setup_broker(broker: Broker | None = None, *, events: bool = True) -> Broker:

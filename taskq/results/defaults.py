@@ -1,4 +1,5 @@
-"""Results with no configuration: the middleware a broker taskq builds comes with.
+"""Results with no configuration: the middleware a broker taskq builds comes with, and the
+backend every process using a broker should share.
 
 A broker from ``get_broker()`` or a URL stores results where it keeps its messages (the SQLite
 file, the Redis server) or where ``TASKQ_RESULTS_URL`` says, so ``store_results=True`` works
@@ -11,26 +12,57 @@ from typing import TYPE_CHECKING, Any
 
 from ..middleware.middleware import MiddlewareError
 from ..options import lookup_option
-from .errors import ResultError, ResultMissing
+from .backends.stub import StubBackend
+from .errors import ResultError, ResultsNotStored
 from .middleware import Results
 from .urls import RESULTS_URL_ENV, backend_from_environment
 
 if TYPE_CHECKING:
     from ..broker import Broker
     from ..message import Message
+    from .backend import ResultBackend
 
-__all__ = ["DefaultResults", "ResultsNotConfigured", "ResultsNotStored", "check_stores_results"]
+__all__ = [
+    "DefaultResults",
+    "ResultsNotConfigured",
+    "ResultsNotStored",
+    "backend_in_store",
+    "default_results_backend",
+]
+
+
+def default_results_backend(broker: Broker) -> ResultBackend:
+    """The result backend every process using ``broker`` should share: the one
+    ``TASKQ_RESULTS_URL`` names, else :func:`backend_in_store`."""
+    return backend_from_environment() or backend_in_store(broker)
+
+
+def backend_in_store(broker: Broker) -> ResultBackend:
+    """Results kept where ``broker`` keeps its messages (:meth:`~taskq.broker.Broker.data_store`):
+    the SQLite file, or the Redis server through the broker's client under
+    ``"{namespace}-results"``; for brokers with no such store (RabbitMQ, the stub), an
+    in-memory backend that only this process sees."""
+    store = broker.data_store()
+    if store is None:
+        return StubBackend()
+    if store.kind == "sqlite" and store.path is not None:
+        from .backends.sqlite import SQLiteBackend  # it loads the SQLite broker's package
+
+        return SQLiteBackend(path=store.path)
+    if store.kind == "redis":
+        from .backends.redis import RedisBackend  # needs the optional redis client
+
+        return RedisBackend(client=store.client, namespace=f"{store.namespace}-results")
+    raise ValueError(
+        f"{type(broker).__name__} keeps its data in a {store.kind!r} store, which "
+        "taskq.results cannot keep results in"
+    )
 
 
 class ResultsNotConfigured(ResultError, MiddlewareError, RuntimeError):
     """An actor stores results but its broker has nowhere every process can read them.
 
     Raised from ``before_enqueue``; a :class:`MiddlewareError`, so it stops the send."""
-
-
-class ResultsNotStored(ResultMissing):
-    """``get_result`` on a message whose actor does not store results: it would never come,
-    so this is raised at once, even when blocking."""
 
 
 class DefaultResults(Results):
@@ -46,7 +78,7 @@ class DefaultResults(Results):
         if backend is not None:
             return cls(backend=backend)
         if broker.holds_results:
-            return cls(backend=broker.default_results_backend())
+            return cls(backend=backend_in_store(broker))
         return UnconfiguredResults(
             reason=(
                 f"{type(broker).__name__} keeps no results. Set {RESULTS_URL_ENV} (for example "
@@ -72,20 +104,3 @@ class UnconfiguredResults(DefaultResults):
             raise ResultsNotConfigured(
                 f"Actor {message.actor_name!r} stores results, but {self.reason}"
             )
-
-
-def check_stores_results(broker: Broker, message: Message[Any]) -> None:
-    """Raise :class:`ResultsNotStored` when ``message``'s actor is declared on ``broker`` and
-    stores no results, so ``get_result`` fails at once instead of waiting out its timeout."""
-    results = broker.get_middleware(Results)
-    actor = broker.actors.get(message.actor_name)
-    if not isinstance(results, Results) or actor is None:
-        return
-    store = lookup_option("store_results", message.options, actor.options)
-    if store is None:
-        store = results.store_results
-    if not store:
-        raise ResultsNotStored(
-            f"Actor {message.actor_name!r} does not store results, so no result will ever "
-            "arrive: declare it with @taskq.actor(store_results=True)."
-        )

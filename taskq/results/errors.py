@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from ..errors import TaskqError
-from ..middleware.middleware import MiddlewareError
+from ..middleware.middleware import NoResultsBackend
+
+__all__ = [
+    "NoResultsBackend",
+    "ResultError",
+    "ResultFailure",
+    "ResultMissing",
+    "ResultTimeout",
+    "ResultsNotStored",
+]
 
 
 class ResultError(TaskqError):
@@ -12,6 +21,11 @@ class ResultError(TaskqError):
 
 class ResultMissing(ResultError):
     """The result is not there (yet, or any more: results expire after ``result_ttl``)."""
+
+
+class ResultsNotStored(ResultMissing):
+    """``get_result`` on a message whose actor does not store results: it would never come,
+    so this is raised at once, even when blocking."""
 
 
 class ResultTimeout(ResultError):
@@ -25,8 +39,3 @@ class ResultFailure(ResultError):
         super().__init__(message)
         self.orig_exc_type = orig_exc_type
         self.orig_exc_msg = orig_exc_msg
-
-
-class NoResultsBackend(MiddlewareError, RuntimeError):
-    """The broker has no Results middleware, so there is no backend to read results from (a
-    RuntimeError, as Dramatiq raises when its broker has no results backend)."""

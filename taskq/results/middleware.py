@@ -10,9 +10,11 @@ from ..middleware.middleware import Middleware, SkipMessage
 from ..options import lookup_option
 from .backend import DEFAULT_TTL, ResultBackend
 from .backends.stub import StubBackend
+from .errors import ResultsNotStored
 
 if TYPE_CHECKING:
     from ..broker import Broker, MessageProxy
+    from ..message import Message
 
 logger = logging.getLogger("taskq.results")
 
@@ -30,6 +32,9 @@ class Results(Middleware):
     """
 
     actor_options = frozenset({"store_results", "result_ttl"})
+    #: How the layers below ``taskq.results`` recognise this middleware (see
+    #: :class:`~taskq.middleware.middleware.ResultsKeeper`).
+    keeps_results = True
 
     def __init__(
         self,
@@ -56,6 +61,21 @@ class Results(Middleware):
         store = lookup_option("store_results", message.options, actor.options, self.store_results)
         ttl = lookup_option("result_ttl", message.options, actor.options, self.result_ttl)
         return bool(store), int(ttl)
+
+    def check_stores_results(self, broker: Broker, message: Message[Any]) -> None:
+        """Raise :class:`ResultsNotStored` when ``message``'s actor is declared on ``broker`` and
+        stores no results, so ``get_result`` fails at once instead of waiting out its timeout."""
+        actor = broker.actors.get(message.actor_name)
+        if actor is None:
+            return
+        store = lookup_option("store_results", message.options, actor.options)
+        if store is None:
+            store = self.store_results
+        if not store:
+            raise ResultsNotStored(
+                f"Actor {message.actor_name!r} does not store results, so no result will ever "
+                "arrive: declare it with @taskq.actor(store_results=True)."
+            )
 
     def after_process_message(
         self,

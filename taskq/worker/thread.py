@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ActorNotFound, RateLimitExceeded, Retry
 from ..middleware.middleware import SkipMessage
 from ..options import lookup_option
-from ..results.middleware import Results
 from ..threading import interruptible, worker_thread_guard
 
 if TYPE_CHECKING:
@@ -122,7 +121,7 @@ class WorkerThread(threading.Thread):
         if actor.actor_name in warned:
             return
 
-        if any(isinstance(m, Results) for m in self.broker.middleware):
+        if self.broker.get_results_middleware() is not None:
             return
         warned.add(actor.actor_name)
         logger.warning(

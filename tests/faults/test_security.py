@@ -119,7 +119,9 @@ import taskq
 
 @taskq.actor(queue_name="{queue}", max_retries=0)
 def noop(n):
-    print("processed", n, flush=True)
+    # one write: print("processed", n) writes its parts separately, and a log line from
+    # another thread of the worker can land between them ("processed<log line> 7")
+    print(f"processed {{n}}", flush=True)
 """
 
 

@@ -149,10 +149,11 @@ def test_default_results_backend_lives_where_the_broker_keeps_its_data(kind: str
     from taskq.results.backends.redis import RedisBackend
     from taskq.results.backends.sqlite import SQLiteBackend
     from taskq.results.backends.stub import StubBackend
+    from taskq.results.defaults import default_results_backend
 
     factory = importlib.import_module(f"tests.factories.{kind}")
     with factory.make_broker() as broker:
-        backend = broker.default_results_backend()
+        backend = default_results_backend(broker)
         backend.store_result("message-1", {"total": 42}, 60_000)
         if kind == "stub":
             assert isinstance(backend, StubBackend)
@@ -167,7 +168,7 @@ def test_default_results_backend_lives_where_the_broker_keeps_its_data(kind: str
             assert backend.namespace == f"{broker.namespace}-results"
             other = RedisBroker(client=broker.client, namespace=broker.namespace)
         try:
-            assert other.default_results_backend().get_result("message-1") == {"total": 42}
+            assert default_results_backend(other).get_result("message-1") == {"total": 42}
         finally:
             other.close()
             if kind == "redis":

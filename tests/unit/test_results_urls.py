@@ -6,6 +6,7 @@ import pytest
 
 from taskq.brokers.stub import StubBroker
 from taskq.results.backends import MemcachedBackend, RedisBackend, SQLiteBackend, StubBackend
+from taskq.results.defaults import default_results_backend
 from taskq.results.urls import backend_from_url
 from taskq.urls import broker_from_url
 
@@ -36,13 +37,13 @@ def test_bad_urls_are_refused_with_the_reason_and_no_password():
 def test_the_environment_overrides_where_a_broker_keeps_results(tmp_path, monkeypatch):
     broker = broker_from_url(f"sqlite:///{tmp_path / 'broker.db'}")
     try:
-        assert broker.default_results_backend().path == broker.path
+        assert default_results_backend(broker).path == broker.path
 
         monkeypatch.setenv("TASKQ_RESULTS_URL", f"sqlite:///{tmp_path / 'shared.db'}")
-        backend = broker.default_results_backend()
+        backend = default_results_backend(broker)
         assert str(backend.path) == str(tmp_path / "shared.db")
         message_key = "a-message-id"
         backend.store_result(message_key, 42, ttl=10_000)
-        assert StubBroker().default_results_backend().get_result(message_key) == 42
+        assert default_results_backend(StubBroker()).get_result(message_key) == 42
     finally:
         broker.close()

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 try:
     import redis
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError("RedisBroker needs the redis client: pip install 'taskq[redis]'") from e
 
-from ...broker import Broker, Consumer, DeadLetter, MessageProxy
+from ...broker import Broker, Consumer, DataStore, DeadLetter, MessageProxy
 from ...common import (
     current_millis,
     dq_name,
@@ -31,9 +31,6 @@ from .events import RedisEvents
 from .link import REDIS_ERRORS, RedisConnectionError, RedisLink
 from .maintenance import Keeper
 from .scripts import connection_stash, register_scripts
-
-if TYPE_CHECKING:
-    from ...results.backend import ResultBackend
 
 #: How long (ms) dead letters are kept.
 DEFAULT_DEAD_MESSAGE_TTL = 86_400_000 * 7
@@ -346,12 +343,10 @@ class RedisBroker(Broker):
         """Publish ``events`` in order in one round trip (fire-and-forget)."""
         self.events.publish_many(events)
 
-    def _results_backend_in_store(self) -> ResultBackend:
-        """A :class:`~taskq.results.backends.redis.RedisBackend` on this broker's client, in
-        the namespace ``"{namespace}-results"``."""
-        from ...results.backends.redis import RedisBackend
-
-        return RedisBackend(client=self.client, namespace=f"{self.namespace}-results")
+    def data_store(self) -> DataStore:
+        """This broker's server, through its client, and its namespace (the default results
+        live there too, under ``"{namespace}-results"``)."""
+        return DataStore("redis", client=self.client, namespace=self.namespace)
 
     def close(self) -> None:
         """Stop heartbeating and release the connection pool (unless the client was given)."""

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterable
+from typing import Any
 
-from ...broker import Broker, Consumer, DeadLetter
+from ...broker import Broker, Consumer, DataStore, DeadLetter
 from ...common import current_millis, q_name, validate_queue_name
 from ...constants import DEFAULT_SQLITE_PATH
 from ...errors import QueueJoinTimeout, QueueNotFound
@@ -35,9 +35,6 @@ from .events import SQLiteEvents
 from .reserve import RESERVE_BYTES, SpaceReserve
 from .schema import DELAYED, INSERT_MESSAGE, READY, Database
 
-if TYPE_CHECKING:
-    from ...results.backend import ResultBackend
-
 __all__ = [
     "DatabaseCorrupt",
     "DatabaseFull",
@@ -49,7 +46,6 @@ __all__ = [
     "SQLiteBrokerError",
 ]
 
-T = TypeVar("T")
 
 DEFAULT_PATH = DEFAULT_SQLITE_PATH
 #: How long dead letters are kept (ms): 7 days, as Dramatiq does.
@@ -118,16 +114,6 @@ class SQLiteBroker(Broker):
         )
         self.queues[queue_name] = True
         self.emit_after("declare_queue", queue_name)
-
-    def with_space(self, operation: Callable[..., T], *args: Any) -> T:
-        """Run a worker's ``operation``; if the disk is full, release the space reserve (see
-        :mod:`.reserve`) and try once more, so workers can drain a full disk."""
-        try:
-            return operation(*args)
-        except DatabaseFull:
-            if not self.reserve.release():
-                raise
-            return operation(*args)
 
     # -- enqueue and consume --------------------------------------------------------------
     def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
@@ -273,11 +259,9 @@ class SQLiteBroker(Broker):
         """Delete every dead letter of ``queue_name``; returns how many were deleted."""
         return self.admin.purge_dead_letters(queue_name)
 
-    def _results_backend_in_store(self) -> ResultBackend:
-        """A :class:`~taskq.results.backends.sqlite.SQLiteBackend` on this broker's file."""
-        from ...results.backends.sqlite import SQLiteBackend
-
-        return SQLiteBackend(path=self.path)
+    def data_store(self) -> DataStore:
+        """This broker's file (the default results live in it too)."""
+        return DataStore("sqlite", path=self.path)
 
     def __repr__(self) -> str:
         return f"<SQLiteBroker {self.path}>"

@@ -20,6 +20,8 @@ from ...broker import Consumer, MessageProxy
 from ...common import current_millis
 from ..shared import decode_or_dead_letter, nack_reason
 from .admin import move_to_dead_letters
+from .errors import DatabaseFull
+from .reserve import SpaceReserve
 from .schema import DELAYED, LEASED, READY, Database, placeholders
 
 T = TypeVar("T")
@@ -32,10 +34,8 @@ class LeaseHost(Protocol):
     db: Database
     visibility_timeout: int
     dead_letter_ttl: int
-
-    def with_space(self, operation: Callable[..., T], *args: Any) -> T:
-        """Run ``operation``; on a full disk, release the space reserve and retry once."""
-        ...
+    #: Disk space held back for workers (see :func:`with_space`).
+    reserve: SpaceReserve
 
     def lease_keeper(self) -> LeaseKeeper:
         """This process's lease keeper."""
@@ -52,6 +52,17 @@ MAX_POLL_INTERVAL = 0.04
 FORGET_AFTER = 3600_000
 #: SQLite limits the number of ``?`` in one statement; stay well below it.
 CHUNK = 500
+
+
+def with_space(reserve: SpaceReserve, operation: Callable[..., T], *args: Any) -> T:
+    """Run a worker's ``operation``; if the disk is full, release ``reserve`` (see
+    :mod:`.reserve`) and try once more, so workers can drain a full disk."""
+    try:
+        return operation(*args)
+    except DatabaseFull:
+        if not reserve.release():
+            raise
+        return operation(*args)
 
 
 class SQLiteConsumer(Consumer):
@@ -84,7 +95,7 @@ class SQLiteConsumer(Consumer):
                 return self._buffer.popleft()
             with self._settled:
                 room = self.prefetch - len(self._leased)
-            if room > 0 and self.broker.with_space(self._fetch, room):
+            if room > 0 and with_space(self.broker.reserve, self._fetch, room):
                 self._pause = MIN_POLL_INTERVAL
                 continue
             remaining = deadline - time.monotonic()
@@ -184,7 +195,7 @@ class SQLiteConsumer(Consumer):
                         self._ack_flushing = False
                         return
                 try:
-                    self.broker.with_space(self._delete, batch)
+                    with_space(self.broker.reserve, self._delete, batch)
                 finally:
                     self._settle(batch)
         except BaseException:
@@ -205,7 +216,7 @@ class SQLiteConsumer(Consumer):
         row_id = message._fetch_state
         reason = nack_reason(message)
         try:
-            self.broker.with_space(self._dead_letter, row_id, message, reason)
+            with_space(self.broker.reserve, self._dead_letter, row_id, message, reason)
         finally:
             self._settle([row_id])
 
@@ -311,7 +322,7 @@ class LeaseKeeper(threading.Thread):
         failing = False
         while not self.stopped.wait(self.interval):
             try:
-                self.broker.with_space(self.renew)
+                with_space(self.broker.reserve, self.renew)
                 self._beat()
             except Exception as e:  # a locked or full file: retry on the next tick
                 if not failing:

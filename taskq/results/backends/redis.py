@@ -69,16 +69,15 @@ class RedisBackend(ResultBackend):
         return int(value)
 
     def _wait(self, key: str, timeout: int) -> Any:
-        value = self._get(key)
-        if value is not Missing or timeout <= 0:
-            return value
-        ready = key + READY_SUFFIX
-        # BLMOVE from the list onto itself leaves the token in place for other readers;
-        # it returns as soon as the token exists, or None after the timeout.
-        token = self.client.blmove(ready, ready, timeout / 1000, "RIGHT", "LEFT")  # type: ignore[arg-type]  # redis-py's stub says int; the server takes seconds as a float
-        if token is None:
-            return Missing
-        return self._get(key)
+        data = self._read(key)
+        if data is None and timeout > 0:
+            ready = key + READY_SUFFIX
+            # BLMOVE from the list onto itself leaves the token in place for other readers;
+            # it returns as soon as the token exists, or None after the timeout.
+            token = self.client.blmove(ready, ready, timeout / 1000, "RIGHT", "LEFT")  # type: ignore[arg-type]  # redis-py's stub says int; the server takes seconds as a float
+            if token is not None:
+                data = self._read(key)
+        return Missing if data is None else self.encoder.decode(data)
 
     def flush(self) -> None:
         """Delete every result of this namespace (SCAN, so it never blocks Redis)."""
