@@ -1,4 +1,9 @@
-"""The in-process worker: consumer threads fetch, worker threads run actors, one process."""
+"""The in-process worker: consumer threads fetch, worker threads run actors, one process.
+
+:class:`Worker` lives here, beside the module settings Dramatiq programs patch; its parts each
+have a module: :mod:`.consumer` (consumer threads), :mod:`.thread` (worker threads),
+:mod:`.work_queue` (the priority queue between them) and :mod:`.prefetch` (the adaptive
+prefetch window)."""
 
 from __future__ import annotations
 
