@@ -19,10 +19,6 @@ from .results.errors import ResultMissing, ResultTimeout
 if TYPE_CHECKING:
     from .results.backend import ResultBackend
 
-#: How long group bookkeeping (member lists, counters) is kept (ms).
-
-Step = "Message[Any] | group"
-
 
 class pipeline:  # noqa: N801 - Dramatiq's name
     """Run messages one after the other, each receiving the previous one's result as its last
