@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import html
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .broker import Broker
+from .display import shorten, steps_html, steps_text
 from .fan_in import record_members
 from .global_broker import get_broker
 from .group_members import STREAM_CHUNK, GroupMembers
@@ -18,10 +18,6 @@ from .results.errors import ResultMissing, ResultTimeout
 
 if TYPE_CHECKING:
     from .results.backend import ResultBackend
-
-#: How long group bookkeeping (member lists, counters) is kept (ms).
-
-Step = "Message[Any] | group"
 
 
 class pipeline:  # noqa: N801 - Dramatiq's name
@@ -122,14 +118,14 @@ class pipeline:  # noqa: N801 - Dramatiq's name
         return self.broker.get_results_backend()
 
     def __repr__(self) -> str:
-        return f"pipeline({len(self.steps)} steps: {_shorten(str(self), 200)})"
+        return f"pipeline({len(self.steps)} steps: {shorten(str(self), 200)})"
 
     def _repr_html_(self) -> str:
-        return _steps_html("pipeline", [_step_row(s) for s in self.steps])
+        return steps_html("pipeline", [_step_row(s) for s in self.steps])
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return {
-            "text/plain": _steps_text("pipeline", [_step_row(s) for s in self.steps]),
+            "text/plain": steps_text("pipeline", [_step_row(s) for s in self.steps]),
             "text/html": self._repr_html_(),
         }
 
@@ -289,14 +285,14 @@ class group:  # noqa: N801 - Dramatiq's name
         record_members(broker.get_results_backend(), self.group_id, members)
 
     def __repr__(self) -> str:
-        return f"group({len(self.children)} members: {_shorten(str(self), 200)})"
+        return f"group({len(self.children)} members: {shorten(str(self), 200)})"
 
     def _repr_html_(self) -> str:
-        return _steps_html("group", [_step_row(c) for c in self.children])
+        return steps_html("group", [_step_row(c) for c in self.children])
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return {
-            "text/plain": _steps_text("group", [_step_row(c) for c in self.children]),
+            "text/plain": steps_text("group", [_step_row(c) for c in self.children]),
             "text/html": self._repr_html_(),
         }
 
@@ -369,39 +365,10 @@ def _with_options(child: Any, options: dict[str, Any]) -> Any:
     return child.copy(options={**child.options, **options})
 
 
-#: Rows shown by a group's or pipeline's repr before "... and N more".
-REPR_ROWS = 50
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _step_row(step: Any) -> tuple[str, str]:
     """(message id or member count, call) for one step of a pipeline or member of a group."""
     if isinstance(step, Message):
-        return step.message_id, _shorten(str(step), 120)
+        return step.message_id, shorten(str(step), 120)
     if isinstance(step, group):
-        return f"group of {len(step.children)}", _shorten(str(step), 120)
-    return f"pipeline of {len(step.steps)}", _shorten(str(step), 120)
-
-
-def _steps_html(kind: str, rows: list[tuple[str, str]]) -> str:
-    cell = "style='text-align:left;padding:2px 8px'"
-    body = "".join(
-        f"<tr><td {cell}>{i}</td><td {cell}><code>{html.escape(ident)}</code></td>"
-        f"<td {cell}><code>{html.escape(call)}</code></td></tr>"
-        for i, (ident, call) in enumerate(rows[:REPR_ROWS])
-    )
-    if len(rows) > REPR_ROWS:
-        body += f"<tr><td colspan='3' {cell}>… and {len(rows) - REPR_ROWS} more</td></tr>"
-    head = f"<tr><th {cell}>#</th><th {cell}>message id</th><th {cell}>call</th></tr>"
-    return f"<table><caption>taskq.{kind} ({len(rows)})</caption>{head}{body}</table>"
-
-
-def _steps_text(kind: str, rows: list[tuple[str, str]]) -> str:
-    lines = [f"taskq.{kind} ({len(rows)})"]
-    lines += [f"  {i:>3}  {ident}  {call}" for i, (ident, call) in enumerate(rows[:REPR_ROWS])]
-    if len(rows) > REPR_ROWS:
-        lines.append(f"  ... and {len(rows) - REPR_ROWS} more")
-    return "\n".join(lines)
+        return f"group of {len(step.children)}", shorten(str(step), 120)
+    return f"pipeline of {len(step.steps)}", shorten(str(step), 120)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .common import current_millis, generate_unique_id
+from .display import shorten
 from .encoder import get_encoder, set_encoder
 from .errors import DecodeError
 from .global_broker import get_broker
@@ -189,11 +190,11 @@ class Message(Generic[R]):
             f"<td style='text-align:left'><code>{html.escape(v if isinstance(v, str) else repr(v))}</code></td></tr>"
             for k, v in fields.items()
         )
-        caption = html.escape(_shorten(str(self), 80))
+        caption = html.escape(shorten(str(self), 80))
         return f"<table><caption>taskq.Message: {caption}</caption>{rows}</table>"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        lines = [f"taskq.Message {_shorten(str(self), 80)}"]
+        lines = [f"taskq.Message {shorten(str(self), 80)}"]
         lines += [f"  {k}: {v!r}" for k, v in self.asdict().items() if k not in ("args", "kwargs")]
         return {"text/plain": "\n".join(lines), "text/html": self._repr_html_()}
 
@@ -203,10 +204,6 @@ def __getattr__(name: str) -> Any:
     if name == "global_encoder":
         return get_encoder()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _plainly_valid(fields: Any) -> bool:

@@ -1,16 +1,15 @@
 """The taskq control room: header, the tabs of the registry in ``tabs.py``, footer.
 
 The app owns the shared state (:class:`TuiContext`), runs broker IO in thread workers through
-the :class:`BrokerController`, and handles the request messages views post (``requests.py``).
+the :class:`BrokerController` (both set up in ``broker_sync.py``, its base class), and handles
+the request messages views post (``requests.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import signal
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -18,17 +17,14 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
-from textual.reactive import reactive
 from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from .broker_link import CONNECTED, CONNECTING, DOWN, BrokerDown, BrokerLink
+from .broker_link import CONNECTED, DOWN, BrokerLink
+from .broker_sync import BrokerSyncApp
 from .commands import TaskqCommands
 from .config import TuiConfig
-from .context import TuiContext
-from .controller import ABORT_NO_MODULE, BrokerController, ModulesLoaded
-from .feeds import feed_demo, follow_events
-from .message_index import MessageIndex
+from .feeds import feed_demo
 from .requests import (
     AbortRequested,
     EnqueueRequested,
@@ -51,12 +47,11 @@ from .worker_groups import WorkerGroup
 
 #: The tab keys share one footer entry ("1 2 3 4 Tabs"), keeping room for the tab's own keys.
 TAB_KEYS = Binding.Group("Tabs", compact=True)
-#: Events taken in between two ``gc.freeze()`` calls (see :meth:`TaskqApp.add_events`).
-FREEZE_EVERY = 20_000
 
 
-class TaskqApp(App[int]):
-    """The Textual app. Views watch the reactives below through ``data_bind``."""
+class TaskqApp(BrokerSyncApp):
+    """The Textual app: layout, dialogs, tabs and quitting, on the broker state kept by
+    :class:`~taskq_tui.broker_sync.BrokerSyncApp`."""
 
     CSS_PATH = "app.tcss"
     TITLE = "taskq"
@@ -69,31 +64,9 @@ class TaskqApp(App[int]):
         Binding("q", "quit", "Quit"),
     ]
 
-    broker_state: reactive[str] = reactive(CONNECTING)
-    broker_error: reactive[str] = reactive("")
-    queue_stats: reactive[dict[str, dict[str, int]]] = reactive(dict, always_update=True)
-    heartbeats: reactive[list[dict[str, Any]]] = reactive(list, always_update=True)
-    events_seen: reactive[int] = reactive(0)
-    #: Why abort is off ("" once the actors' broker is known to have Abortable).
-    abort_reason: reactive[str] = reactive(ABORT_NO_MODULE)
-
     def __init__(self, config: TuiConfig, link: BrokerLink | None = None) -> None:
-        super().__init__()
-        self.config = config
-        self.link = link or BrokerLink(config.broker_url)
-        self.controller = BrokerController(self.link, config)
-        self.context = TuiContext(config, self.controller, MessageIndex(config.buffer_size))
-        #: Actor name → queue name, from the imported MODULE arguments.
-        self.actor_queues: dict[str, str] = {}
-        self._follow_stopped = threading.Event()
-        self._follow_stopped.set()
+        super().__init__(config, link)
         self._quitting = False
-        self._frozen_at = 0
-
-    @property
-    def messages(self) -> MessageIndex:
-        """Every message seen (one record each)."""
-        return self.context.messages
 
     @property
     def worker_groups(self) -> dict[str, WorkerGroup]:
@@ -153,11 +126,6 @@ class TaskqApp(App[int]):
             banner.error = self.broker_error
             banner.down = state == DOWN
 
-    def set_broker_state(self, state: str, error: str = "") -> None:
-        """Record the connection state (main thread)."""
-        self.broker_error = error
-        self.broker_state = state
-
     def known_actors(self) -> dict[str, str]:
         """Actor name → queue name, from imported modules and from messages seen."""
         actors = {a: "default" for a in self.messages.actors}
@@ -166,83 +134,6 @@ class TaskqApp(App[int]):
                 actors[record.actor_name] = record.queue_name
         actors.update(self.actor_queues)
         return dict(sorted(actors.items()))
-
-    def add_events(self, events: list[dict[str, Any]]) -> None:
-        """Fold events into the message index (main thread; tests call this to inject events)."""
-        if events:
-            self.messages.extend(events)
-            self.events_seen += len(events)
-            if self.messages.total_events - self._frozen_at >= FREEZE_EVERY:
-                self._frozen_at = self.messages.total_events
-                # 100k messages are millions of objects: a full collection scanning them all
-                # stalls the UI for a third of a second. They hold no cycles (refcounting frees
-                # them when evicted), so move them out of the collector's sight.
-                gc.collect()
-                gc.freeze()
-
-    def drain_events(self) -> None:
-        """Move events from the subscriber's inbox into the index, in one batch."""
-        self.add_events(self.context.inbox.drain())
-
-    # -- background IO ----------------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="poll")
-    def poll_broker(self) -> None:
-        """Refresh queue stats and heartbeats; this is also the connection health check."""
-        try:
-            stats, beats = self.controller.poll()
-        except BrokerDown as e:
-            self.call_from_thread(self.set_broker_state, DOWN, str(e))
-            return
-        except Exception as e:  # an unexpected broker bug must not kill the poller
-            self.call_from_thread(self.notify, f"queue stats failed: {e}", severity="error")
-            return
-        self.call_from_thread(self._apply_poll, stats, beats)
-
-    def _apply_poll(self, stats: dict[str, dict[str, int]], beats: list[dict[str, Any]]) -> None:
-        self.set_broker_state(CONNECTED)
-        self.queue_stats = stats
-        self.heartbeats = beats
-
-    @work(thread=True, exclusive=True, group="events")
-    def follow_events(self) -> None:
-        """Load the events the broker keeps, then follow the live stream (resubscribing after
-        outages)."""
-        self._follow_stopped.clear()
-        worker = get_current_worker()
-        try:
-            follow_events(self.controller, self.context.inbox, lambda: worker.is_cancelled)
-        finally:
-            self._follow_stopped.set()
-
-    @work(thread=True, exclusive=True, group="modules")
-    def load_modules(self) -> None:
-        """Import the MODULE arguments to learn their actors and whether abort works."""
-        try:
-            loaded = self.controller.load_modules()
-        except BrokerDown:
-            return
-        self.call_from_thread(self._apply_modules, loaded)
-
-    def _apply_modules(self, loaded: ModulesLoaded) -> None:
-        self.actor_queues.update(loaded.actors)
-        self.abort_reason = loaded.abort_reason
-        for error in loaded.errors:
-            self.notify(error, severity="error", timeout=15)
-
-    @work(thread=True, group="actions")
-    def run_broker_action(
-        self, action: Callable[[], str], failure: str, after: Callable[[], None] | None = None
-    ) -> None:
-        """Run a broker action off the event loop; notify what it did (or why it failed)."""
-        try:
-            text = action()
-        except Exception as e:
-            self.call_from_thread(self.notify, f"{failure}: {e}", severity="error")
-            return
-        self.call_from_thread(self.notify, text)
-        self.call_from_thread(self.poll_broker)
-        if after is not None:
-            self.call_from_thread(after)
 
     def refuse_if_read_only(self, what: str) -> bool:
         """True (and a notice) when read-only mode forbids ``what``."""

@@ -11,7 +11,7 @@ from ..global_broker import get_broker
 from ..message import Message
 from ..results.errors import ResultFailure, ResultMissing, ResultTimeout
 from ._render import html_table, shorten, status_badge, text_table, value_text
-from .tracker import messages_of
+from .rows import messages_of
 
 
 @dataclass

@@ -12,13 +12,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..composition import group, pipeline
-from ..events.schema import EventKind
 from ..message import Message
 from ..results.errors import ResultFailure, ResultMissing
+from .rows import EVENT_STATUS, STATUSES, Row, event_error, record_times
 
 if TYPE_CHECKING:
     from ..broker import Broker
@@ -26,81 +24,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("taskq.notebook")
 
-#: Statuses after which a message will not change any more.
-FINAL_STATUSES = frozenset({"succeeded", "failed", "skipped"})
-#: Every status a tracked message can have, in lifecycle order.
-STATUSES = ("queued", "started", "retrying", "succeeded", "failed", "skipped")
-
-#: Lifecycle event name -> the status it moves a message to.
-_EVENT_STATUS: dict[str, str] = {
-    EventKind.ENQUEUED: "queued",
-    EventKind.STARTED: "started",
-    EventKind.RETRIED: "retrying",
-    EventKind.FAILED: "retrying",  # final only once dead-lettered, or when a failure result is stored
-    EventKind.SUCCEEDED: "succeeded",
-    EventKind.DEAD_LETTERED: "failed",
-    EventKind.SKIPPED: "skipped",
-}
-
 #: How many pending results one polling round fetches at most.
 POLL_BATCH = 250
 #: How long (s) to keep looking for the value of a message an event said succeeded.
 VALUE_GRACE = 5.0
 #: How long (s) to keep reading events once all finished, for start and finish times.
 LINGER = 2.0
-
-
-@dataclass
-class Row:
-    """What is known about one tracked message."""
-
-    message_id: str
-    label: str
-    status: str = "queued"
-    result: Any = None
-    error: str | None = None
-    changed_at: float = field(default_factory=time.monotonic)
-    #: The actor's name and the call's arguments (None when only the id was given).
-    actor: str | None = None
-    args: list[Any] | None = None
-    kwargs: dict[str, Any] | None = None
-    #: UNIX ms when a worker last started it and when it finished (None while unknown).
-    started: int | None = None
-    finished: int | None = None
-    #: How long the last run took (ms), as the worker measured it.
-    duration_ms: int | None = None
-    #: The traceback of the last failure, when a worker published one.
-    traceback: str | None = None
-
-    @property
-    def done(self) -> bool:
-        """True once the status is final."""
-        return self.status in FINAL_STATUSES
-
-
-def messages_of(target: Any) -> list[Message[Any]]:
-    """The messages to follow for a message, a message id, a group, a pipeline or a list."""
-
-    if isinstance(target, Message):
-        return [target]
-    if isinstance(target, pipeline):
-        return list(target.messages)
-    if isinstance(target, group):
-        out: list[Message[Any]] = []
-        for child in target.children:
-            out.extend(messages_of(child))
-        return out
-    if isinstance(target, str):
-        return [Message(queue_name="default", actor_name="?", message_id=target)]
-    if isinstance(target, Iterable):
-        out = []
-        for item in target:
-            out.extend(messages_of(item))
-        return out
-    raise TypeError(
-        f"watch() takes messages, message ids, a group, a pipeline or a list of them, "
-        f"not {type(target).__name__}"
-    )
 
 
 class Tracker:
@@ -311,13 +240,13 @@ class Tracker:
 
     def apply_event(self, event: dict[str, Any]) -> bool:
         """Update a row from one lifecycle event; True if it changed something."""
-        status = _EVENT_STATUS.get(str(event.get("event")))
+        status = EVENT_STATUS.get(str(event.get("event")))
         message_id = str(event.get("message_id"))
         row = self.rows.get(message_id)
         stores_result = "result" in event and self.backend is not None and row and not row.done
         if row is not None:  # also completes a row its stored result already finished
             with self._lock:
-                _record_times(row, event)
+                record_times(row, event)
                 if event.get("traceback"):
                     row.traceback = str(event["traceback"])
         if status == "succeeded" and stores_result:
@@ -334,7 +263,7 @@ class Tracker:
                 return False  # a late "enqueued" never moves a message backwards
             row.status = status
             row.changed_at = time.monotonic()
-            error = _event_error(event)
+            error = event_error(event)
             if error:
                 row.error = error
         return True
@@ -413,32 +342,3 @@ def _results_backend(broker: Broker) -> ResultBackend | None:
         return broker.get_results_backend()
     except Exception:
         return None
-
-
-def _record_times(row: Row, event: dict[str, Any]) -> None:
-    """Note when a worker started and finished the message, from the event's timestamps."""
-    kind, stamp = event.get("event"), event.get("timestamp")
-    if not isinstance(stamp, int):
-        return
-    if kind == "started":
-        if not row.done:  # a new attempt
-            row.started, row.finished, row.duration_ms = stamp, None, None
-        elif row.started is None:  # finished before its events arrived
-            row.started = stamp
-    elif kind in ("succeeded", "failed", "dead_lettered", "skipped"):
-        row.finished = stamp
-        if isinstance(event.get("duration_ms"), int):
-            row.duration_ms = event["duration_ms"]
-        elif row.started is not None:
-            row.duration_ms = stamp - row.started
-
-
-def _event_error(event: dict[str, Any]) -> str | None:
-    for key in ("error", "exception", "reason"):
-        value = event.get(key)
-        if isinstance(value, dict):
-            return f"{value.get('type', 'Error')}: {value.get('message', '')}"
-        if value:
-            kind = event.get("exception_type")
-            return f"{kind}: {value}" if kind and key != "reason" else str(value)
-    return None

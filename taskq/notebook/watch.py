@@ -20,7 +20,8 @@ from ._render import (
     text_table,
     value_text,
 )
-from .tracker import Row, Tracker, messages_of
+from .rows import Row, messages_of
+from .tracker import Tracker
 
 if TYPE_CHECKING:
     from ..broker import Broker

@@ -9,7 +9,6 @@ and replaced, with a log line saying why (see :mod:`taskq.supervisor.heartbeat`)
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import select
@@ -18,15 +17,15 @@ import sys
 import time
 from dataclasses import dataclass
 from enum import Enum
-from types import FrameType
 from typing import Any
 
-from ..metrics import exposition
 from .children import WorkerChild, describe_exit, start_worker_child
 from .config import ExitCode, WorkerOptions
 from .forks import ForkPool
 from .heartbeat import kill_grace
+from .metrics_endpoint import MetricsEndpoint
 from .pidfile import PidFile, PidFileRefused
+from .signals import MasterSignals
 
 logger = logging.getLogger("taskq.supervisor")
 
@@ -40,8 +39,6 @@ RESTART_BACKOFF_FIRST = 0.5
 RESTART_BACKOFF_MAX = 30.0
 #: A worker process that ran this long before crashing resets its back-off.
 STABLE_AFTER = 30.0
-
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Phase(Enum):
@@ -78,12 +75,9 @@ class Supervisor:
         self.first_generation = True
         self.exit_code = ExitCode.OK
         self.restarts = 0
-        self.pending_signals: list[int] = []
+        self.signals = MasterSignals()
         self.watcher: Any = None
-        self.metrics: Any = None
-        self.metrics_server: Any = None
-        self.metrics_dir: str | None = None
-        self._wake_fds: tuple[int, int] | None = None
+        self.metrics: MetricsEndpoint | None = None
         self.forks = ForkPool(options.forks, options.paths, options.worker_fork_timeout)
 
     # -- public ---------------------------------------------------------------------------
@@ -96,9 +90,10 @@ class Supervisor:
             except PidFileRefused as e:
                 sys.stderr.write(f"taskq: {e}\n")
                 return int(ExitCode.PID_FILE_IN_USE)
-        previous_handlers = self._install_signal_handlers()
+        self.signals.install()
         try:
-            self._start_metrics()
+            self.metrics = MetricsEndpoint(self.options.prom_port, self.health)
+            self.metrics.start()
             self._start_watcher()
             logger.info(
                 "Master process started: %d worker process(es) x %d thread(s).",
@@ -114,10 +109,8 @@ class Supervisor:
             if self.watcher is not None:
                 self.watcher.stop()
             if self.metrics is not None:
-                self._stop_metrics()
-            for signum, handler in previous_handlers.items():
-                signal.signal(signum, handler)
-            self._close_wake_pipe()
+                self.metrics.stop()
+            self.signals.restore()
             if pid_file is not None:
                 pid_file.release()
 
@@ -158,23 +151,23 @@ class Supervisor:
             self._sleep()
 
     def _sleep(self) -> None:
-        """Wait for the next round: a signal ends the wait early (see :meth:`_on_signal`), and
-        so does a starting worker process reporting ready (the next ones start at once)."""
+        """Wait for the next round: a signal ends the wait early (see :class:`MasterSignals`),
+        and so does a starting worker process reporting ready (the next ones start at once)."""
         timeout = TICK
         if self.phase is Phase.RUNNING and self.watcher is None:
             now = time.monotonic()
             due = [s.start_after - now for s in self.slots if s.child is None]
             timeout = max(TICK, min([IDLE_TICK, *due]))
-        if self._wake_fds is None:
+        wake_fd = self.signals.wake_fd
+        if wake_fd is None:
             time.sleep(timeout)
             return
         starting = [
             s.child.ready_fd for s in self.slots if s.child and s.child.ready_fd is not None
         ]
-        readable, _, _ = select.select([self._wake_fds[0], *starting], [], [], timeout)
-        if self._wake_fds[0] in readable:
-            with contextlib.suppress(OSError):
-                os.read(self._wake_fds[0], 512)
+        readable, _, _ = select.select([wake_fd, *starting], [], [], timeout)
+        if wake_fd in readable:
+            self.signals.drain_wake()
 
     def _start_due_children(self) -> None:
         for slot in self.slots:  # reads each pending ready report, so _sleep never spins on it
@@ -246,7 +239,8 @@ class Supervisor:
             if child is None or child.poll_exit() is None:
                 continue
             slot.child = None
-            self._notify_metrics_exit(child.pid)
+            if self.metrics is not None:
+                self.metrics.child_exited(child.pid)
             self._on_child_exit(slot, child, child.returncode or 0)
 
     def _on_child_exit(self, slot: Slot, child: WorkerChild, returncode: int) -> None:
@@ -294,31 +288,8 @@ class Supervisor:
         )
 
     # -- signals --------------------------------------------------------------------------
-    def _install_signal_handlers(self) -> dict[int, Any]:
-        read_fd, write_fd = os.pipe()
-        os.set_blocking(read_fd, False)
-        os.set_blocking(write_fd, False)
-        self._wake_fds = (read_fd, write_fd)
-        previous: dict[int, Any] = {}
-        for signum in (*_STOP_SIGNALS, signal.SIGHUP):
-            previous[signum] = signal.signal(signum, self._on_signal)
-        return previous
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        self.pending_signals.append(signum)
-        if self._wake_fds is not None:
-            with contextlib.suppress(OSError):  # full: the loop is already being woken
-                os.write(self._wake_fds[1], b"!")
-
-    def _close_wake_pipe(self) -> None:
-        fds, self._wake_fds = self._wake_fds, None
-        for fd in fds or ():
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
     def _handle_signals(self) -> None:
-        while self.pending_signals:
-            signum = self.pending_signals.pop(0)
+        while (signum := self.signals.take()) is not None:
             name = signal.Signals(signum).name
             if signum == signal.SIGHUP:
                 self._begin_reload(f"received {name}")
@@ -382,34 +353,6 @@ class Supervisor:
         if changed:
             shown = ", ".join(changed[:3]) + (" ..." if len(changed) > 3 else "")
             self._begin_reload(f"{len(changed)} file(s) changed: {shown}")
-
-    # -- metrics (taskq.metrics.exposition) ------------------------------------------------
-    def _start_metrics(self) -> None:
-        self.metrics = exposition
-        self.metrics_dir = exposition.setup_multiprocess_dir()
-        # --prom-port, else taskq_prom_port; the host comes from taskq_prom_host (127.0.0.1).
-        server = exposition.ExpositionServer(None, self.options.prom_port, health=self.health)
-        try:
-            server.start(retry=True)  # a taken port is tried again every second
-        except Exception as e:
-            logger.warning("Metrics server not started (%s); running without it.", e)
-            return
-        self.metrics_server = server
-
-    def _stop_metrics(self) -> None:
-        try:
-            if self.metrics_server is not None:
-                self.metrics_server.stop()
-            self.metrics.teardown_multiprocess_dir(self.metrics_dir)
-        except Exception:
-            logger.debug("Error while stopping the metrics server.", exc_info=True)
-
-    def _notify_metrics_exit(self, pid: int) -> None:
-        if self.metrics is not None:
-            try:
-                self.metrics.child_exited(pid)
-            except Exception:
-                logger.debug("Metrics: child_exited(%d) failed.", pid, exc_info=True)
 
 
 def run_supervisor(options: WorkerOptions) -> int:

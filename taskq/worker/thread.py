@@ -15,7 +15,8 @@ from ..threading import interruptible, worker_thread_guard
 
 if TYPE_CHECKING:
     from ..broker import MessageProxy
-    from . import ConsumerThread, Worker
+    from . import Worker
+    from .consumer import ConsumerThread
     from .work_queue import WorkItem
 
 logger = logging.getLogger("taskq.worker")

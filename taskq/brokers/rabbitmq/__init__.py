@@ -1,12 +1,13 @@
 """The RabbitMQ broker (``RabbitmqBroker``), on pika, with Dramatiq's queue layout.
 
-File roles: ``broker`` (the broker class), ``consumer``, ``admin`` (inspection, queue stats, flush and join),
-``dead_letters``, ``events`` (the fanout exchange), ``connection`` (connections and retries),
-``publish`` (the fast publish path).
+File roles: ``broker`` (the broker class), ``consumer``, ``admin`` (inspection, queue stats, flush
+and join), ``dead_letters``, ``events`` (the fanout exchange), ``connection`` (connections,
+failover and retries), ``publish`` (the fast publish path), ``topology`` (each queue's ``.DQ``
+and ``.XQ`` and the arguments they are declared with).
 """
 
 from .broker import MAX_DECLARE_ATTEMPTS, MAX_ENQUEUE_ATTEMPTS, RabbitmqBroker
-from .broker import _IgnoreScaryLogs as _IgnoreScaryLogs  # Dramatiq's tests import it from here
+from .connection import _IgnoreScaryLogs as _IgnoreScaryLogs  # Dramatiq's tests import it here
 from .consumer import RabbitmqMessageProxy
 from .dead_letters import DEAD_MESSAGE_TTL
 

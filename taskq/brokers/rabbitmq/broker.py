@@ -1,9 +1,6 @@
-"""The RabbitMQ broker, on pika, with Dramatiq's queue layout and wire format.
-
-Each queue ``q`` comes with ``q.DQ`` (delayed messages, each carrying its ``eta``) and ``q.XQ``
-(dead letters, kept ``DEAD_MESSAGE_TTL`` ms), declared with exactly Dramatiq's arguments so a
-queue declared by either library is accepted by the other. Messages are persistent JSON bodies
-published to the default exchange with the queue name as routing key.
+"""The RabbitMQ broker, on pika, with Dramatiq's queue layout (see :mod:`.topology`) and wire
+format: messages are persistent JSON bodies published to the default exchange with the queue
+name as routing key.
 
 Producers use one connection per thread; every consumer owns its connection. Unlike Dramatiq,
 a worker never holds a delayed message unacked longer than ``max_delay_hold`` ms: it puts it back
@@ -12,7 +9,6 @@ on the delay queue (same eta), so delays longer than RabbitMQ's ``consumer_timeo
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -21,23 +17,26 @@ from typing import Any, TypeVar
 import pika
 import pika.exceptions
 
-from ...broker import Broker, Consumer, DeadLetter, MessageProxy
-from ...common import current_millis, dq_name, q_name, validate_queue_name, xq_name
-from ...errors import BrokerError
+from ...broker import Broker, Consumer, MessageProxy
+from ...common import current_millis, dq_name, q_name, validate_queue_name
 from ...message import Message
 from ...middleware.middleware import Middleware
+from ..admin_delegation import AdminDelegation
 from .admin import RabbitmqAdmin
 from .connection import (
     RETRYABLE_ERRORS,
+    ProducerState,
     Targets,
     close_quietly,
+    ignore_scary_pika_logs,
     logger,
     retry_for,
 )
 from .consumer import RabbitmqConsumer, RabbitmqMessageProxy
 from .dead_letters import DEAD_MESSAGE_TTL
 from .events import RabbitmqEvents
-from .publish import publish_direct
+from .publish import message_properties, publish_on_ready_channel
+from .topology import checked_dead_letter_ttl, checked_max_priority, declare_queue_set
 
 __all__ = [
     "DEAD_MESSAGE_TTL",
@@ -56,41 +55,9 @@ _IDLE_CHECK_SECONDS = 1.0
 #: ``retry_timeout`` ms instead; the names are kept for code that imports them.
 MAX_ENQUEUE_ATTEMPTS = 6
 MAX_DECLARE_ATTEMPTS = 2
-#: pika's loggers that report connections broken under them (a producer connection idle past
-#: its heartbeat is often closed by the server before the broker is).
-_PIKA_CONNECTION_LOGGERS = ("pika.adapters.base_connection", "pika.adapters.blocking_connection")
 
 
-class _IgnoreScaryLogs(logging.Filter):
-    """Drops pika's reports of a connection whose socket already broke ("Broken pipe"), logged
-    when the broker closes connections the server had dropped (as Dramatiq's filter does)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "Broken pipe" not in record.getMessage()
-
-
-def _ignore_scary_pika_logs() -> None:
-    for name in _PIKA_CONNECTION_LOGGERS:
-        pika_logger = logging.getLogger(name)
-        if not any(isinstance(f, _IgnoreScaryLogs) for f in pika_logger.filters):
-            pika_logger.addFilter(_IgnoreScaryLogs())
-
-
-class _ProducerState(threading.local):
-    """The calling thread's producer connection and channels."""
-
-    def __init__(self) -> None:
-        self.connection: pika.BlockingConnection | None = None
-        self.target = 0
-        self.channel: Any = None
-        self.batch_channel: Any = None
-        self.declared: set[str] = set()
-        self.last_used = 0.0
-        #: When pika last polled the connection (read what the server sent).
-        self.last_polled = 0.0
-
-
-class RabbitmqBroker(Broker):
+class RabbitmqBroker(AdminDelegation, Broker):
     """A broker for RabbitMQ (``pip install taskq[rabbitmq]``).
 
     Connect with ``url=`` (one URL, several separated by ``;``, or a list; the vhost is the URL
@@ -112,6 +79,7 @@ class RabbitmqBroker(Broker):
     logger_name = "taskq.brokers.rabbitmq"
     broker_message_options = frozenset({"broker_priority"})
     events: RabbitmqEvents
+    admin: RabbitmqAdmin
 
     def __init__(
         self,
@@ -125,23 +93,12 @@ class RabbitmqBroker(Broker):
         dead_letter_ttl: int | None = None,
         **kwargs: Any,
     ) -> None:
-        if max_priority is not None and not (
-            isinstance(max_priority, int) and 0 < max_priority <= 255
-        ):
-            raise ValueError(f"max_priority must be an integer from 1 to 255, got {max_priority!r}")
-        if dead_letter_ttl is not None and (
-            not isinstance(dead_letter_ttl, int) or dead_letter_ttl <= 0
-        ):
-            raise ValueError(
-                f"RabbitmqBroker: dead_letter_ttl must be a positive number of ms, "
-                f"got {dead_letter_ttl!r}"
-            )
+        self.max_priority = checked_max_priority(max_priority)
+        self.dead_letter_ttl = checked_dead_letter_ttl(dead_letter_ttl)
         self.targets = Targets(url, parameters, **kwargs)
         self.confirm_delivery = confirm_delivery
-        self.max_priority = max_priority
         self.retry_timeout = retry_timeout
-        self.dead_letter_ttl = DEAD_MESSAGE_TTL if dead_letter_ttl is None else dead_letter_ttl
-        self.state = _ProducerState()
+        self.state = ProducerState()
         self.connections: set[pika.BlockingConnection] = set()
         self._connections_lock = threading.Lock()
         self._in_flight: dict[str, int] = {}
@@ -234,12 +191,12 @@ class RabbitmqBroker(Broker):
 
     def close(self) -> None:
         """Close every producer connection this broker opened (consumers close their own)."""
-        _ignore_scary_pika_logs()
+        ignore_scary_pika_logs()
         with self._connections_lock:
             connections, self.connections = list(self.connections), set()
         for connection in connections:
             close_quietly(connection)
-        self.state = _ProducerState()
+        self.state = ProducerState()
 
     # -- declaration ----------------------------------------------------------------------
     def declare_queue(self, queue_name: str, *, ensure: bool = False) -> None:
@@ -257,37 +214,15 @@ class RabbitmqBroker(Broker):
         if ensure:
             self.retry(lambda: self._ensure_declared(self.channel, canonical), "declare queues")
 
-    def _queue_arguments(self, canonical: str) -> dict[str, Any]:
-        arguments: dict[str, Any] = {
-            "x-dead-letter-exchange": "",
-            "x-dead-letter-routing-key": xq_name(canonical),
-        }
-        if self.max_priority:
-            arguments["x-max-priority"] = self.max_priority
-        return arguments
-
     def declare_on_channel(self, channel: Any, canonical: str) -> tuple[int, int, int]:
         """Declare ``canonical``, its ``.DQ`` and ``.XQ`` on ``channel``; returns their ready
         message counts. Raises :class:`BrokerError` when a queue exists with other arguments."""
-        declarations = [
-            (canonical, self._queue_arguments(canonical)),
-            (dq_name(canonical), self._queue_arguments(canonical)),
-            (xq_name(canonical), {"x-message-ttl": self.dead_letter_ttl}),
-        ]
-        counts = []
-        for name, arguments in declarations:
-            try:
-                frame = channel.queue_declare(name, durable=True, arguments=arguments)
-            except pika.exceptions.ChannelClosedByBroker as e:
-                if e.reply_code != 406:
-                    raise
-                raise BrokerError(
-                    f"RabbitMQ queue {name!r} already exists with other arguments than "
-                    f"{arguments} ({e.reply_text}). Use the same max_priority as the "
-                    "program that declared it, or delete the queue."
-                ) from None
-            counts.append(frame.method.message_count)
-        return counts[0], counts[1], counts[2]
+        return declare_queue_set(
+            channel,
+            canonical,
+            max_priority=self.max_priority,
+            dead_letter_ttl=self.dead_letter_ttl,
+        )
 
     def _ensure_declared(self, channel: Any, canonical: str) -> None:
         if canonical not in self.state.declared:
@@ -303,7 +238,7 @@ class RabbitmqBroker(Broker):
         """Publish ``message`` (to ``.DQ`` with an ``eta`` when ``delay`` ms is given)."""
         canonical, queue_name, message = self._prepare(message, delay)
         self.emit_before("enqueue", message, delay)
-        body, properties = message.encode(), self._properties(message)
+        body, properties = message.encode(), message_properties(message)
         if not self._publish_on_ready_channel(canonical, queue_name, body, properties):
 
             def publish() -> None:
@@ -324,42 +259,23 @@ class RabbitmqBroker(Broker):
     def _publish_on_ready_channel(
         self, canonical: str, routing_key: str, body: bytes, properties: pika.BasicProperties
     ) -> bool:
-        """Publish at once on the calling thread's channel when it is open, was used within
-        the last second and has declared ``canonical``: the common case, without the retry
-        machinery. Returns False when the caller must take the retrying path instead (nothing
-        was ready, or the connection broke and was dropped)."""
-        state = self.state
-        channel = state.channel
-        now = time.monotonic()
-        if (
-            channel is None
-            or now - state.last_used > _IDLE_CHECK_SECONDS
-            or canonical not in state.declared
-            or not channel.is_open
-        ):
-            return False
+        """The fast path (:func:`~taskq.brokers.rabbitmq.publish.publish_on_ready_channel`);
+        False when the caller must take the retrying path instead (nothing was ready, or the
+        connection broke and was dropped)."""
         try:
-            # Straight to the socket, unless confirms are on or pika last read the connection
-            # a while ago: then through pika, whose poll also reads what the server sent.
-            if (
-                self.confirm_delivery
-                or now - state.last_polled > _IDLE_CHECK_SECONDS
-                or not publish_direct(channel, routing_key, body, properties)
-            ):
-                channel.basic_publish(
-                    exchange="",
-                    routing_key=routing_key,
-                    body=body,
-                    properties=properties,
-                    mandatory=self.confirm_delivery,  # as in the retrying path
-                )
-                state.last_polled = now
+            return publish_on_ready_channel(
+                self.state,
+                canonical,
+                routing_key,
+                body,
+                properties,
+                confirm_delivery=self.confirm_delivery,
+                idle_seconds=_IDLE_CHECK_SECONDS,
+            )
         except RETRYABLE_ERRORS as e:
             logger.debug("Publishing to %r failed (%r); reconnecting.", routing_key, e)
             self._drop_producer_connection(e)
             return False
-        state.last_used = now
-        return True
 
     def enqueue_many(
         self, messages: Iterable[Message[Any]], *, delay: int | None = None
@@ -372,7 +288,7 @@ class RabbitmqBroker(Broker):
         prepared = [self._prepare(message, delay) for message in messages]
         for _, _, message in prepared:
             self.emit_before("enqueue", message, delay)
-        payloads = [(q, m.encode(), self._properties(m)) for _, q, m in prepared]
+        payloads = [(q, m.encode(), message_properties(m)) for _, q, m in prepared]
 
         def publish_all() -> None:
             channel = self._batch_channel() if self.confirm_delivery else self.channel
@@ -404,14 +320,6 @@ class RabbitmqBroker(Broker):
             raise ValueError(f"broker_priority must be an integer from 0 to 255, got {priority!r}")
         return canonical, queue_name, message
 
-    @staticmethod
-    def _properties(message: Message[Any]) -> pika.BasicProperties:
-        return pika.BasicProperties(
-            delivery_mode=2,
-            priority=message.options.get("broker_priority"),
-            message_id=message.message_id,
-        )
-
     # -- consume, promote, redelay --------------------------------------------------------
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Consumer:
         """A consumer of ``queue_name`` on its own connection, holding at most ``prefetch``
@@ -427,7 +335,7 @@ class RabbitmqBroker(Broker):
         target.options.pop("eta", None)
         self.emit_before("enqueue", target, None)
         if consumer.publish_then_ack(
-            message, target.queue_name, target.encode(), self._properties(target)
+            message, target.queue_name, target.encode(), message_properties(target)
         ):
             self.emit_after("enqueue", target, None)
 
@@ -440,7 +348,7 @@ class RabbitmqBroker(Broker):
             message,
             dq_name(message.queue_name),
             message.message.encode(),
-            self._properties(message.message),
+            message_properties(message.message),
         )
 
     def track_in_flight(self, queue_name: str, delta: int) -> None:
@@ -478,22 +386,6 @@ class RabbitmqBroker(Broker):
         consumers fetched is unacked, ``min_successes`` polls in a row, ``idle_time`` ms
         apart; raise :class:`~taskq.errors.QueueJoinTimeout` after ``timeout`` ms."""
         self.admin.join(queue_name, min_successes, idle_time, timeout=timeout)
-
-    def queue_stats(self) -> dict[str, dict[str, int]]:
-        """Per declared queue: ready, delayed, in_flight and dead counts."""
-        return self.admin.queue_stats()
-
-    def dead_letter_messages(self, queue_name: str, *, limit: int = 100) -> list[DeadLetter]:
-        """Up to ``limit`` dead letters of ``queue_name``, newest first."""
-        return self.admin.dead_letter_messages(queue_name, limit=limit)
-
-    def requeue_dead_letters(self, queue_name: str, message_ids: Iterable[str]) -> int:
-        """Move the given dead letters back onto ``queue_name``; returns how many moved."""
-        return self.admin.requeue_dead_letters(queue_name, message_ids)
-
-    def purge_dead_letters(self, queue_name: str) -> int:
-        """Delete every dead letter of ``queue_name``; returns how many were deleted."""
-        return self.admin.purge_dead_letters(queue_name)
 
     def __repr__(self) -> str:
         return f"<RabbitmqBroker {self.targets.describe()}>"

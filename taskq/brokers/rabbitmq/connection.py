@@ -200,6 +200,41 @@ def close_quietly(thing: Any) -> None:
         logger.debug("Ignoring an error while closing %r.", thing, exc_info=True)
 
 
+#: pika's loggers that report connections broken under them (a producer connection idle past
+#: its heartbeat is often closed by the server before the broker is).
+_PIKA_CONNECTION_LOGGERS = ("pika.adapters.base_connection", "pika.adapters.blocking_connection")
+
+
+class _IgnoreScaryLogs(logging.Filter):  # Dramatiq's name, which its programs import
+    """Drops pika's reports of a connection whose socket already broke ("Broken pipe"), logged
+    when the broker closes connections the server had dropped (as Dramatiq's filter does)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Broken pipe" not in record.getMessage()
+
+
+def ignore_scary_pika_logs() -> None:
+    """Give pika's connection loggers an :class:`_IgnoreScaryLogs` filter, once."""
+    for name in _PIKA_CONNECTION_LOGGERS:
+        pika_logger = logging.getLogger(name)
+        if not any(isinstance(f, _IgnoreScaryLogs) for f in pika_logger.filters):
+            pika_logger.addFilter(_IgnoreScaryLogs())
+
+
+class ProducerState(threading.local):
+    """The calling thread's producer connection and channels."""
+
+    def __init__(self) -> None:
+        self.connection: pika.BlockingConnection | None = None
+        self.target = 0
+        self.channel: Any = None
+        self.batch_channel: Any = None
+        self.declared: set[str] = set()
+        self.last_used = 0.0
+        #: When pika last polled the connection (read what the server sent).
+        self.last_polled = 0.0
+
+
 def _url_parameters(url: str) -> pika.URLParameters:
     try:
         return pika.URLParameters(url)

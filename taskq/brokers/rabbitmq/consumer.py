@@ -26,11 +26,12 @@ import pika
 import pika.exceptions
 
 from ...broker import Consumer, MessageProxy
-from ...common import current_millis, generate_unique_id, q_name, xq_name
+from ...common import generate_unique_id, q_name, xq_name
 from ...errors import ConnectionClosed
 from ...message import Message
 from ..shared import decode_or_dead_letter, nack_reason
 from .connection import RETRYABLE_ERRORS, close_quietly, is_channel_error, logger
+from .dead_letters import dead_letter_properties
 from .publish import PIKA_INTERNALS
 
 if TYPE_CHECKING:
@@ -54,12 +55,6 @@ class ConsumerHost(Protocol):
         """Count deliveries held unacked (for stats and join)."""
 
 
-#: Header holding why a message was dead-lettered.
-REASON_HEADER = "x-taskq-reason"
-#: Header holding when (UNIX ms) a message was dead-lettered.
-DEAD_AT_HEADER = "x-taskq-dead-at"
-#: Dead-letter reasons longer than this are truncated to keep headers small.
-MAX_REASON_LENGTH = 16_384
 #: Seconds an ack may wait for others to go out with it while the consumer waits on the socket.
 ACK_DELAY = 0.002
 
@@ -76,18 +71,6 @@ class RabbitmqMessageProxy(MessageProxy):
         self.redelivered = redelivered
         self._tag = tag
         self._owner = owner
-
-
-def dead_letter_properties(
-    message_id: str, reason: str | None, priority: int | None = None
-) -> pika.BasicProperties:
-    """Properties of a message published to a dead-letter queue, with its reason."""
-    headers: dict[str, Any] = {DEAD_AT_HEADER: current_millis()}
-    if reason:
-        headers[REASON_HEADER] = reason[:MAX_REASON_LENGTH]
-    return pika.BasicProperties(
-        delivery_mode=2, message_id=message_id, headers=headers, priority=priority
-    )
 
 
 class RabbitmqConsumer(Consumer):

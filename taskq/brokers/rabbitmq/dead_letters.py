@@ -1,4 +1,5 @@
-"""Browsing and requeueing the ``.XQ`` dead-letter queues of the RabbitMQ broker.
+"""The ``.XQ`` dead-letter queues of the RabbitMQ broker: the headers a dead letter carries
+(why and when it died), browsing and requeueing.
 
 AMQP cannot peek at a queue, so browsing takes every dead letter with ``basic_get`` without
 acking it and closes the channel afterwards, which puts them all back in their original order.
@@ -18,10 +19,15 @@ from typing import Any
 import pika
 
 from ...broker import DeadLetter
-from ...common import q_name, xq_name
+from ...common import current_millis, q_name, xq_name
 from ..shared import dead_letter_entry
-from .consumer import DEAD_AT_HEADER, REASON_HEADER
 
+#: Header holding why a message was dead-lettered.
+REASON_HEADER = "x-taskq-reason"
+#: Header holding when (UNIX ms) a message was dead-lettered.
+DEAD_AT_HEADER = "x-taskq-dead-at"
+#: Dead-letter reasons longer than this are truncated to keep headers small.
+MAX_REASON_LENGTH = 16_384
 #: How long (ms) a dead letter is kept: Dramatiq's value and environment variable, so queues
 #: declared by either side have equal arguments.
 DEAD_MESSAGE_TTL = int(
@@ -31,6 +37,18 @@ DEAD_MESSAGE_TTL = int(
 )
 #: The most dead letters one browse, requeue or listing looks at.
 BROWSE_LIMIT = 10_000
+
+
+def dead_letter_properties(
+    message_id: str, reason: str | None, priority: int | None = None
+) -> pika.BasicProperties:
+    """Properties of a message published to a dead-letter queue, with its reason."""
+    headers: dict[str, Any] = {DEAD_AT_HEADER: current_millis()}
+    if reason:
+        headers[REASON_HEADER] = reason[:MAX_REASON_LENGTH]
+    return pika.BasicProperties(
+        delivery_mode=2, message_id=message_id, headers=headers, priority=priority
+    )
 
 
 def browse_dead_letters(channel: Any, queue_name: str, *, limit: int) -> list[DeadLetter]:

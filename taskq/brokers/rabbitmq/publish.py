@@ -21,10 +21,15 @@ releases ``tests/integration/rabbitmq/test_pika_internals.py`` checks those inte
 from __future__ import annotations
 
 import socket
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
 import pika
 from pika import frame, spec
+
+if TYPE_CHECKING:
+    from ...message import Message
+    from .connection import ProducerState
 
 try:
     from pika.adapters.utils.io_services_utils import _AsyncPlaintextTransport
@@ -98,6 +103,58 @@ def publish_direct(
     if sent < len(data):
         impl._adapter_emit_data(data[sent:])
         channel.connection._flush_output()
+    return True
+
+
+def message_properties(message: Message[Any]) -> pika.BasicProperties:
+    """The AMQP properties a message is published with: persistent, its ``broker_priority``
+    and its message id."""
+    return pika.BasicProperties(
+        delivery_mode=2,
+        priority=message.options.get("broker_priority"),
+        message_id=message.message_id,
+    )
+
+
+def publish_on_ready_channel(
+    state: ProducerState,
+    canonical: str,
+    routing_key: str,
+    body: bytes,
+    properties: pika.BasicProperties,
+    *,
+    confirm_delivery: bool,
+    idle_seconds: float,
+) -> bool:
+    """Publish at once on the calling thread's channel when it is open, was used within the
+    last ``idle_seconds`` and has declared ``canonical``: the common case, without the retry
+    machinery. Returns False when nothing was ready (the caller takes the retrying path); the
+    errors of a broken connection propagate."""
+    channel = state.channel
+    now = time.monotonic()
+    if (
+        channel is None
+        or now - state.last_used > idle_seconds
+        or canonical not in state.declared
+        or not channel.is_open
+    ):
+        return False
+    # Straight to the socket, unless confirms are on or pika last read the connection a while
+    # ago: then through pika, whose poll also reads what the server sent.
+    if (
+        confirm_delivery
+        or now - state.last_polled > idle_seconds
+        or not publish_direct(channel, routing_key, body, properties)
+    ):
+        channel.basic_publish(
+            exchange="",
+            routing_key=routing_key,
+            body=body,
+            properties=properties,
+            mandatory=confirm_delivery,  # as in the broker's retrying path
+        )
+        state.last_polled = now
+    state.last_used = now
     return True
 
 

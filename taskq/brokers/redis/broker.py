@@ -12,7 +12,7 @@ try:
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError("RedisBroker needs the redis client: pip install 'taskq[redis]'") from e
 
-from ...broker import Broker, Consumer, DataStore, DeadLetter, MessageProxy
+from ...broker import Broker, Consumer, DataStore, MessageProxy
 from ...common import (
     current_millis,
     dq_name,
@@ -25,6 +25,7 @@ from ...common import (
 from ...errors import QueueJoinTimeout
 from ...message import Message
 from ...middleware.middleware import Middleware
+from ..admin_delegation import StoreAdminDelegation
 from .admin import RedisAdmin
 from .consumer import RedisConsumer, redis_id
 from .events import RedisEvents
@@ -44,7 +45,7 @@ MAINTENANCE_SCALE = 1_000_000
 DEFAULT_MAINTENANCE_CHANCE = 1_000
 
 
-class RedisBroker(Broker):
+class RedisBroker(StoreAdminDelegation, Broker):
     """A broker on Redis, wire-compatible with Dramatiq's ``RedisBroker``.
 
     >>> RedisBroker(url="redis://127.0.0.1:6379/0", namespace="dramatiq")
@@ -312,33 +313,7 @@ class RedisBroker(Broker):
                 raise QueueJoinTimeout(f"Queue {name!r} did not drain in {timeout} ms")
             time.sleep(interval / 1000)
 
-    # -- inspection (see :class:`~taskq.brokers.redis.admin.RedisAdmin`) -------------------
-    def queue_stats(self) -> dict[str, dict[str, int]]:
-        """Per declared queue: ready, delayed, in_flight and dead counts."""
-        return self.admin.queue_stats()
-
-    def dead_letter_messages(self, queue_name: str, *, limit: int = 100) -> list[DeadLetter]:
-        """Up to ``limit`` dead letters of ``queue_name``, newest first."""
-        return self.admin.dead_letter_messages(queue_name, limit=limit)
-
-    def search_dead_letters(
-        self, queue_name: str, text: str, *, limit: int = 100
-    ) -> list[DeadLetter]:
-        """Dead letters whose id, payload or reason contains ``text``, newest first."""
-        return self.admin.search_dead_letters(queue_name, text, limit=limit)
-
-    def requeue_dead_letters(self, queue_name: str, message_ids: Iterable[str]) -> int:
-        """Move dead letters back onto their queue; returns how many moved."""
-        return self.admin.requeue_dead_letters(queue_name, message_ids)
-
-    def purge_dead_letters(self, queue_name: str) -> int:
-        """Delete every dead letter of ``queue_name``; returns how many were deleted."""
-        return self.admin.purge_dead_letters(queue_name)
-
-    def worker_heartbeats(self) -> list[dict[str, Any]]:
-        """Workers in this namespace (taskq's and Dramatiq's) and when each was last seen."""
-        return self.admin.worker_heartbeats()
-
+    # -- events and results ------------------------------------------------------------------------
     def publish_events(self, events: list[dict[str, Any]]) -> None:
         """Publish ``events`` in order in one round trip (fire-and-forget)."""
         self.events.publish_many(events)

@@ -14,12 +14,13 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from ...broker import Broker, Consumer, DataStore, DeadLetter
+from ...broker import Broker, Consumer, DataStore
 from ...common import current_millis, q_name, validate_queue_name
 from ...constants import DEFAULT_SQLITE_PATH
 from ...errors import QueueJoinTimeout, QueueNotFound
 from ...message import Message
 from ...middleware.middleware import Middleware
+from ..admin_delegation import StoreAdminDelegation
 from .admin import SQLiteAdmin
 from .consumer import LeaseKeeper, SQLiteConsumer
 from .errors import (
@@ -52,7 +53,7 @@ DEFAULT_PATH = DEFAULT_SQLITE_PATH
 DEFAULT_DEAD_LETTER_TTL = 7 * 24 * 3600 * 1000
 
 
-class SQLiteBroker(Broker):
+class SQLiteBroker(StoreAdminDelegation, Broker):
     """A broker in one SQLite file (WAL mode), safe for many producer and worker processes.
 
     ``visibility_timeout`` (ms): how long a leased message stays invisible; the consumer renews
@@ -231,33 +232,6 @@ class SQLiteBroker(Broker):
             keeper.stop()
         self.events.close()
         self.db.close()
-
-    # -- inspection (see :class:`~taskq.brokers.sqlite.admin.SQLiteAdmin`) -----------------
-    def queue_stats(self) -> dict[str, dict[str, int]]:
-        """Per queue known to the file or this process: ready, delayed, in_flight, dead."""
-        return self.admin.queue_stats()
-
-    def worker_heartbeats(self) -> list[dict[str, Any]]:
-        """Processes consuming from this file whose heartbeat is recent."""
-        return self.admin.worker_heartbeats()
-
-    def dead_letter_messages(self, queue_name: str, *, limit: int = 100) -> list[DeadLetter]:
-        """Up to ``limit`` dead letters of ``queue_name``, newest first."""
-        return self.admin.dead_letter_messages(queue_name, limit=limit)
-
-    def search_dead_letters(
-        self, queue_name: str, text: str, *, limit: int = 100
-    ) -> list[DeadLetter]:
-        """Dead letters whose message id, payload or reason contains ``text``, newest first."""
-        return self.admin.search_dead_letters(queue_name, text, limit=limit)
-
-    def requeue_dead_letters(self, queue_name: str, message_ids: Iterable[str]) -> int:
-        """Move the named dead letters back onto their queue, ready now; returns the count."""
-        return self.admin.requeue_dead_letters(queue_name, message_ids)
-
-    def purge_dead_letters(self, queue_name: str) -> int:
-        """Delete every dead letter of ``queue_name``; returns how many were deleted."""
-        return self.admin.purge_dead_letters(queue_name)
 
     def data_store(self) -> DataStore:
         """This broker's file (the default results live in it too)."""

@@ -8,8 +8,7 @@ import logging
 import pytest
 
 import taskq
-from taskq.brokers.rabbitmq import MAX_DECLARE_ATTEMPTS, MAX_ENQUEUE_ATTEMPTS
-from taskq.brokers.rabbitmq import broker as rabbitmq
+from taskq.brokers.rabbitmq import MAX_DECLARE_ATTEMPTS, MAX_ENQUEUE_ATTEMPTS, _IgnoreScaryLogs
 
 from ...factories.rabbitmq import make_broker
 
@@ -44,7 +43,7 @@ def test_closing_filters_pikas_broken_pipe_reports_once():
             broker.close()
             broker.close()
         for pika_logger in loggers:
-            ours = [f for f in pika_logger.filters if isinstance(f, rabbitmq._IgnoreScaryLogs)]
+            ours = [f for f in pika_logger.filters if isinstance(f, _IgnoreScaryLogs)]
             assert len(ours) == 1
             record = logging.LogRecord(pika_logger.name, logging.ERROR, "", 0, "x", (), None)
             record.msg = "Socket failed: ConnectionError('Broken pipe')"
