@@ -26,10 +26,10 @@ from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
 from ..common import current_millis
+from .families import FAMILIES, LABELS, enable_multiprocess_values
 
 if TYPE_CHECKING:
     from ..broker import Broker
-    from .server import ExpositionServer
 
 logger = logging.getLogger("taskq.exposition")
 
@@ -90,9 +90,7 @@ def setup_multiprocess_dir() -> str | None:
     os.environ["taskq_prom_db"] = path  # noqa: SIM112
     os.environ["TASKQ_METRICS_MASTER_PID"] = str(os.getpid())
     _import_prometheus_client()
-    from .prometheus import _enable_multiprocess_values
-
-    _enable_multiprocess_values()
+    enable_multiprocess_values()
     return path
 
 
@@ -181,8 +179,6 @@ class _EveryFamily:
             GaugeMetricFamily,
             HistogramMetricFamily,
         )
-
-        from .prometheus import FAMILIES, LABELS
 
         seen = set()
         for family in self.collector.collect():
@@ -339,17 +335,7 @@ def health_report(
     return (503 if problems else 200), body
 
 
-def __getattr__(name: str) -> Any:
-    """``ExpositionServer`` lives in :mod:`taskq.metrics.server` (which imports this module)."""
-    if name == "ExpositionServer":
-        from .server import ExpositionServer
-
-        return ExpositionServer
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 __all__ = [
-    "ExpositionServer",
     "StatusReporter",
     "child_exited",
     "collect_metrics",

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ..common import current_millis, q_name
 from ..middleware.middleware import Middleware
 from .buffer import BufferedMetrics, DirectMetrics
-from .exposition import series_lock
+from .exposition import StatusReporter, series_lock
+from .families import FAMILIES, enable_multiprocess_values
 
 if TYPE_CHECKING:
     from ..broker import Broker, MessageProxy
@@ -29,60 +30,6 @@ if TYPE_CHECKING:
     from ..worker import Worker
 
 logger = logging.getLogger("taskq.middleware.prometheus")
-
-LABELS = ("queue_name", "actor_name")
-
-#: Histogram buckets of ``taskq_message_duration_milliseconds`` (ms).
-DURATION_BUCKETS = (
-    5, 10, 25, 50, 75, 100, 250, 500, 750, 1_000, 2_500, 5_000, 7_500, 10_000, 30_000, 60_000,
-    600_000, 900_000, float("inf"),
-)  # fmt: skip
-
-
-class Family(NamedTuple):
-    """One metric family the middleware exports: its name, kind, help text and options."""
-
-    name: str
-    kind: str  # "counter", "gauge" or "histogram"
-    documentation: str
-    options: dict[str, Any] = {}
-
-    def create(self, registry: Any) -> Any:
-        """The labelled metric, registered in ``registry``."""
-        import prometheus_client as prom
-
-        kinds = {"counter": prom.Counter, "gauge": prom.Gauge, "histogram": prom.Histogram}
-        return kinds[self.kind](
-            self.name, self.documentation, LABELS, registry=registry, **self.options
-        )
-
-
-#: Every metric family of the middleware. The ``taskq worker`` master's ``/metrics`` names
-#: each of them from its first scrape, before any worker process has written a sample.
-FAMILIES = (
-    Family("taskq_messages_total", "counter", "Messages processed."),
-    Family("taskq_message_errors_total", "counter", "Messages whose actor raised."),
-    Family("taskq_message_retries_total", "counter", "Messages scheduled for a retry."),
-    Family("taskq_message_rejects_total", "counter", "Messages dead-lettered."),
-    Family(
-        "taskq_messages_inprogress",
-        "gauge",
-        "Messages being processed.",
-        {"multiprocess_mode": "livesum"},
-    ),
-    Family(
-        "taskq_delayed_messages_inprogress",
-        "gauge",
-        "Delayed messages held in worker memory.",
-        {"multiprocess_mode": "livesum"},
-    ),
-    Family(
-        "taskq_message_duration_milliseconds",
-        "histogram",
-        "Time spent processing messages (ms).",
-        {"buckets": DURATION_BUCKETS},
-    ),
-)
 
 
 class _Children(NamedTuple):
@@ -95,20 +42,6 @@ class _Children(NamedTuple):
     inprogress: Any
     delayed_inprogress: Any
     durations: Any
-
-
-def _enable_multiprocess_values() -> None:
-    """Make metrics created from now on write to ``PROMETHEUS_MULTIPROC_DIR``.
-
-    prometheus_client picks its value class when first imported; if it was imported before
-    the directory was set (by application code, say), switch it now.
-    """
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        return
-    from prometheus_client import values
-
-    if not getattr(values.ValueClass, "_multiprocess", False):
-        values.ValueClass = values.get_value_class()
 
 
 def _forget_metrics_after_fork(middleware: Prometheus) -> None:
@@ -169,7 +102,7 @@ class Prometheus(Middleware):
         self.registry = None
 
     def _create_metrics(self) -> None:
-        _enable_multiprocess_values()
+        enable_multiprocess_values()
         import prometheus_client as prom
 
         registry = prom.CollectorRegistry(auto_describe=True)
@@ -220,8 +153,6 @@ class Prometheus(Middleware):
             for actor_name in sorted(broker.get_declared_actors()):  # every series at 0, at once
                 self._for((broker.get_actor(actor_name).queue_name, actor_name))
         if directory and os.environ.get("TASKQ_METRICS_MASTER_PID"):
-            from .exposition import StatusReporter
-
             self._status_reporter = StatusReporter(broker, directory)
             self._status_reporter.start()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from ..metrics.prometheus import DURATION_BUCKETS, LABELS, Prometheus
+from ..metrics.families import DURATION_BUCKETS, LABELS
+from ..metrics.prometheus import Prometheus
 
 __all__ = ["DURATION_BUCKETS", "LABELS", "Prometheus"]

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..metrics import exposition
+from ..metrics.server import ExpositionServer
 
 logger = logging.getLogger("taskq.supervisor")
 
@@ -26,7 +27,7 @@ class MetricsEndpoint:
         """Prepare the worker processes' metrics directory and serve it."""
         self.directory = exposition.setup_multiprocess_dir()
         # --prom-port, else taskq_prom_port; the host comes from taskq_prom_host (127.0.0.1).
-        server = exposition.ExpositionServer(None, self.port, health=self.health)
+        server = ExpositionServer(None, self.port, health=self.health)
         try:
             server.start(retry=True)  # a taken port is tried again every second
         except Exception as e:

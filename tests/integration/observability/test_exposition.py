@@ -21,7 +21,8 @@ from .conftest import health, scrape, value
 
 pytest.importorskip("prometheus_client")
 
-from taskq.metrics.exposition import ExpositionServer, StatusReporter  # noqa: E402
+from taskq.metrics.exposition import StatusReporter  # noqa: E402
+from taskq.metrics.server import ExpositionServer  # noqa: E402
 from taskq.middleware.prometheus import Prometheus  # noqa: E402
 
 fork = multiprocessing.get_context("fork")

@@ -56,7 +56,7 @@ def first_successful_scrape(url: str) -> list[str] | None:
 
 
 def test_first_scrape_names_every_family_and_a_booted_worker_shows_every_series(tmp_path):
-    from taskq.metrics.prometheus import FAMILIES
+    from taskq.metrics.families import FAMILIES
 
     (tmp_path / "families_app.py").write_text(textwrap.dedent(APP))
     go_file = tmp_path / "go"
