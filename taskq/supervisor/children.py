@@ -12,9 +12,10 @@ import sys
 import time
 
 from ..logging_setup import flush_logging
-from .config import WorkerOptions
+from .config import QUIET_STARTUP_ENV, WorkerOptions
 from .forks import FORKS_FRAME, decode_fork_paths
 from .heartbeat import READY, STOPPING
+from .worker_main import run_worker_process
 
 #: The Python a spawned worker process runs: patch first when gevent is on, then the worker main.
 _SPAWN_CODE = (
@@ -23,10 +24,6 @@ _SPAWN_CODE = (
 #: Signals a forked worker process receives blocked; it unblocks them once it handles them.
 WORKER_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _SPAWN_CODE_GEVENT = "from gevent import monkey; monkey.patch_all(); " + _SPAWN_CODE
-#: Set (to "1") in the environment of a worker process that starts beside the first one: it
-#: keeps what it writes to stderr while importing and checking the broker to itself, since the
-#: first process reports the same failure (see :meth:`WorkerProcess.run`).
-QUIET_STARTUP_ENV = "TASKQ_QUIET_STARTUP"
 
 
 def describe_exit(returncode: int) -> str:
@@ -174,8 +171,6 @@ def start_worker_child(options: WorkerOptions, slot: int, *, quiet: bool = False
         exit_code = 1
         try:
             os.close(read_fd)
-            from .worker_main import run_worker_process
-
             exit_code = run_worker_process(
                 options, master_pid=master_pid, ready_fd=write_fd, slot=slot
             )

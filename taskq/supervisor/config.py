@@ -145,3 +145,9 @@ class WorkerOptions:
         for directory in [*self.watch, *self.paths]:
             if not os.path.isdir(directory):
                 raise ValueError(f"directory {directory!r} does not exist")
+
+
+#: Set (to "1") in the environment of a worker process that starts beside the first one: it
+#: keeps what it writes to stderr while importing and checking the broker to itself, since the
+#: first process reports the same failure (see :mod:`taskq.supervisor.children`).
+QUIET_STARTUP_ENV = "TASKQ_QUIET_STARTUP"

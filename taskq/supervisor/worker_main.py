@@ -23,8 +23,7 @@ from ..events.publisher import Events
 from ..logging_setup import configure_logging
 from ..middleware.middleware import Middleware
 from ..worker import Worker
-from .children import QUIET_STARTUP_ENV
-from .config import ExitCode, WorkerOptions
+from .config import QUIET_STARTUP_ENV, ExitCode, WorkerOptions
 from .forks import encode_fork_paths, middleware_fork_paths
 from .heartbeat import BEAT, READY, STOPPING, AckWatch, HealthCheck, StatusPipe
 from .modules import no_actors_warning

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ...common import mask_url
 from ..backend import RateLimiterBackend
 
 # KEYS[1]: the counter. ARGV: amount, maximum, ttl (ms).
@@ -89,8 +90,6 @@ class RedisBackend(RateLimiterBackend):
             pipe.execute()
 
     def __repr__(self) -> str:
-        from ...common import mask_url
-
         kwargs = self.client.connection_pool.connection_kwargs
         return f"RedisBackend({mask_url(_describe(kwargs))})"
 
