@@ -24,6 +24,7 @@ from .broker_link import CONNECTED, DOWN, BrokerLink
 from .broker_sync import BrokerSyncApp
 from .commands import TaskqCommands
 from .config import TuiConfig
+from .demo_feed import DEMO_MODULE
 from .feeds import feed_demo
 from .requests import (
     AbortRequested,
@@ -43,7 +44,7 @@ from .views.queues import QueuesView
 from .views.workers import WorkersView
 from .widgets.broker_header import BrokerHeader
 from .widgets.connection_banner import ConnectionBanner
-from .worker_groups import WorkerGroup
+from .worker_groups import GroupSpec, WorkerGroup
 
 #: The tab keys share one footer entry ("1 2 3 4 Tabs"), keeping room for the tab's own keys.
 TAB_KEYS = Binding.Group("Tabs", compact=True)
@@ -244,8 +245,6 @@ class TaskqApp(BrokerSyncApp):
     # -- demo ---------------------------------------------------------------------------------
     def start_demo(self) -> None:
         """Launch a worker group on the demo actors and a gentle stream of messages."""
-        from .demo_feed import DEMO_MODULE
-        from .worker_groups import GroupSpec
 
         spec = GroupSpec([DEMO_MODULE], processes=2, threads=4, broker_url=self.config.broker_url)
         self.part(WorkersView).launch(spec)

@@ -14,11 +14,13 @@ from taskq.events.transport import EventStream
 from taskq.message import Message
 from taskq.middleware.abort import Abortable
 from taskq.results import Results
+from taskq.results.backends import StubBackend
 from taskq.results.errors import ResultFailure, ResultMissing
 from taskq.supervisor.modules import add_import_paths
 
 from .broker_link import BrokerDown, BrokerLink
 from .config import TuiConfig
+from .demo_feed import DEMO_MODULE
 from .screens.enqueue import EnqueueRequest
 
 T = TypeVar("T")
@@ -46,8 +48,6 @@ def abort_unavailable(broker: Broker, abortable: Any) -> str:
         store = abortable.get_backend(broker)
     except Exception as e:  # no Results middleware and no backend= (RabbitMQ, the stub broker)
         return f"Abort is off: {e}"
-    from taskq.results.backends import StubBackend
-
     if isinstance(store, StubBackend):
         return (
             "Abort is off: the abort marks would live in this process's memory (StubBackend), "
@@ -100,8 +100,6 @@ class BrokerController:
         loaded = ModulesLoaded()
         modules = list(self.config.modules)
         if self.config.demo:
-            from .demo_feed import DEMO_MODULE
-
             modules.append(DEMO_MODULE)
         if not modules:
             return loaded

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from .controller import BrokerController
+from .demo_feed import demo_message
 from .event_buffer import EventInbox
 
 
@@ -39,8 +40,6 @@ def follow_events(
 
 def feed_demo(controller: BrokerController, cancelled: Callable[[], bool]) -> None:
     """Send a random demo message every ~0.6 s until ``cancelled()``."""
-    from .demo_feed import demo_message
-
     rng = random.Random()
     while not cancelled():
         message, delay = demo_message(rng)
