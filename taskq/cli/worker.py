@@ -323,6 +323,7 @@ def run(args: argparse.Namespace) -> int:
         os.environ["TASKQ_BROKER_URL"] = options.broker_url
     if options.events:
         os.environ["TASKQ_EVENTS"] = "1"
+    # Imported only when a worker runs: the other subcommands (and --help) skip their cost.
     from ..logging_setup import configure_logging
     from ..supervisor import run_supervisor
 

@@ -26,6 +26,7 @@ from .heartbeat import kill_grace
 from .metrics_endpoint import MetricsEndpoint
 from .pidfile import PidFile, PidFileRefused
 from .signals import MasterSignals
+from .watch import FileWatcher
 
 logger = logging.getLogger("taskq.supervisor")
 
@@ -340,8 +341,6 @@ class Supervisor:
     def _start_watcher(self) -> None:
         if not self.options.watch:
             return
-        from .watch import FileWatcher
-
         directories = [os.path.abspath(d) for d in self.options.watch]
         self.watcher = FileWatcher(directories, polling=self.options.watch_use_polling)
         self.watcher.start()
