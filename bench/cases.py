@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import operator
 import random
 import statistics
@@ -101,10 +102,14 @@ def throughput(
 def max_held(setup: Setup, processes: int, threads: int) -> int:
     """The most unacked messages a worker group of ``setup.framework`` can hold at once."""
     if setup.framework == "dramatiq":
-        per_thread = 2  # Dramatiq's prefetch: 2 × worker threads
-    else:
-        from taskq.worker.prefetch import MAX_PER_THREAD as per_thread
-    return processes * threads * per_thread
+        return processes * threads * 2  # Dramatiq's prefetch: 2 × worker threads
+    # bench.compare_revisions also runs these cases on a taskq from before issue 24's move of
+    # the prefetch window into taskq.worker.
+    for module in ("taskq.worker.prefetch", "taskq.prefetch"):
+        with contextlib.suppress(ModuleNotFoundError):
+            per_thread: int = importlib.import_module(module).MAX_PER_THREAD
+            return processes * threads * per_thread
+    raise ModuleNotFoundError("taskq's prefetch window module")
 
 
 def enqueue_single(total: int) -> Callable[[Setup], float]:

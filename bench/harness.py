@@ -50,8 +50,8 @@ class Setup:
         self, processes: int, threads: int, gevent: bool, module: str = "bench.apps.app"
     ) -> list[str]:
         if self.framework == "dramatiq":
-            exe = "dramatiq-gevent" if gevent else "dramatiq"
-            return [str(BIN / exe), module, "-p", str(processes), "-t", str(threads)]
+            script = "dramatiq-gevent" if gevent else "dramatiq"
+            return [str(BIN / script), module, "-p", str(processes), "-t", str(threads)]
         exe = [str(BIN / "taskq-gevent")] if gevent else [sys.executable, "-m", "taskq"]
         cmd = [*exe, "worker"] if not gevent else [*exe]
         return [*cmd, module, "-p", str(processes), "-t", str(threads)]
