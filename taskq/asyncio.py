@@ -8,15 +8,16 @@ fall back on a private loop thread started on first use (:func:`run_coroutine`).
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import functools
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from .threading import Interrupt
+
+if TYPE_CHECKING:
+    import concurrent.futures
 
 __all__ = [
     "EventLoopThread",
@@ -96,6 +97,10 @@ class EventLoopThread(threading.Thread):
         super().__init__(name="taskq-asyncio", daemon=True)
         self.logger = logger or logging.getLogger(__name__)
         self.interrupt_check_ival = interrupt_check_ival
+        # asyncio is imported by the first loop thread, not by `import taskq`: it is a third
+        # of the package's import time, and only async actors need it.
+        import asyncio
+
         self.loop = asyncio.new_event_loop()
 
     def run(self) -> None:
@@ -127,6 +132,9 @@ class EventLoopThread(threading.Thread):
         """Run ``coro`` on the loop (with the caller's context variables) and return its
         result. If the waiting thread is interrupted, the coroutine is cancelled and its
         cleanup is given up to one second before the interrupt propagates."""
+        import asyncio  # already imported by __init__ (see there)
+        import concurrent.futures
+
         if not self.loop.is_running():
             raise RuntimeError("Event loop is not running.")
         done = threading.Event()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -71,6 +70,9 @@ def broker_from_url(url: str, **kwargs: Any) -> Broker:
     scheme = urlsplit(url).scheme.lower()
     factory = BUILTIN_SCHEMES.get(scheme)
     if factory is None:
+        # Only a scheme taskq does not know reads the installed packages' entry points.
+        from importlib.metadata import entry_points
+
         for entry in entry_points(group=ENTRY_POINT_GROUP):
             if entry.name == scheme:
                 factory = entry.load()
