@@ -15,6 +15,7 @@ from ..logging_setup import flush_logging
 from .config import QUIET_STARTUP_ENV, WorkerOptions
 from .forks import FORKS_FRAME, decode_fork_paths
 from .heartbeat import READY, STOPPING
+from .worker_main import run_worker_process
 
 #: The Python a spawned worker process runs: patch first when gevent is on, then the worker main.
 _SPAWN_CODE = (
@@ -170,10 +171,6 @@ def start_worker_child(options: WorkerOptions, slot: int, *, quiet: bool = False
         exit_code = 1
         try:
             os.close(read_fd)
-            # Imported in the forked child: the master never runs the worker's code, so it
-            # does not pay for importing it before every fork.
-            from .worker_main import run_worker_process
-
             exit_code = run_worker_process(
                 options, master_pid=master_pid, ready_fd=write_fd, slot=slot
             )
