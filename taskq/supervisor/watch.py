@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..middleware.threading import is_gevent_active
@@ -17,6 +18,11 @@ logger = logging.getLogger("taskq.supervisor")
 DEBOUNCE_MS = 300
 #: How often (ms) the watcher thread checks whether it should stop.
 STOP_CHECK_MS = 500
+#: How often (ms) ``--watch-use-polling`` looks at the files.
+POLL_INTERVAL_MS = 300
+
+#: A file's identity for the poller: nanosecond modification time and size.
+Stamp = tuple[int, int]
 
 
 def _start_os_thread(target: Callable[[], Any]) -> None:
@@ -36,7 +42,8 @@ class FileWatcher:
 
     ``polling`` checks the files' modification times instead of asking the operating system to
     report changes: slower, but it also works where change events never arrive (some network
-    and container file systems)."""
+    and container file systems). taskq polls itself, with nanosecond times and sizes, because
+    watchfiles' poller compares whole seconds and misses a second save within the same second."""
 
     def __init__(self, directories: list[str], *, polling: bool = False) -> None:
         import watchfiles  # noqa: F401 - fail early with ImportError if the extra is missing
@@ -69,22 +76,69 @@ class FileWatcher:
         return changed
 
     def _run(self) -> None:
-        import watchfiles
-
         try:
-            for changes in watchfiles.watch(
-                *self.directories,
-                watch_filter=watchfiles.PythonFilter(),
-                debounce=DEBOUNCE_MS,
-                rust_timeout=STOP_CHECK_MS,
-                yield_on_timeout=True,
-                raise_interrupt=False,
-                force_polling=self.polling,
-            ):
-                self._watching = True
-                if self._stopping:
-                    return
-                if changes:
-                    self._changed.extend(sorted(path for _, path in changes))
+            if self.polling:
+                self._poll()
+            else:
+                self._watch_events()
         except Exception:
             logger.exception("The file watcher stopped; --watch reloads are off.")
+
+    def _watch_events(self) -> None:
+        import watchfiles
+
+        for changes in watchfiles.watch(
+            *self.directories,
+            watch_filter=watchfiles.PythonFilter(),
+            debounce=DEBOUNCE_MS,
+            rust_timeout=STOP_CHECK_MS,
+            yield_on_timeout=True,
+            raise_interrupt=False,
+        ):
+            self._watching = True
+            if self._stopping:
+                return
+            if changes:
+                self._changed.extend(sorted(path for _, path in changes))
+
+    def _poll(self) -> None:
+        stamps = self._stamps()
+        self._watching = True
+        pending: set[str] = set()
+        last_change = 0.0
+        while not self._stopping:
+            time.sleep(POLL_INTERVAL_MS / 1000)
+            current = self._stamps()
+            changed = {p for p in stamps.keys() | current.keys() if stamps.get(p) != current.get(p)}
+            stamps = current
+            now = time.monotonic()
+            if changed:
+                pending |= changed
+                last_change = now
+            elif pending and now - last_change >= DEBOUNCE_MS / 1000:
+                self._changed.extend(sorted(pending))
+                pending = set()
+
+    def _stamps(self) -> dict[str, Stamp]:
+        stamps = {}
+        for path in self._python_files():
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue  # removed between the listing and the stat: the next look sees it gone
+            stamps[path] = (info.st_mtime_ns, info.st_size)
+        return stamps
+
+    def _python_files(self) -> Iterator[str]:
+        import watchfiles
+
+        wanted, walkable = watchfiles.PythonFilter(), watchfiles.DefaultFilter()
+        for directory in self.directories:
+            for root, dirs, files in os.walk(directory):
+                dirs[:] = [
+                    d for d in dirs if walkable(watchfiles.Change.added, os.path.join(root, d))
+                ]
+                for name in files:
+                    path = os.path.join(root, name)
+                    if wanted(watchfiles.Change.modified, path):
+                        yield path
