@@ -82,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--broker", choices=("redis", "rabbitmq", "sqlite"), default="rabbitmq")
     parser.add_argument("--messages", type=int, default=150_000)
     parser.add_argument("--sleep-ms", type=float, default=0.0)
+    parser.add_argument(
+        "--incr",
+        action="store_true",
+        help="the cold-start workload (bench.apps.tasks: each task INCRs a Redis counter)",
+    )
     parser.add_argument("--seconds", type=int, default=10, help="how long to record")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--top", type=int, default=30)
@@ -100,14 +105,17 @@ def main(argv: list[str] | None = None) -> int:
 
     namespace = f"profile-{uuid.uuid4().hex[:6]}"
     setup = Setup(args.framework, args.broker, namespace, queue=f"profile_{namespace[-6:]}")
-    app = load_app(setup)
+    module = "bench.apps.tasks" if args.incr else "bench.apps.app"
+    app = load_app(setup, module)
     purge(setup, app)
-    if args.sleep_ms:
+    if args.incr:
+        messages = [app.incr.message() for _ in range(args.messages)]
+    elif args.sleep_ms:
         messages = [app.sleep_ms.message(args.sleep_ms) for _ in range(args.messages)]
     else:
         messages = [app.noop.message() for _ in range(args.messages)]
     _prefill(app, messages)
-    group = WorkerGroup(setup, processes=args.processes, threads=8)
+    group = WorkerGroup(setup, processes=args.processes, threads=8, module=module)
     with group, tempfile.TemporaryDirectory() as scratch:
         assert group.process is not None
         raw = Path(scratch) / "profile.txt"

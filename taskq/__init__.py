@@ -29,13 +29,21 @@ from .global_broker import get_broker, set_broker, set_default_broker_factory
 from .logging import get_logger
 from .message import Message
 from .middleware import Middleware
-from .middleware.abort import abort as _abort
-from .urls import default_broker
 from .worker import ConsumerThread, Worker, WorkerThread
 
 __version__ = "0.1.0"
 
-set_default_broker_factory(default_broker)
+
+def _default_broker() -> Broker:
+    """What :func:`get_broker` makes when no broker was set: see :func:`taskq.urls.default_broker`."""
+    # Imported on first use: taskq.urls brings the Events and default Results middleware, which
+    # a program that sets its own broker never needs (a third of taskq's own import time).
+    from .urls import default_broker
+
+    return default_broker()
+
+
+set_default_broker_factory(_default_broker)
 
 
 def abort(message_or_id: Any, *, broker: Broker | None = None, ttl: int | None = None) -> None:
@@ -43,6 +51,9 @@ def abort(message_or_id: Any, *, broker: Broker | None = None, ttl: int | None =
 
     Needs the ``Abortable`` middleware; ``ttl`` (ms) is how long the abort mark is kept.
     """
+
+    # Imported on first use, like the Abortable middleware it needs (which loads it anyway).
+    from .middleware.abort import abort as _abort
 
     _abort(message_or_id, broker=broker, ttl=DEFAULT_ABORT_TTL if ttl is None else ttl)
 

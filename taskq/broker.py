@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from .common import q_name
 from .constants import DEFAULT_BROKER_URL  # noqa: F401 - its former home
@@ -43,8 +42,7 @@ class MiddlewarePlacementError(MiddlewareError, ValueError, AssertionError):
     (a ValueError and an AssertionError too, the types Dramatiq programs expect)."""
 
 
-@dataclass(frozen=True)
-class DataStore:
+class DataStore(NamedTuple):
     """Where a broker keeps its messages (see :meth:`Broker.data_store`), described for the
     parts of taskq that keep their own data beside them, such as the default results."""
 

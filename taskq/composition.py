@@ -13,7 +13,6 @@ from .fan_in import record_members
 from .global_broker import get_broker
 from .group_members import STREAM_CHUNK, GroupMembers
 from .message import Message
-from .middleware.group_callbacks import GroupCallbacks
 from .results.errors import ResultMissing, ResultTimeout
 
 if TYPE_CHECKING:
@@ -193,6 +192,10 @@ class group:  # noqa: N801 - Dramatiq's name
     def run(self, *, delay: int | None = None) -> group:
         """Enqueue every member, in one round trip where the broker supports it."""
         if self.completion_callbacks:
+            # Imported here: a broker that runs completion callbacks has this middleware, so
+            # the module is loaded already; other programs never need the barrier it brings.
+            from .middleware.group_callbacks import GroupCallbacks
+
             middleware = self.broker.get_middleware(GroupCallbacks)
             if middleware is None:
                 raise RuntimeError("add_completion_callback() needs the GroupCallbacks middleware")

@@ -18,8 +18,7 @@ logged and the message is due now (Dramatiq's own test suite expects this).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 __all__ = ["MAX_ETA_AHEAD_MS", "EtaVerdict", "judge_eta"]
 
@@ -28,8 +27,7 @@ __all__ = ["MAX_ETA_AHEAD_MS", "EtaVerdict", "judge_eta"]
 MAX_ETA_AHEAD_MS = 366 * 24 * 3600 * 1000
 
 
-@dataclass(frozen=True, slots=True)
-class EtaVerdict:
+class EtaVerdict(NamedTuple):
     """What to do with a message given its ``eta``.
 
     ``action`` is ``"run"``, ``"hold"`` (``delay`` ms from now) or ``"dead"`` (``reason`` says

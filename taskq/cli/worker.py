@@ -325,7 +325,7 @@ def run(args: argparse.Namespace) -> int:
         os.environ["TASKQ_EVENTS"] = "1"
     # Imported only when a worker runs: the other subcommands (and --help) skip their cost.
     from ..logging_setup import configure_logging
-    from ..supervisor import run_supervisor
+    from ..supervisor.master import run_supervisor
 
     configure_logging(
         verbose=options.verbose, log_file=options.log_file, log_format=options.log_format

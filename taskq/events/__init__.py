@@ -10,15 +10,18 @@
 
 from __future__ import annotations
 
-from .subscription import (
-    EVENT_KINDS,
-    CallbackSubscription,
-    Event,
-    Subscription,
-    history,
-    subscribe,
-    subscribe_callback,
-)
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .subscription import (
+        EVENT_KINDS,
+        CallbackSubscription,
+        Event,
+        Subscription,
+        history,
+        subscribe,
+        subscribe_callback,
+    )
 
 __all__ = [
     "EVENT_KINDS",
@@ -29,3 +32,13 @@ __all__ = [
     "subscribe",
     "subscribe_callback",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The re-exports above, loaded on first use: every broker imports this package's
+    ``transport`` at start-up, and only readers of events need ``subscription``."""
+    if name in __all__:
+        from . import subscription
+
+        return getattr(subscription, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

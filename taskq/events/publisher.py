@@ -12,8 +12,8 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import platform
 import queue
-import socket
 import threading
 import time
 import traceback
@@ -40,7 +40,7 @@ MAX_FIELD_SIZE = 2048
 #: so the TUI's detail pane shows a traceback in full. A longer one (deep recursion) keeps its
 #: start and its end, the part that names the error, with a note of what was cut between.
 MAX_TRACEBACK_SIZE = 65_536
-_HOSTNAME = socket.gethostname()
+_HOSTNAME = platform.node()  # as socket.gethostname(), without importing socket
 _publishers: weakref.WeakSet[Events] = weakref.WeakSet()
 
 

@@ -9,9 +9,10 @@ notebooks); :class:`EventKind` names the kinds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 
 class EventKind(StrEnum):
@@ -33,8 +34,11 @@ _KINDS = frozenset(kind.value for kind in EventKind)
 COMMON_FIELDS = ("message_id", "queue_name", "actor_name", "timestamp", "worker")
 
 
-@dataclass(frozen=True)
-class EventRecord:
+#: The ``extra`` of an event that has none (read-only, so it can be shared).
+NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+
+
+class EventRecord(NamedTuple):
     """One lifecycle event. ``kind`` is a plain string when a newer producer sent a kind this
     version does not know; ``extra`` holds the kind-specific fields."""
 
@@ -44,7 +48,7 @@ class EventRecord:
     actor_name: str
     timestamp: int
     worker: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = NO_EXTRA
 
     @classmethod
     def from_dict(cls, event: dict[str, Any]) -> EventRecord:

@@ -1,6 +1,7 @@
-"""The master's metrics and health endpoint (:mod:`taskq.metrics.exposition`): started before
-the first worker process, told about each one that exits, stopped on the way out. A failure
-here never stops the group; it runs without metrics instead."""
+"""The master's metrics and health endpoint (:mod:`taskq.metrics.exposition`): its directory is
+made before the first worker process, its port opened right after the first ones are forked,
+it is told about each one that exits and stopped on the way out. A failure here never stops the
+group; it runs without metrics instead."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 from ..metrics import exposition
-from ..metrics.server import ExpositionServer
 
 logger = logging.getLogger("taskq.supervisor")
 
@@ -22,10 +22,22 @@ class MetricsEndpoint:
         self.health = health
         self.server: Any = None
         self.directory: str | None = None
+        self._serve_tried = False
 
-    def start(self) -> None:
-        """Prepare the worker processes' metrics directory and serve it."""
+    def prepare(self) -> None:
+        """Make the metrics directory the worker processes write to (before they are forked)."""
         self.directory = exposition.setup_multiprocess_dir()
+
+    def serve(self) -> None:
+        """Open the port, once (later calls do nothing). The master calls this after forking
+        its first worker processes, which need neither the socket nor ``http.server``."""
+        if self._serve_tried:
+            return
+        self._serve_tried = True
+        # Imported here, not at the top: http.server and its imports cost the master about
+        # 10 ms, which would otherwise delay the first worker processes' start.
+        from ..metrics.server import ExpositionServer
+
         # --prom-port, else taskq_prom_port; the host comes from taskq_prom_host (127.0.0.1).
         server = ExpositionServer(None, self.port, health=self.health)
         try:

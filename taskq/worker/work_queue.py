@@ -6,16 +6,14 @@ import contextlib
 import heapq
 import queue
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from ..delivery import MessageProxy
     from . import ConsumerThread
 
 
-@dataclass(slots=True, frozen=True)
-class WorkItem:
+class WorkItem(NamedTuple):
     """A fetched message waiting for a worker thread, with the consumer thread that fetched it
     (which acks it, requeues it, and learns from how long it ran)."""
 
