@@ -10,10 +10,8 @@ client, an ack) an interrupt could leave a lock held forever; such a request is 
 
 from __future__ import annotations
 
-import ctypes
 import inspect
 import logging
-import platform
 import sys
 import threading
 from collections.abc import Iterator
@@ -29,10 +27,13 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: The Python implementation running (``platform.python_implementation()``).
-current_platform = platform.python_implementation()
+#: The Python implementation running, as ``platform.python_implementation()`` names it (read
+#: from ``sys``: the platform module costs every ``import taskq`` a millisecond and a half).
+current_platform = {"cpython": "CPython", "pypy": "PyPy", "ironpython": "IronPython"}.get(
+    sys.implementation.name, sys.implementation.name
+)
 #: The Python version as a tuple of strings, as Dramatiq exposes it.
-python_version = platform.python_version_tuple()
+python_version = tuple(str(part) for part in sys.version_info[:3])
 #: The implementations on which an exception can be raised in another thread.
 supported_platforms = {"CPython"}
 
@@ -108,9 +109,7 @@ class _Interruptible:
                     if thread_id in _requested:
                         _requested.discard(thread_id)
                         if not is_gevent_active():
-                            ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                                ctypes.c_ulong(thread_id), None
-                            )
+                            _set_async_exc(thread_id, None)
                 break
             except Interrupt:  # requested just as the actor finished: too late, drop it
                 continue
@@ -150,9 +149,7 @@ def raise_thread_exception(thread_id: int, exception: type[BaseException]) -> bo
                 "Not raising %s in worker thread %d: no actor is running.", name, thread_id
             )
             return False
-        count = ctypes.pythonapi.PyThreadState_SetAsyncExc(
-            ctypes.c_ulong(thread_id), ctypes.py_object(exception)
-        )
+        count = _set_async_exc(thread_id, exception)
         if count == 1 and thread_id in _interruptible:
             _requested.add(thread_id)
     if count == 0:
@@ -160,9 +157,18 @@ def raise_thread_exception(thread_id: int, exception: type[BaseException]) -> bo
         return False
     if count > 1:  # pragma: no cover - CPython never reports more than one
         logger.critical("Exception (%s) was set in multiple threads.  Undoing...", name)
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), None)
+        _set_async_exc(thread_id, None)
         return False
     return True
+
+
+def _set_async_exc(thread_id: int, exception: type[BaseException] | None) -> int:
+    """CPython's ``PyThreadState_SetAsyncExc`` (None cancels a pending exception); returns how
+    many threads it reached."""
+    import ctypes  # a millisecond of import, paid only by the first interrupt
+
+    target = None if exception is None else ctypes.py_object(exception)
+    return int(ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), target))
 
 
 def _raise_in_greenlet(thread_id: int, exception: type[BaseException]) -> bool:
