@@ -25,6 +25,18 @@ POLL_INTERVAL_MS = 300
 Stamp = tuple[int, int]
 
 
+def _os_sleep() -> Callable[[float], None]:
+    """``time.sleep`` as the OS provides it, even under gevent: a patched sleep in a thread
+    gevent does not run would start a second hub there, and two threads starting hubs at once
+    deadlock on gevent's import locks."""
+    if is_gevent_active():
+        from gevent import monkey
+
+        sleep: Callable[[float], None] = monkey.get_original("time", "sleep")
+        return sleep
+    return time.sleep
+
+
 def _start_os_thread(target: Callable[[], Any]) -> None:
     """Start ``target`` in a real OS thread, even under gevent: the Rust watcher blocks."""
 
@@ -54,6 +66,8 @@ class FileWatcher:
         self._stopping = False
         #: Set by the watcher thread once it watches (a polling watcher took its first look).
         self._watching = False
+        #: Taken in the calling thread, before the watcher thread exists (see :func:`_os_sleep`).
+        self._sleep = _os_sleep()
 
     def start(self) -> None:
         """Start watching in the background; returns once changes are being noticed (or
@@ -107,7 +121,7 @@ class FileWatcher:
         pending: set[str] = set()
         last_change = 0.0
         while not self._stopping:
-            time.sleep(POLL_INTERVAL_MS / 1000)
+            self._sleep(POLL_INTERVAL_MS / 1000)
             current = self._stamps()
             changed = {p for p in stamps.keys() | current.keys() if stamps.get(p) != current.get(p)}
             stamps = current

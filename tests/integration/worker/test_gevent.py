@@ -46,3 +46,22 @@ def test_worker_gevent_flag_interrupts_greenlets_on_time_limit_and_shutdown(app:
     assert app.wait_exit(master) == 0
     assert [line[1] for line in app.events("shutdown")] == ["2"]
     assert app.events("done") == []
+
+
+def test_worker_gevent_flag_with_a_polling_watcher_starts_and_reloads(app: App) -> None:
+    # The polling watcher runs in an OS thread; were it to sleep through gevent's patched
+    # time.sleep, it would start a second hub while the master starts its own, and the two
+    # deadlocked on gevent's import locks about one start in two.
+    app.write_module(version="v1")
+    master = app.start_worker(
+        "-p", "1", "-t", "2", "--gevent", "--watch", str(app.directory), "--watch-use-polling"
+    )
+    app.wait_started(master)
+    wait_for(lambda: "Watching" in app.output(master))
+    app.write_module(version="v2-watched")
+    wait_for(
+        lambda: any(e[1] == "v2-watched" for e in app.events("import")),
+        message="the worker process to import the changed code",
+    )
+    send(master, signal.SIGTERM)
+    assert app.wait_exit(master) == 0
