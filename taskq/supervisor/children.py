@@ -14,6 +14,7 @@ import time
 from ..logging_setup import flush_logging
 from .config import QUIET_STARTUP_ENV, WorkerOptions
 from .forks import FORKS_FRAME, decode_fork_paths
+from .group import SharedCompletions
 from .heartbeat import READY, STOPPING
 from .worker_main import run_worker_process
 
@@ -135,9 +136,16 @@ class WorkerChild:
             self._status_fd = None
 
 
-def start_worker_child(options: WorkerOptions, slot: int, *, quiet: bool = False) -> WorkerChild:
+def start_worker_child(
+    options: WorkerOptions,
+    slot: int,
+    *,
+    quiet: bool = False,
+    completions: SharedCompletions | None = None,
+) -> WorkerChild:
     """Fork (or, with ``options.spawn``, spawn) one worker process for ``slot``; ``quiet``:
-    its start-up errors are left for the first process to report (see QUIET_STARTUP_ENV)."""
+    its start-up errors are left for the first process to report (see QUIET_STARTUP_ENV);
+    ``completions``: the group's shared completion counts (a forked process inherits them)."""
     read_fd, write_fd = os.pipe()
     os.set_blocking(read_fd, False)
     master_pid = os.getpid()
@@ -172,7 +180,11 @@ def start_worker_child(options: WorkerOptions, slot: int, *, quiet: bool = False
         try:
             os.close(read_fd)
             exit_code = run_worker_process(
-                options, master_pid=master_pid, ready_fd=write_fd, slot=slot
+                options,
+                master_pid=master_pid,
+                ready_fd=write_fd,
+                slot=slot,
+                completions=completions,
             )
         finally:
             flush_logging()

@@ -22,6 +22,7 @@ from typing import Any
 from .children import WorkerChild, describe_exit, start_worker_child
 from .config import ExitCode, WorkerOptions
 from .forks import ForkPool
+from .group import SharedCompletions
 from .heartbeat import kill_grace
 from .metrics_endpoint import MetricsEndpoint
 from .pidfile import PidFile, PidFileRefused
@@ -80,6 +81,8 @@ class Supervisor:
         self.watcher: Any = None
         self.metrics: MetricsEndpoint | None = None
         self.forks = ForkPool(options.forks, options.paths, options.worker_fork_timeout)
+        # Forked worker processes inherit it; spawned ones each count their own completions.
+        self.completions = None if options.spawn else SharedCompletions(options.processes)
 
     # -- public ---------------------------------------------------------------------------
     def run(self) -> int:
@@ -196,7 +199,9 @@ class Supervisor:
 
     def _start(self, slot: Slot) -> None:
         quiet = self.first_generation and slot.index != 0
-        slot.child = start_worker_child(self.options, slot.index, quiet=quiet)
+        slot.child = start_worker_child(
+            self.options, slot.index, quiet=quiet, completions=self.completions
+        )
         logger.debug("Started worker process %d in slot %d.", slot.child.pid, slot.index)
 
     def _check_heartbeats(self) -> None:

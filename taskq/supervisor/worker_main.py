@@ -25,6 +25,7 @@ from ..middleware.middleware import Middleware
 from ..worker import Worker
 from .config import QUIET_STARTUP_ENV, ExitCode, WorkerOptions
 from .forks import encode_fork_paths, middleware_fork_paths
+from .group import SharedCompletions
 from .heartbeat import BEAT, READY, STOPPING, AckWatch, HealthCheck, StatusPipe
 from .modules import no_actors_warning
 from .startup import StartupError, check_broker, import_application, quiet_startup
@@ -154,9 +155,17 @@ class WorkerMain:
     ``taskq worker`` group it launched.)"""
 
     def __init__(
-        self, options: WorkerOptions, *, master_pid: int, ready_fd: int | None, slot: int = 0
+        self,
+        options: WorkerOptions,
+        *,
+        master_pid: int,
+        ready_fd: int | None,
+        slot: int = 0,
+        completions: SharedCompletions | None = None,
     ) -> None:
         self.options = options
+        #: The group's completion counts (None: this process counts only its own).
+        self.completions = completions
         self.master_pid = master_pid
         #: Ready report, then heartbeats, then the stop notice, to the master.
         self.status = StatusPipe(ready_fd)
@@ -202,6 +211,8 @@ class WorkerMain:
             queues=self.options.queues,
             worker_threads=self.options.threads,
             prefetch=self.options.prefetch,
+            group=self.completions,
+            group_slot=self.slot,
         )
         worker.start()
         logger.info(
@@ -259,12 +270,19 @@ class WorkerMain:
 
 
 def run_worker_process(
-    options: WorkerOptions, *, master_pid: int, ready_fd: int | None, slot: int = 0
+    options: WorkerOptions,
+    *,
+    master_pid: int,
+    ready_fd: int | None,
+    slot: int = 0,
+    completions: SharedCompletions | None = None,
 ) -> int:
     """Run a worker process to completion and return its exit code (never raises)."""
     process: WorkerMain | None = None
     try:
-        process = WorkerMain(options, master_pid=master_pid, ready_fd=ready_fd, slot=slot)
+        process = WorkerMain(
+            options, master_pid=master_pid, ready_fd=ready_fd, slot=slot, completions=completions
+        )
         return process.run()
     except Exception:
         logger.exception("Worker process crashed.", extra={"event": "worker_crashed"})

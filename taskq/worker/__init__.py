@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING
 from ..common import q_name
 from ..errors import ActorNotFound
 from ..middleware.middleware import Middleware
+from ..threading import is_gevent_active
 from .consumer import ConsumerThread
+from .governor import GroupCompletions, ThreadGovernor
 from .prefetch import PrefetchWindow
 from .thread import WorkerThread
 from .work_queue import WorkItem, WorkQueue
@@ -43,6 +45,9 @@ WORKER_TIMEOUT = int(os.getenv("taskq_worker_timeout", "1000"))  # noqa: SIM112
 #: Milliseconds a consumer waits before reconnecting after an error (``taskq_restart_delay``).
 CONSUMER_RESTART_DELAY = int(os.getenv("taskq_restart_delay", "1000"))  # noqa: SIM112
 CONSUMER_RESTART_DELAY_SECS = CONSUMER_RESTART_DELAY / 1000
+#: Whether a backlog of short messages may run on fewer threads when that is measurably
+#: faster (``taskq_adaptive_threads``, 1 by default; see :mod:`taskq.worker.governor`).
+ADAPTIVE_THREADS = os.getenv("taskq_adaptive_threads", "1") != "0"  # noqa: SIM112
 
 
 class Worker:
@@ -54,6 +59,10 @@ class Worker:
     shutdown; ``prefetch`` (or :data:`QUEUE_PREFETCH`, or setting :attr:`queue_prefetch`
     before queues are consumed) pins how many unacked messages each queue's consumer holds; by
     default the window adapts to how long messages take (see :mod:`taskq.worker.prefetch`).
+    ``adaptive_threads`` (default :data:`ADAPTIVE_THREADS`; never under gevent) lets a backlog
+    of short messages run on a few of the threads when that is measurably faster (see
+    :mod:`taskq.worker.governor`); ``group`` and ``group_slot``, when this worker is one
+    process of a group, are where the group's completions are counted.
     """
 
     def __init__(
@@ -64,6 +73,9 @@ class Worker:
         worker_timeout: int = WORKER_TIMEOUT,
         worker_threads: int = 8,
         prefetch: int | None = None,
+        adaptive_threads: bool | None = None,
+        group: GroupCompletions | None = None,
+        group_slot: int = 0,
     ) -> None:
         self.broker = broker
         self.queues = set(queues) if queues else None
@@ -84,6 +96,16 @@ class Worker:
         self._following = True
         self._declarations = _WorkerMiddleware(self)
         self.processed = 0
+        if adaptive_threads is None:
+            adaptive_threads = ADAPTIVE_THREADS
+        self.governor = ThreadGovernor(
+            worker_threads,
+            completed=lambda: self.processed,
+            waiting=lambda: not self.work_queue.is_empty(),
+            enabled=adaptive_threads and not is_gevent_active(),
+            group=group,
+            slot=group_slot,
+        )
         self.started = False
         #: Actors already warned about for returning a value no Results middleware keeps.
         self._discarded_results_warned: set[str] = set()

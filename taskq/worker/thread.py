@@ -36,6 +36,8 @@ class WorkerThread(threading.Thread):
         self.running = True
         self.idle = True
         self.current: MessageProxy | None = None
+        #: Position among the worker's threads; the governor lets the lowest ranks run.
+        self.rank = len(worker.workers)
 
     def run(self) -> None:
         # Interrupts (time limits, shutdown notifications, aborts) land in this thread only
@@ -46,12 +48,16 @@ class WorkerThread(threading.Thread):
     def _run(self) -> None:
         self.broker.emit_after("worker_thread_boot", self)
         work_queue = self.worker.work_queue
+        governor = self.worker.governor
         while self.running:
             if self.paused.is_set():
                 self.paused_event.set()
                 time.sleep(0.05)
                 continue
             self.paused_event.clear()
+            if self.rank >= governor.limit:
+                governor.hold(self.rank, self._may_hold)
+                continue
             # No timeout: an idle thread sleeps until a message arrives or stop() wakes it.
             item = work_queue.get()
             if item is None:
@@ -67,7 +73,11 @@ class WorkerThread(threading.Thread):
             finally:
                 self.idle = True
                 work_queue.task_done()
+                governor.tick()
         self.broker.emit_before("worker_thread_shutdown", self)
+
+    def _may_hold(self) -> bool:
+        return self.running and not self.paused.is_set()
 
     def process_message(self, message: MessageProxy, consumer: ConsumerThread) -> None:
         """Run one message through the middleware and its actor, then ack or nack it through
@@ -167,6 +177,7 @@ class WorkerThread(threading.Thread):
         # An idle thread waits in the work queue without a timeout, and a wake-up goes to any
         # waiting thread: wake until this one has noticed (the others go back to waiting).
         deadline = time.monotonic() + 1.0
+        self.worker.governor.wake()
         while (
             self.idle
             and self.is_alive()
@@ -184,4 +195,5 @@ class WorkerThread(threading.Thread):
     def stop(self) -> None:
         """Finish the current message, then exit."""
         self.running = False
+        self.worker.governor.wake()
         self.worker.work_queue.wake(len(self.worker.workers))

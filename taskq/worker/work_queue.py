@@ -97,6 +97,10 @@ class WorkQueue:
             finally:
                 self._joiners -= 1
 
+    def is_empty(self) -> bool:
+        """Whether no item waits (without taking the lock: a snapshot, as ``qsize`` is)."""
+        return not self._heap
+
     def qsize(self) -> int:
         """How many items wait for a worker thread."""
         with self._lock:
