@@ -26,6 +26,18 @@ class DirectMetrics:
         """Record ``value`` in a histogram child."""
         child.observe(value)
 
+    def finish(
+        self, children: Any, duration: float, *, running: Any = None, errored: bool = False
+    ) -> None:
+        """Count a finished message: ``children`` are its (queue, actor) metric children,
+        ``running`` the in-progress gauge child to lower, if it was counted as running."""
+        if running is not None:
+            running.inc(-1)
+        children.durations.observe(duration)
+        children.total.inc()
+        if errored:
+            children.errored.inc()
+
     def flush(self) -> None:
         """Nothing is held back."""
 
@@ -64,6 +76,28 @@ class BufferedMetrics:
         if observations is None:
             child.observe(value)
             return
+        self._mark_changed()
+
+    def finish(
+        self, children: Any, duration: float, *, running: Any = None, errored: bool = False
+    ) -> None:
+        """Count a finished message at the next flush (as :meth:`DirectMetrics.finish`), with
+        one lock for its three or four updates."""
+        durations = children.durations
+        with self._lock:
+            increments = self._increments
+            if running is not None:
+                increments[running] = increments.get(running, 0.0) - 1
+            increments[children.total] = increments.get(children.total, 0.0) + 1
+            if errored:
+                increments[children.errored] = increments.get(children.errored, 0.0) + 1
+            observations = self._observations.get(durations)
+            if observations is None and _has_buckets(durations):
+                observations = self._observations[durations] = _Observations(durations)
+            if observations is not None:
+                observations.add(duration)
+        if observations is None:
+            durations.observe(duration)
         self._mark_changed()
 
     def flush(self) -> None:

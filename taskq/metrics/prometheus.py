@@ -203,17 +203,14 @@ class Prometheus(Middleware):
         exception: BaseException | None = None,
     ) -> None:
         current = getattr(self._current, "message", None)
-        children = self._for(self._labels(message))
-        updates = self._updates
-        duration = 0
         if current is not None and current["id"] == message.message_id and current["running"]:
             current["running"] = False
+            children = current["children"]
             duration = current_millis() - current["start"]
-            updates.inc(current["children"].inprogress, -1)
-        updates.observe(children.durations, duration)
-        updates.inc(children.total)
-        if exception is not None:
-            updates.inc(children.errored)
+            running = children.inprogress
+        else:
+            children, duration, running = self._for(self._labels(message)), 0, None
+        self._updates.finish(children, duration, running=running, errored=exception is not None)
 
     def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
         self.after_process_message(broker, message)

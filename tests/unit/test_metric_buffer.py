@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 
 import pytest
 
@@ -102,3 +103,27 @@ def test_concurrent_updates_are_all_counted():
     assert values[("jobs_total", ())] == 16_000
     assert values[("job_ms_count", ())] == 16_000
     assert values[("jobs_running", ())] == 16  # each thread left +2 behind
+
+
+def finished_messages(updates, registry_and_metrics, errors) -> object:
+    registry, counter, gauge, histogram = registry_and_metrics
+    errored = prom.Counter("job_errors_total", "", registry=registry)
+    children = SimpleNamespace(total=counter, errored=errored, durations=histogram)
+    for duration, failed in zip(DURATIONS, errors, strict=True):
+        updates.inc(gauge)
+        updates.finish(children, duration, running=gauge, errored=failed)
+    updates.finish(children, 7)  # a message that was never counted as running
+    return registry
+
+
+def test_a_finished_message_is_counted_alike_buffered_or_direct():
+    errors = [i % 3 == 0 for i in range(len(DURATIONS))]
+    direct = finished_messages(DirectMetrics(), metrics(), errors)
+    updates = BufferedMetrics(interval=60)
+    buffered = finished_messages(updates, metrics(), errors)
+    updates.flush()
+    assert samples(buffered) == samples(direct)
+    assert samples(buffered)[("jobs_total", ())] == len(DURATIONS) + 1
+    assert samples(buffered)[("job_errors_total", ())] == sum(errors)
+    assert samples(buffered)[("jobs_running", ())] == 0
+    updates.stop()

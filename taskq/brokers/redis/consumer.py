@@ -7,7 +7,7 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -128,8 +128,7 @@ class RedisConsumer(Consumer):
         finally:
             with self._room:
                 self._carrying = False
-        for message_id in carried:
-            self._forget(message_id)
+        self._forget_all(carried)
         if count <= 0:
             return None
         if not reply:
@@ -230,8 +229,7 @@ class RedisConsumer(Consumer):
                         return
                 args = [link.namespace, self.queue_name, link.worker_id, current_millis()]
                 link.settle("ack", [*args, *batch])
-                for message_id in batch:
-                    self._forget(message_id)
+                self._forget_all(batch)
         except BaseException:
             with self._room:
                 self._ack_flushing = False
@@ -256,8 +254,7 @@ class RedisConsumer(Consumer):
         link = self.link
         args = [link.namespace, self.queue_name, link.worker_id, *message_ids]
         link.settle("requeue", args)
-        for message_id in message_ids:
-            self._forget(message_id)
+        self._forget_all(message_ids)
 
     def _settle_args(self, message_id: str, reason: str | None = None) -> list[Any]:
         link = self.link
@@ -265,10 +262,17 @@ class RedisConsumer(Consumer):
         return args if reason is None else [*args, reason]
 
     def _forget(self, message_id: str) -> None:
+        self._forget_all((message_id,))
+
+    def _forget_all(self, message_ids: Sequence[str]) -> None:
+        """Drop settled messages from the books and wake a fetch waiting for room."""
         with self._room:
-            self._unacked.discard(message_id)
-            self.link.fetched[self.queue_name].discard(message_id)
-            self._etas.pop(message_id, None)
+            fetched, etas = self.link.fetched[self.queue_name], self._etas
+            self._unacked.difference_update(message_ids)
+            fetched.difference_update(message_ids)
+            if etas:
+                for message_id in message_ids:
+                    etas.pop(message_id, None)
             self._room.notify()
 
     @property
