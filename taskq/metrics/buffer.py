@@ -68,15 +68,22 @@ class BufferedMetrics:
         """Record ``value`` in a histogram child at the next flush (at once when this
         prometheus_client release does not expose a child's buckets)."""
         with self._lock:
-            observations = self._observations.get(child)
-            if observations is None and _has_buckets(child):
-                observations = self._observations[child] = _Observations(child)
-            if observations is not None:
-                observations.add(value)
-        if observations is None:
+            buffered = self._observe_locked(child, value)
+        if not buffered:
             child.observe(value)
             return
         self._mark_changed()
+
+    def _observe_locked(self, child: Any, value: float) -> bool:
+        """Add ``value`` to what ``child`` will be written at the next flush (the lock held);
+        False when this prometheus_client release does not expose the child's buckets."""
+        observations = self._observations.get(child)
+        if observations is None:
+            if not _has_buckets(child):
+                return False
+            observations = self._observations[child] = _Observations(child)
+        observations.add(value)
+        return True
 
     def finish(
         self, children: Any, duration: float, *, running: Any = None, errored: bool = False
@@ -91,12 +98,8 @@ class BufferedMetrics:
             increments[children.total] = increments.get(children.total, 0.0) + 1
             if errored:
                 increments[children.errored] = increments.get(children.errored, 0.0) + 1
-            observations = self._observations.get(durations)
-            if observations is None and _has_buckets(durations):
-                observations = self._observations[durations] = _Observations(durations)
-            if observations is not None:
-                observations.add(duration)
-        if observations is None:
+            buffered = self._observe_locked(durations, duration)
+        if not buffered:
             durations.observe(duration)
         self._mark_changed()
 
