@@ -229,6 +229,16 @@ class App:
         lines = [line.split() for line in complete.splitlines() if line.strip()]
         return [line for line in lines if kind is None or line[0] == kind]
 
+    def change_module_and_wait_for_reload(self, master: subprocess.Popen[bytes]) -> None:
+        """Once ``master`` watches the directory, rewrite the module (version ``v2-watched``)
+        and wait until a worker process has imported the new code."""
+        wait_for(lambda: "Watching" in self.output(master))
+        self.write_module(version="v2-watched")
+        wait_for(
+            lambda: any(e[1] == "v2-watched" for e in self.events("import")),
+            message="the worker process to import the changed code",
+        )
+
     def release(self) -> None:
         """Let every ``block``/``long_job`` message finish."""
         (self.directory / "release").touch()

@@ -57,11 +57,6 @@ def test_worker_gevent_flag_with_a_polling_watcher_starts_and_reloads(app: App) 
         "-p", "1", "-t", "2", "--gevent", "--watch", str(app.directory), "--watch-use-polling"
     )
     app.wait_started(master)
-    wait_for(lambda: "Watching" in app.output(master))
-    app.write_module(version="v2-watched")
-    wait_for(
-        lambda: any(e[1] == "v2-watched" for e in app.events("import")),
-        message="the worker process to import the changed code",
-    )
+    app.change_module_and_wait_for_reload(master)
     send(master, signal.SIGTERM)
     assert app.wait_exit(master) == 0

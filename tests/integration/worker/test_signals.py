@@ -77,12 +77,7 @@ def test_watch_reloads_when_a_python_file_changes(app: App, polling: tuple[str, 
     app.write_module(version="v1")
     master = app.start_worker("-p", "1", "-t", "2", "--watch", str(app.directory), *polling)
     app.wait_started(master)
-    wait_for(lambda: "Watching" in app.output(master))
-    app.write_module(version="v2-watched")
-    wait_for(
-        lambda: any(e[1] == "v2-watched" for e in app.events("import")),
-        message="the worker process to import the changed code",
-    )
+    app.change_module_and_wait_for_reload(master)
     app.enqueue("work", [1])
     wait_for(lambda: app.events("done"), message="the message to be processed")
     assert app.events("done")[0][2] == "v2-watched"
