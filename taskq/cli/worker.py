@@ -11,6 +11,7 @@ from typing import Any
 
 from ..constants import DEFAULT_SQLITE_PATH
 from ..exit_codes import exit_codes_help
+from ..supervisor.affinity import CPU_AFFINITY_CHOICES
 from ..supervisor.config import (
     DEFAULT_HEARTBEAT_TIMEOUT,
     DEFAULT_SHUTDOWN_TIMEOUT,
@@ -255,6 +256,13 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
         help="start worker processes as fresh interpreters instead of forking",
     )
     parser.add_argument(
+        "--cpu-affinity",
+        choices=CPU_AFFINITY_CHOICES,
+        default="auto",
+        help="auto: keep each worker process on one core when there are at least as many "
+        "processes as cores; off: let them move (default: %(default)s)",
+    )
+    parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="log debug messages (-vv: libraries too)"
     )
 
@@ -285,6 +293,7 @@ def options_from_args(args: argparse.Namespace) -> WorkerOptions:
         prom_port=args.prom_port,
         forks=list(args.forks),
         worker_fork_timeout=args.worker_fork_timeout,
+        cpu_affinity=args.cpu_affinity,
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 from ..errors import ActorNotFound, BrokerError, QueueNotFound
 from ..exit_codes import ExitCode
+from .affinity import CPU_AFFINITY_CHOICES, CpuAffinity
 
 #: Errors of the SQLite broker meaning "this file is not a usable database" (exit 2, not 3).
 _BAD_FILE_ERRORS = ("NotATaskqDatabase", "DatabaseCorrupt")
@@ -85,6 +86,9 @@ class WorkerOptions:
     #: ``module:function`` paths each run in a fork process beside the workers.
     forks: list[str] = field(default_factory=list)
     worker_fork_timeout: float = DEFAULT_WORKER_FORK_TIMEOUT
+    #: ``auto``: each worker process stays on one core when there are at least as many
+    #: processes as cores (see :mod:`taskq.supervisor.affinity`); ``off``: never.
+    cpu_affinity: CpuAffinity = "auto"
 
     def to_json(self) -> str:
         """These options as a JSON string."""
@@ -125,6 +129,11 @@ class WorkerOptions:
             raise ValueError(
                 f"--heartbeat-timeout must be 0 (off) or at least {MIN_HEARTBEAT_TIMEOUT} ms, "
                 f"got {self.heartbeat_timeout}"
+            )
+        if self.cpu_affinity not in CPU_AFFINITY_CHOICES:
+            raise ValueError(
+                f"--cpu-affinity must be one of {', '.join(CPU_AFFINITY_CHOICES)}, "
+                f"got {self.cpu_affinity!r}"
             )
         if self.prom_port is not None and not 0 <= self.prom_port <= 65535:
             raise ValueError(f"--prom-port must be from 0 to 65535, got {self.prom_port}")

@@ -23,6 +23,7 @@ from ..events.publisher import Events
 from ..logging_setup import configure_logging
 from ..middleware.middleware import Middleware
 from ..worker import Worker
+from .affinity import pin_worker_process
 from .config import QUIET_STARTUP_ENV, ExitCode, WorkerOptions
 from .forks import encode_fork_paths, middleware_fork_paths
 from .group import SharedCompletions
@@ -162,10 +163,14 @@ class WorkerMain:
         ready_fd: int | None,
         slot: int = 0,
         completions: SharedCompletions | None = None,
+        pinned: bool = False,
     ) -> None:
         self.options = options
         #: The group's completion counts (None: this process counts only its own).
         self.completions = completions
+        #: Whether this process stays on one core: its threads' hand-offs are cheap there, so
+        #: every thread runs (the thread governor is for processes that move between cores).
+        self.pinned = pinned
         self.master_pid = master_pid
         #: Ready report, then heartbeats, then the stop notice, to the master.
         self.status = StatusPipe(ready_fd)
@@ -213,6 +218,7 @@ class WorkerMain:
             prefetch=self.options.prefetch,
             group=self.completions,
             group_slot=self.slot,
+            adaptive_threads=False if self.pinned else None,
         )
         worker.start()
         logger.info(
@@ -280,8 +286,16 @@ def run_worker_process(
     """Run a worker process to completion and return its exit code (never raises)."""
     process: WorkerMain | None = None
     try:
+        core = pin_worker_process(slot, options.processes, options.cpu_affinity)
+        if core is not None:
+            logger.debug("Worker process %d runs on core %d.", slot, core)
         process = WorkerMain(
-            options, master_pid=master_pid, ready_fd=ready_fd, slot=slot, completions=completions
+            options,
+            master_pid=master_pid,
+            ready_fd=ready_fd,
+            slot=slot,
+            completions=completions,
+            pinned=core is not None,
         )
         return process.run()
     except Exception:

@@ -32,6 +32,7 @@ from ...message import Message
 from ..shared import decode_or_dead_letter, nack_reason
 from .connection import RETRYABLE_ERRORS, close_quietly, is_channel_error, logger
 from .dead_letters import dead_letter_properties
+from .deliveries import DeliveryReader
 from .publish import PIKA_INTERNALS
 
 if TYPE_CHECKING:
@@ -103,6 +104,8 @@ class RabbitmqConsumer(Consumer):
             ) from None
         try:
             self.channel = self.connection.channel()
+            #: Reads deliveries off the socket in place of pika (None: pika reads them).
+            self._reader = DeliveryReader.install(self.channel)
             broker.declare_on_channel(self.channel, q_name(queue_name))
             self.channel.basic_qos(prefetch_count=prefetch)
             self._inactivity_timeout = timeout / 1000

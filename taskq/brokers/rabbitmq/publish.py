@@ -37,7 +37,7 @@ except ImportError:  # pika moved its transport: every publish takes pika's publ
     _AsyncPlaintextTransport = None
 
 #: The pika releases (major, minor) whose private names taskq relies on (here, in
-#: ``connection.send_frames_together`` and in the consumer's acks). Keep in step with
+#: ``connection.send_frames_together``, in the consumer's acks and in ``deliveries``). Keep in step with
 #: the ``pika`` bound in ``pyproject.toml``; the internals test fails on any other release.
 TESTED_PIKA = ((1, 3), (1, 4))
 

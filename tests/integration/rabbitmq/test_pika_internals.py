@@ -2,7 +2,9 @@
 
 When pika renames or reshapes any of them, these tests fail and say which: update the code
 that reads it (``taskq.brokers.rabbitmq.publish``, ``rabbitmq.connection.send_frames_together``,
-the consumer's acks and ``holds_more``), then ``TESTED_PIKA`` and the bound in pyproject.toml.
+the consumer's acks and ``holds_more``, ``rabbitmq.deliveries``), then ``TESTED_PIKA`` and the
+bound in pyproject.toml. (``test_deliveries.py`` checks the delivery reader against pika's own
+reading.)
 On a pika outside ``TESTED_PIKA`` taskq takes pika's public API only.
 """
 
@@ -102,3 +104,17 @@ def test_channel_internals_the_consumer_reads(channel):
     method, _, body = next(deliveries)
     channel._impl.basic_nack(method.delivery_tag, requeue=True)
     channel.cancel()
+
+
+def test_connection_and_channel_internals_the_delivery_reader_reads(channel):
+    from taskq.brokers.rabbitmq.deliveries import DeliveryReader
+
+    impl = channel.connection._impl
+    assert callable(impl._on_data_available)
+    assert isinstance(impl._frame_buffer, bytes)
+    assert isinstance(impl.bytes_received, int)
+    assert isinstance(impl.frames_received, int)
+    assert channel.channel_number in impl._channels
+    assert callable(channel._impl._on_deliver)
+    assert channel._impl._content_assembler._method_frame is None
+    assert DeliveryReader.install(channel) is not None
