@@ -116,9 +116,10 @@ def test_the_reader_hands_the_channel_what_pika_would_whole_or_cut_anywhere(cons
 def test_other_frames_between_deliveries_still_reach_pika(consumer):
     DeliveryReader.install(consumer.channel)
     heartbeats: list[bool] = []
-    checker, consumer.impl._heartbeat_checker = consumer.impl._heartbeat_checker, type(
-        "Checker", (), {"received": lambda self: heartbeats.append(True)}
-    )()
+    checker, consumer.impl._heartbeat_checker = (
+        consumer.impl._heartbeat_checker,
+        type("Checker", (), {"received": lambda self: heartbeats.append(True)})(),
+    )
     heartbeat = frame.Heartbeat().marshal()
     data = consumer.frames(BODY, 1) + heartbeat + consumer.frames(BODY, 2) + heartbeat
     try:

@@ -23,9 +23,7 @@ needs_two_cores = pytest.mark.skipif(len(CORES) < 2, reason="needs two usable co
 
 def thread_cores(pid: int) -> dict[int, set[int]]:
     """The cores each thread of process ``pid`` may run on, by thread id."""
-    return {
-        int(tid): os.sched_getaffinity(int(tid)) for tid in os.listdir(f"/proc/{pid}/task")
-    }
+    return {int(tid): os.sched_getaffinity(int(tid)) for tid in os.listdir(f"/proc/{pid}/task")}
 
 
 def run_jobs(app: App, worker: subprocess.Popen[bytes], count: int) -> None:
