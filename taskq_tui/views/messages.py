@@ -286,6 +286,8 @@ class MessagesView(TabView):
         self.app.call_from_thread(self._show_result, record, text)
 
     def _show_result(self, record: MessageRecord, text: str) -> None:
+        if not self.query(MessageDetail):  # fetched while the app closed
+            return
         detail = self.query_one(MessageDetail)
         if detail.record is record:  # the user may have moved on
             detail.stored_result = text

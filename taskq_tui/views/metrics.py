@@ -88,6 +88,8 @@ class MetricsView(TabView):
     def add_scrape(self, scrape: Scrape, errors: list[str] | None = None) -> None:
         """Record a scrape and redraw (main thread; tests call it with fixed scrapes)."""
         self.history.add(scrape)
+        if not self.query("#metrics-source"):  # scraped while the app closed
+            return
         source = self.query_one("#metrics-source", Static)
         if errors:
             source.update(

@@ -161,6 +161,8 @@ class WorkersView(TabView):
 
     def show_rows(self, rows: list[ProcessRow]) -> None:
         """Replace the table's rows, keeping the cursor on the same process when possible."""
+        if not self.query("#process-table"):  # collected while the app closed: nowhere to show
+            return
         table = self.query_one("#process-table", DataTable)
         keep = table.cursor_row
         table.clear()
