@@ -243,14 +243,17 @@ class Worker:
             self.consumers = {**self.consumers, queue_name: thread}
             thread.start()
 
-    def submit(self, consumer: ConsumerThread, message: MessageProxy) -> bool:
+    def submit(self, consumer: ConsumerThread, message: MessageProxy, *, wake: bool = True) -> bool:
         """Hand a fetched message to the worker threads, lowest priority number first; True
-        when no other message was waiting (so a worker thread is likely idle)."""
+        when no other message was waiting (so a worker thread is likely idle). With ``wake``
+        False, idle threads sleep on until the next submit that wakes them (or
+        ``work_queue.wake_sleepers()``)."""
         try:
             priority = self.broker.get_actor(message.actor_name).priority
         except ActorNotFound:
             priority = 0
-        return self.work_queue.put((priority, next(self._sequence), WorkItem(message, consumer)))
+        item = (priority, next(self._sequence), WorkItem(message, consumer))
+        return self.work_queue.put(item, wake=wake)
 
     def _requeue_work_queue(self) -> None:
         by_consumer: dict[ConsumerThread, list[MessageProxy]] = {}

@@ -87,13 +87,17 @@ class ConsumerThread(threading.Thread):
                 self._check_eta(message)
                 if self._settled_by_eta(message):
                     message = None
-            if message is not None:
-                if self.is_delay_queue:
-                    self._hold(message)
-                elif self.worker.submit(self, message) and not self.consumer.holds_more():
-                    # An idle worker thread was just woken and this thread turns to the broker
-                    # next: hand over the GIL now rather than when the broker call blocks.
-                    time.sleep(0)
+            if message is None:
+                self.worker.work_queue.wake_sleepers()  # for what came before it
+            elif self.is_delay_queue:
+                self._hold(message)
+            elif self.consumer.holds_more():
+                # More is in hand: idle worker threads are woken once, after the last of it.
+                self.worker.submit(self, message, wake=False)
+            elif self.worker.submit(self, message):
+                # An idle worker thread was just woken and this thread turns to the broker
+                # next: hand over the GIL now rather than when the broker call blocks.
+                time.sleep(0)
             if self.is_delay_queue:
                 self._promote_due()
             else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import queue
 import threading
@@ -29,11 +28,15 @@ WorkEntry = tuple[int, int, WorkItem]
 class WorkQueue:
     """Fetched messages waiting for a worker thread, lowest ``(priority, sequence)`` first.
 
-    A C-level ``SimpleQueue`` of tokens (one per item) wakes exactly one waiting thread per
-    message without Python-level condition variables; the items themselves sit in a heap.
-    :meth:`wake` releases blocked :meth:`get` calls (they return None) so idle threads can
-    block without a timeout and still notice a stop. ``task_done``/``join``/``qsize`` work as
-    on :class:`queue.Queue`.
+    The items sit in a heap; a thread that finds it empty sleeps on a C-level ``SimpleQueue``
+    of wake-up tokens, and :meth:`put` gives a token to a sleeper only when no token is on its
+    way to one already. A consumer that has more messages in hand can put them with
+    ``wake=False`` and wake the sleepers once, after the last (:meth:`wake_sleepers`): on a
+    process kept on one core, each wake-up switches to the woken thread, which cannot run
+    before the consumer lets go of the interpreter lock, and switches back. Threads that are
+    running take the next item from the heap without sleeping. :meth:`wake` releases blocked
+    :meth:`get` calls (they return None) so idle threads can block without a timeout and still
+    notice a stop. ``task_done``/``join``/``qsize`` work as on :class:`queue.Queue`.
     """
 
     def __init__(self) -> None:
@@ -42,25 +45,55 @@ class WorkQueue:
         self._tokens: queue.SimpleQueue[None] = queue.SimpleQueue()
         self._all_done = threading.Condition(self._lock)
         self._joiners = 0
+        #: Threads blocked in get(), and tokens put for them that none has taken yet.
+        self._sleepers = 0
+        self._tokens_out = 0
         #: Items put and not yet marked done with :meth:`task_done`.
         self.unfinished_tasks = 0
 
-    def put(self, item: Any) -> bool:
-        """Add ``item`` and wake one waiting thread; True when no other item was waiting."""
+    def put(self, item: Any, *, wake: bool = True) -> bool:
+        """Add ``item`` and, unless ``wake`` is False, wake a sleeping thread for every item no
+        running thread will take; True when no other item was waiting."""
         with self._lock:
             heapq.heappush(self._heap, item)
             self.unfinished_tasks += 1
             alone = len(self._heap) == 1
-        self._tokens.put(None)
+            tokens = self._tokens_due() if wake else 0
+        for _ in range(tokens):
+            self._tokens.put(None)
         return alone
+
+    def wake_sleepers(self) -> None:
+        """Wake sleeping threads for the items put with ``wake=False``."""
+        with self._lock:
+            tokens = self._tokens_due()
+        for _ in range(tokens):
+            self._tokens.put(None)
+
+    def _tokens_due(self) -> int:
+        """(Under the lock.) How many more sleepers to wake for the items waiting now."""
+        due = min(self._sleepers, len(self._heap)) - self._tokens_out
+        if due <= 0:
+            return 0
+        self._tokens_out += due
+        return due
 
     def get(self, timeout: float | None = None) -> Any:
         """The smallest item, blocking up to ``timeout`` seconds (forever if None).
 
         Raises :class:`queue.Empty` on timeout; returns None when woken by :meth:`wake`.
         """
-        self._tokens.get(timeout=timeout)
         with self._lock:
+            if self._heap:
+                return heapq.heappop(self._heap)
+            self._sleepers += 1
+        try:
+            self._tokens.get(timeout=timeout)
+        finally:
+            with self._lock:
+                self._sleepers -= 1
+        with self._lock:
+            self._tokens_out = max(0, self._tokens_out - 1)
             return heapq.heappop(self._heap) if self._heap else None
 
     def get_nowait(self) -> Any:
@@ -68,12 +101,7 @@ class WorkQueue:
         with self._lock:
             if not self._heap:
                 raise queue.Empty
-            item = heapq.heappop(self._heap)
-        # Keep one token per item; a token missing now was taken by a get() that will find
-        # the heap empty and return None, which callers treat as a wake-up.
-        with contextlib.suppress(queue.Empty):
-            self._tokens.get_nowait()
-        return item
+            return heapq.heappop(self._heap)
 
     def wake(self, count: int) -> None:
         """Release up to ``count`` threads blocked in :meth:`get` (they get None)."""
