@@ -81,34 +81,36 @@ class ConsumerThread(threading.Thread):
 
     def _consume_until_stopped(self) -> None:
         assert self.consumer is not None
-        for message in self.consumer:
-            self.last_fetch = time.monotonic()
-            if message is not None and "eta" in message.options:
-                self._check_eta(message)
-                if self._settled_by_eta(message):
-                    message = None
-            if message is None:
-                self.worker.work_queue.wake_sleepers()  # for what came before it
-            elif self.is_delay_queue:
-                self._hold(message)
-            elif self.consumer.holds_more():
-                # More is in hand: idle worker threads are woken once, after the last of it.
-                self.worker.submit(self, message, wake=False)
-            elif self.worker.submit(self, message):
-                # An idle worker thread was just woken and this thread turns to the broker
-                # next: hand over the GIL now rather than when the broker call blocks.
-                time.sleep(0)
-            if self.is_delay_queue:
-                self._promote_due()
-            else:
-                resized = self.window.resize()
-                if resized is not None:
-                    logger.debug("Prefetch of %s is now %d.", self.queue_name, resized)
-                    self.consumer.set_prefetch(resized)
-            if not self._fetching:
-                return
-            if self.paused.is_set():
-                self._sit_out_pause()
+        work_queue = self.worker.work_queue
+        try:
+            for message in self.consumer:
+                self.last_fetch = time.monotonic()
+                if message is not None and "eta" in message.options:
+                    self._check_eta(message)
+                    if self._settled_by_eta(message):
+                        message = None
+                if message is not None:
+                    if self.is_delay_queue:
+                        self._hold(message)
+                    else:  # idle worker threads are woken once the consumer holds no more
+                        self.worker.submit(self, message, wake=False)
+                if self.is_delay_queue:
+                    self._promote_due()
+                else:
+                    resized = self.window.resize()
+                    if resized is not None:
+                        logger.debug("Prefetch of %s is now %d.", self.queue_name, resized)
+                        self.consumer.set_prefetch(resized)
+                    if not self.consumer.holds_more() and work_queue.wake_sleepers():
+                        # This thread turns to the broker next: let a woken worker thread
+                        # have the GIL now rather than when the broker call blocks.
+                        time.sleep(0)
+                if not self._fetching:
+                    return
+                if self.paused.is_set():
+                    self._sit_out_pause()
+        finally:
+            work_queue.wake_sleepers()  # nothing fetched is left behind by a stop or an error
         if self._fetching:
             # The consumer ended by itself: RabbitMQ cancels the consumers of a queue that is
             # deleted. A new consumer declares the queue again.

@@ -63,12 +63,13 @@ class WorkQueue:
             self._tokens.put(None)
         return alone
 
-    def wake_sleepers(self) -> None:
-        """Wake sleeping threads for the items put with ``wake=False``."""
+    def wake_sleepers(self) -> int:
+        """Wake sleeping threads for the items put with ``wake=False``; how many were woken."""
         with self._lock:
             tokens = self._tokens_due()
         for _ in range(tokens):
             self._tokens.put(None)
+        return tokens
 
     def _tokens_due(self) -> int:
         """(Under the lock.) How many more sleepers to wake for the items waiting now."""

@@ -7,9 +7,9 @@ draining a backlog that is about a quarter of the process's work. :class:`Delive
 takes the connection's input first: each complete ``basic.deliver`` for the consumer's channel
 (the method frame and every frame of its content already read) is decoded in place and given
 to the channel exactly as pika's assembler would give it (``Channel._on_deliver``). Anything
-else it meets (a heartbeat, a ``Connection.Close``, a reply, a malformed or incomplete frame)
-goes, with everything after it in that read, through pika's own path, so pika sees those
-frames in order and raises its own errors.
+else it meets (a heartbeat, a ``Connection.Close``, a reply) goes through pika's own path
+frame by frame, in order; a malformed or unknown frame goes there with everything after it, so
+pika raises its own error. A delivery not all read yet waits in pika's buffer for the next read.
 
 This reads pika internals and is installed only on the releases in :data:`TESTED_PIKA`
 (``tests/integration/rabbitmq/test_pika_internals.py`` checks them), and only when every name
