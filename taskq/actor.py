@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -131,16 +132,21 @@ class Actor(Generic[P, R]):
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Run the actor synchronously in this thread (async actors run to completion)."""
+        if not self.logger.isEnabledFor(logging.DEBUG):  # the worker's path, once per message
+            return self._run(args, kwargs)
         start = time.perf_counter()
         try:
-            result = self.fn(*args, **kwargs)
-            if result is not None and inspect.isawaitable(result):
-                return run_coroutine(cast("Coroutine[Any, Any, R]", result))
-            return cast(R, result)
+            return self._run(args, kwargs)
         finally:
             self.logger.debug(
                 "Completed %s in %.02f ms.", self.actor_name, (time.perf_counter() - start) * 1000
             )
+
+    def _run(self, args: Any, kwargs: Any) -> R:
+        result = self.fn(*args, **kwargs)
+        if result is not None and inspect.isawaitable(result):
+            return run_coroutine(cast("Coroutine[Any, Any, R]", result))
+        return cast(R, result)
 
     def __repr__(self) -> str:
         return f"Actor({self.fn!r}, queue_name={self.queue_name!r}, actor_name={self.actor_name!r})"

@@ -100,7 +100,10 @@ class Broker:
         middleware: it is logged and the remaining hooks still run, as in Dramatiq, so one
         faulty middleware cannot block every send or every message.
         """
-        for hook in self._hooks("before_" + signal):
+        name = "before_" + signal
+        cached = self._listeners.get(name)
+        hooks = cached[1] if cached is not None and cached[0] == self.middleware else None
+        for hook in self._hooks(name) if hooks is None else hooks:
             try:
                 hook(self, *args, **kwargs)
             except MiddlewareError:
@@ -115,7 +118,10 @@ class Broker:
 
     def emit_after(self, signal: str, *args: Any, **kwargs: Any) -> None:
         """Call ``after_<signal>`` on every middleware, in reverse order; errors are logged."""
-        for hook in self._hooks("after_" + signal):
+        name = "after_" + signal
+        cached = self._listeners.get(name)
+        hooks = cached[1] if cached is not None and cached[0] == self.middleware else None
+        for hook in self._hooks(name) if hooks is None else hooks:
             try:
                 hook(self, *args, **kwargs)
             except Exception:

@@ -14,6 +14,7 @@ import inspect
 import logging
 import sys
 import threading
+from _thread import get_ident
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -69,11 +70,12 @@ _interruptible_lock = threading.Lock()
 
 def current_thread_id() -> int:
     """The id used by :func:`raise_thread_exception` for the calling thread or greenlet."""
-    if is_gevent_active():
+    monkey = sys.modules.get("gevent.monkey")  # is_gevent_active(), inlined: hot path
+    if monkey is not None and monkey.is_module_patched("threading"):
         import greenlet
 
         return id(greenlet.getcurrent())
-    return threading.get_ident()
+    return get_ident()
 
 
 @contextmanager

@@ -32,6 +32,19 @@ if TYPE_CHECKING:
 logger = logging.getLogger("taskq.middleware.prometheus")
 
 
+class _Running:
+    """The message a worker thread is processing, as the hooks that follow its start see it."""
+
+    __slots__ = ("message_id", "start", "children", "retried", "running")
+
+    def __init__(self, message_id: str, start: int, children: _Children) -> None:
+        self.message_id = message_id
+        self.start = start
+        self.children = children
+        self.retried = False
+        self.running = True
+
+
 class _Children(NamedTuple):
     """The labelled children of every metric for one (queue, actor) pair."""
 
@@ -163,9 +176,9 @@ class Prometheus(Middleware):
         self._updates.stop()
 
     def after_enqueue(self, broker: Broker, message: Message[Any], delay: int) -> None:
-        current = getattr(self._current, "message", None)
-        if current is not None and current["id"] == message.message_id and not current["retried"]:
-            current["retried"] = True  # the thread re-enqueued its own message: a retry
+        current: _Running | None = getattr(self._current, "message", None)
+        if current is not None and current.message_id == message.message_id and not current.retried:
+            current.retried = True  # the thread re-enqueued its own message: a retry
             self._updates.inc(self._for(self._labels(message)).retried)
             return
         if self._delayed:
@@ -179,20 +192,14 @@ class Prometheus(Middleware):
         self._updates.inc(self._for(labels).delayed_inprogress)
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
-        labels = self._labels(message)
         if self._delayed:
             delayed_labels = self._delayed.pop(message.message_id, None)
             if delayed_labels is not None:
                 self._updates.inc(self._for(delayed_labels).delayed_inprogress, -1)
-        children = self._for(labels)
+        labels = (message.queue_name, message.actor_name)
+        children = self._children.get(labels) or self._for(labels)
         self._updates.inc(children.inprogress)
-        self._current.message = {
-            "id": message.message_id,
-            "start": current_millis(),
-            "children": children,
-            "retried": False,
-            "running": True,
-        }
+        self._current.message = _Running(message.message_id, current_millis(), children)
 
     def after_process_message(
         self,
@@ -202,11 +209,11 @@ class Prometheus(Middleware):
         result: Any = None,
         exception: BaseException | None = None,
     ) -> None:
-        current = getattr(self._current, "message", None)
-        if current is not None and current["id"] == message.message_id and current["running"]:
-            current["running"] = False
-            children = current["children"]
-            duration = current_millis() - current["start"]
+        current: _Running | None = getattr(self._current, "message", None)
+        if current is not None and current.message_id == message.message_id and current.running:
+            current.running = False
+            children = current.children
+            duration = current_millis() - current.start
             running = children.inprogress
         else:
             children, duration, running = self._for(self._labels(message)), 0, None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import warnings
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from ..options import lookup_option
@@ -36,6 +38,18 @@ __all__ = [
 QUIET_AFTER = 5.0
 
 
+_instances: weakref.WeakSet[TimeLimit] = weakref.WeakSet()
+
+
+def _forget_watchers_after_fork() -> None:
+    for instance in list(_instances):
+        instance._thread = None
+        instance._watcher_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_watchers_after_fork)
+
+
 class TimeLimitExceeded(Interrupt):
     """Raised inside an actor's thread when it exceeds its time limit."""
 
@@ -55,16 +69,25 @@ class TimeLimit(PerThreadMiddleware):
         self._wakeup = threading.Event()
         self._next_check = 0.0
         self._last_start = 0.0
+        _instances.add(self)
 
     def _ensure_watcher(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
+        # Runs before every message: no liveness check, as the watcher clears _thread when it
+        # ends and a forked child starts without one (see _forget_watchers_after_fork).
+        if self._thread is not None:
             return
         with self._watcher_lock:  # two threads starting messages at once start one watcher
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None:
                 self._thread = threading.Thread(
-                    target=self._watch, name="taskq-time-limit", daemon=True
+                    target=self._watch_until_it_fails, name="taskq-time-limit", daemon=True
                 )
                 self._thread.start()
+
+    def _watch_until_it_fails(self) -> None:
+        try:
+            self._watch()
+        finally:  # the next message starts a new watcher
+            self._thread = None
 
     def _watch(self) -> None:
         while True:

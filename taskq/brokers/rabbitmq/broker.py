@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -101,8 +102,8 @@ class RabbitmqBroker(AdminDelegation, Broker):
         self.state = ProducerState()
         self.connections: set[pika.BlockingConnection] = set()
         self._connections_lock = threading.Lock()
-        self._in_flight: dict[str, int] = {}
-        self._in_flight_lock = threading.Lock()
+        #: Open consumers, whose unacked deliveries :meth:`held` counts.
+        self._consumers: weakref.WeakSet[RabbitmqConsumer] = weakref.WeakSet()
         #: Queue counts, flush and join, dead letters (the methods below delegate).
         self.admin = RabbitmqAdmin(self)
         events = RabbitmqEvents(lambda: self.connection, self.targets)
@@ -351,15 +352,13 @@ class RabbitmqBroker(AdminDelegation, Broker):
             message_properties(message.message),
         )
 
-    def track_in_flight(self, queue_name: str, delta: int) -> None:
-        """Count unacked deliveries held by this broker's consumers (for stats and join)."""
-        with self._in_flight_lock:
-            self._in_flight[queue_name] = self._in_flight.get(queue_name, 0) + delta
+    def consumer_opened(self, consumer: RabbitmqConsumer) -> None:
+        """Count ``consumer``'s unacked deliveries in :meth:`held` while it is open."""
+        self._consumers.add(consumer)
 
     def held(self, queue_name: str) -> int:
         """Deliveries of ``queue_name`` this broker's consumers hold unacked."""
-        with self._in_flight_lock:
-            return self._in_flight.get(queue_name, 0)
+        return sum(c.held for c in list(self._consumers) if c.queue_name == queue_name)
 
     # -- inspection and maintenance (see :class:`~taskq.brokers.rabbitmq.admin.RabbitmqAdmin`)
     def get_queue_message_counts(self, queue_name: str) -> tuple[int, int, int]:

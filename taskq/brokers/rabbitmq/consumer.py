@@ -27,7 +27,7 @@ import pika.exceptions
 
 from ...broker import Consumer, MessageProxy
 from ...common import generate_unique_id, q_name, xq_name
-from ...errors import ConnectionClosed
+from ...errors import ConnectionClosed, DecodeError
 from ...message import Message
 from ..shared import decode_or_dead_letter, nack_reason
 from .connection import RETRYABLE_ERRORS, close_quietly, is_channel_error, logger
@@ -52,8 +52,8 @@ class ConsumerHost(Protocol):
     def forget_declared(self, canonical: str) -> None:
         """Make producers declare ``canonical`` again before their next publish."""
 
-    def track_in_flight(self, queue_name: str, delta: int) -> None:
-        """Count deliveries held unacked (for stats and join)."""
+    def consumer_opened(self, consumer: RabbitmqConsumer) -> None:
+        """Count ``consumer``'s unacked deliveries from now on (for stats and join)."""
 
 
 #: Seconds an ack may wait for others to go out with it while the consumer waits on the socket.
@@ -82,6 +82,8 @@ class RabbitmqConsumer(Consumer):
         self.queue_name = queue_name
         self.closed = False
         self._owner_thread = threading.get_ident()
+        #: Delivery tags handed out and not settled yet (a set's add and discard are atomic,
+        #: so the fetching and settling threads need no lock for it).
         self._unacked: set[int] = set()
         self._lock = threading.Lock()
         #: Delivery tags RabbitMQ still counts as unsettled on this channel (touched only by
@@ -117,6 +119,7 @@ class RabbitmqConsumer(Consumer):
             raise ConnectionClosed(
                 f"Could not consume {queue_name!r} on {broker.targets.describe()}: {e!r}"
             ) from None
+        broker.consumer_opened(self)
 
     # -- fetching -------------------------------------------------------------------------
     def __next__(self) -> RabbitmqMessageProxy | None:
@@ -137,28 +140,36 @@ class RabbitmqConsumer(Consumer):
             ) from None
         if method is None:
             return None
-        self._outstanding.add(method.delivery_tag)
+        tag = method.delivery_tag
+        self._outstanding.add(tag)
+        message: Message[Any] | None
+        try:
+            message = Message.decode(body)
+        except DecodeError:  # the properties (read lazily) name it in the log and dead letter
+            message = self._dead_letter_undecodable(tag, body, properties)
+        if message is None:
+            return None
+        self._unacked.add(tag)
+        return RabbitmqMessageProxy(message, redelivered=method.redelivered, tag=tag, owner=self)
+
+    def _dead_letter_undecodable(
+        self, tag: int, body: bytes, properties: Any
+    ) -> Message[Any] | None:
+        """Log and dead-letter a delivery whose body did not decode (None, as it decodes no
+        better the second time)."""
         message_id = getattr(properties, "message_id", None)
 
         def dead_letter(reason: str) -> None:
             self._on_connection(
                 self._publish_then_ack,
-                method.delivery_tag,
+                tag,
                 xq_name(self.queue_name),
                 body,
                 dead_letter_properties(message_id or generate_unique_id(), reason),
             )
 
-        message = decode_or_dead_letter(
+        return decode_or_dead_letter(
             body, dead_letter, logger=logger, queue_name=self.queue_name, label=message_id or ""
-        )
-        if message is None:
-            return None
-        with self._lock:
-            self._unacked.add(method.delivery_tag)
-        self.broker.track_in_flight(self.queue_name, 1)
-        return RabbitmqMessageProxy(
-            message, redelivered=method.redelivered, tag=method.delivery_tag, owner=self
         )
 
     def set_prefetch(self, prefetch: int) -> None:
@@ -287,9 +298,7 @@ class RabbitmqConsumer(Consumer):
                 message.message_id,
             )
             return False
-        with self._lock:
-            self._unacked.discard(message._tag)  # type: ignore[attr-defined]
-        self.broker.track_in_flight(self.queue_name, -1)
+        self._unacked.discard(message._tag)  # type: ignore[attr-defined]
         return True
 
     def _on_connection(self, function: Callable[..., Any], *args: Any) -> None:
@@ -365,11 +374,13 @@ class RabbitmqConsumer(Consumer):
 
     def _release_unacked(self) -> None:
         self.closed = True
-        with self._lock:
-            count = len(self._unacked)
-            self._unacked.clear()
-        if count:
-            self.broker.track_in_flight(self.queue_name, -count)
+        self._unacked.clear()
+
+    @property
+    def held(self) -> int:
+        """Deliveries handed out and not settled yet (RabbitMQ requeues them if this consumer's
+        connection closes first)."""
+        return 0 if self.closed else len(self._unacked)
 
     def close(self) -> None:
         """Run pending acks, then close the connection; RabbitMQ requeues anything unacked."""
