@@ -83,7 +83,7 @@ def render(rows: list[tuple[Case, str, dict[str, list[float]]]], runs: int) -> s
         "confirms, both frameworks' default, return before RabbitMQ has queued them; on "
         "RabbitMQ, which shows only ready messages, to no message left ready, counting as done "
         "only the messages the workers cannot still be holding: 20,000 minus a full prefetch "
-        "window per process, 512 for taskq and 32 for Dramatiq at -p 2 -t 8). "
+        "window per process, 2,048 for taskq and 32 for Dramatiq at -p 2 -t 8). "
         "Latency: 300 sends per run to an idle worker, with random 20–200 ms gaps; p50 and p99 "
         "are of the same run. Idle CPU and RSS are of the same group: RSS 3 s after it is "
         "ready, CPU as the scheduler's run time of every thread of the master and its children "

@@ -149,7 +149,7 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         metavar="N",
         help="unacked messages each queue's consumer may hold (default: adapts to job length, "
-        "from 2 to 32 per thread)",
+        "from 2 to 128 per thread)",
     )
     parser.add_argument(
         "-Q",

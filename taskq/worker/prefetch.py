@@ -5,10 +5,14 @@ and cannot start yet, nobody else can start either. With jobs of seconds, Dramat
 ``2 × threads`` is right. With jobs of microseconds it starves the worker: threads sit idle
 while acks travel to the broker and replacements travel back. So the window starts at
 ``2 × threads`` and follows the mean processing time: it holds about :data:`BUDGET_MS` of
-work per thread, never fewer than ``2 × threads`` messages nor more than ``32 × threads``.
-It widens when the work it should hold has doubled, and narrows only when that has fallen to a
-quarter (or to the minimum): a mean that wobbles (a no-op's wall time swings with the GIL)
-never makes it resize back and forth, and each resize on RabbitMQ costs a re-subscription.
+work per thread, never fewer than ``2 × threads`` messages nor more than ``128 × threads``
+(RabbitMQ pauses its deliveries now and then, for tens of milliseconds, while it writes a
+queue's acks to disk: what the worker holds must outlast that).
+It widens when the work it should hold has doubled, and narrows only when that has stayed under
+a quarter (or at the minimum) for :data:`SHRINK_AFTER` seconds: a mean that wobbles (a short
+job's wall time jumps while its process waits for a core or the GIL) never makes it resize back
+and forth, and each resize on RabbitMQ costs a re-subscription that hands back every delivery
+the consumer held.
 A ``prefetch`` chosen by the user (``Worker(prefetch=N)``, ``taskq worker --prefetch N``)
 is never changed.
 """
@@ -17,15 +21,18 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 #: Milliseconds of work each worker thread may have waiting for it in the window.
-BUDGET_MS = 50.0
+BUDGET_MS = 100.0
 #: The window is at least this many messages per worker thread...
 MIN_PER_THREAD = 2
 #: ...and at most this many.
-MAX_PER_THREAD = 32
+MAX_PER_THREAD = 128
 #: The window narrows once the work it should hold is under 1/SHRINK_BELOW of its size.
 SHRINK_BELOW = 4
+#: Seconds the window must have been too wide, look after look, before it narrows.
+SHRINK_AFTER = 1.0
 #: Seconds between two looks at the mean processing time.
 CHECK_EVERY = 0.05
 #: Weight of each new duration in the running mean.
@@ -36,7 +43,13 @@ class PrefetchWindow:
     """The prefetch of one consumer, resized from the durations its messages take."""
 
     def __init__(
-        self, threads: int, fixed: int | None = None, *, check_every: float = CHECK_EVERY
+        self,
+        threads: int,
+        fixed: int | None = None,
+        *,
+        check_every: float = CHECK_EVERY,
+        shrink_after: float = SHRINK_AFTER,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.minimum = max(2, threads * MIN_PER_THREAD)
         self.maximum = max(self.minimum, threads * MAX_PER_THREAD)
@@ -46,7 +59,11 @@ class PrefetchWindow:
         #: Running mean of processing time, in ms (None until a message is done).
         self.mean_ms: float | None = None
         self._check_every = check_every
-        self._next_check = time.monotonic() + check_every
+        self._shrink_after = shrink_after
+        self._clock = clock
+        self._next_check = clock() + check_every
+        #: Since when every look found the window too wide (None: the last one did not).
+        self._too_wide_since: float | None = None
 
     def record(self, duration_ms: float) -> None:
         """Note that a message of this consumer took ``duration_ms`` to process."""
@@ -62,19 +79,25 @@ class PrefetchWindow:
         """
         if not self.adaptive or self.mean_ms is None:
             return None
-        now = time.monotonic()
+        now = self._clock()
         if now < self._next_check:
             return None
         self._next_check = now + self._check_every
         wanted = self.threads * BUDGET_MS / max(self.mean_ms, 1e-3)
         target = max(self.minimum, min(self.maximum, math.ceil(wanted)))
-        if target > self.size:
-            change = target == self.maximum or target >= self.size * 2
-        else:
-            change = target < self.size and (
-                target == self.minimum or target <= self.size / SHRINK_BELOW
-            )
-        if not change:
+        too_wide = target < self.size and (
+            target == self.minimum or target <= self.size / SHRINK_BELOW
+        )
+        if not too_wide:
+            self._too_wide_since = None
+            if target > self.size and (target == self.maximum or target >= self.size * 2):
+                self.size = target
+                return target
             return None
+        if self._too_wide_since is None:
+            self._too_wide_since = now
+        if now - self._too_wide_since < self._shrink_after:
+            return None
+        self._too_wide_since = None
         self.size = target
         return target

@@ -27,7 +27,11 @@ from collections.abc import Callable
 from typing import Any
 
 from pika import frame, spec
-from pika.adapters.blocking_connection import _ConsumerDeliveryEvt
+
+try:  # the event pika's consume() generator hands out (a pika internal, checked on install)
+    from pika.adapters.blocking_connection import _ConsumerDeliveryEvt
+except ImportError:  # pragma: no cover - another pika release: pika reads as before
+    _ConsumerDeliveryEvt = None
 
 from .publish import PIKA_INTERNALS
 
@@ -99,7 +103,8 @@ class DeliveryReader:
         connection: Any = getattr(channel, "connection", None)
         assembler = getattr(channel, "_content_assembler", None)
         if not (
-            callable(getattr(connection, "_on_data_available", None))
+            _ConsumerDeliveryEvt is not None
+            and callable(getattr(connection, "_on_data_available", None))
             and isinstance(getattr(connection, "_frame_buffer", None), bytes)
             and isinstance(getattr(connection, "bytes_received", None), int)
             and isinstance(getattr(connection, "frames_received", None), int)

@@ -29,7 +29,7 @@ def test_short_jobs_widen_what_a_worker_holds_and_long_ones_narrow_it(
 
     @taskq.actor(queue_name=queue_name)
     def slow() -> None:
-        time.sleep(0.06)
+        time.sleep(0.12)
 
     worker = start_worker(any_broker, worker_threads=THREADS)
     window = wait_for(lambda: worker.consumers.get(queue_name), message="the consumer").window
@@ -50,5 +50,5 @@ def test_short_jobs_widen_what_a_worker_holds_and_long_ones_narrow_it(
     release.set()
     for _ in range(12):
         slow.send()
-    # 60 ms each: two threads need only 2 × 50 / 60 → at least 2 per thread.
+    # 120 ms each: two threads need only 2 × 100 / 120 → at least 2 per thread (after a second).
     wait_for(lambda: window.size == 2 * THREADS, timeout=30, message="the window to narrow")
