@@ -6,8 +6,8 @@ and cannot start yet, nobody else can start either. With jobs of seconds, Dramat
 while acks travel to the broker and replacements travel back. So the window starts at
 ``2 × threads`` and follows the mean processing time: it holds about :data:`BUDGET_MS` of
 work per thread, never fewer than ``2 × threads`` messages nor more than ``128 × threads``
-(RabbitMQ pauses its deliveries now and then, for tens of milliseconds, while it writes a
-queue's acks to disk: what the worker holds must outlast that).
+(while it drains a backlog, a RabbitMQ queue pauses its deliveries now and then for tens of
+milliseconds: what the worker holds must outlast that).
 It widens when the work it should hold has doubled, and narrows only when that has stayed under
 a quarter (or at the minimum) for :data:`SHRINK_AFTER` seconds: a mean that wobbles (a short
 job's wall time jumps while its process waits for a core or the GIL) never makes it resize back
