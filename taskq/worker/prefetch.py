@@ -11,8 +11,7 @@ milliseconds: what the worker holds must outlast that).
 It widens when the work it should hold has doubled, and narrows only when that has stayed under
 a quarter (or at the minimum) for :data:`SHRINK_AFTER` seconds: a mean that wobbles (a short
 job's wall time jumps while its process waits for a core or the GIL) never makes it resize back
-and forth, and each resize on RabbitMQ costs a re-subscription that hands back every delivery
-the consumer held.
+and forth.
 A ``prefetch`` chosen by the user (``Worker(prefetch=N)``, ``taskq worker --prefetch N``)
 is never changed.
 """

@@ -109,7 +109,9 @@ class RabbitmqConsumer(Consumer):
             #: Reads deliveries off the socket in place of pika (None: pika reads them).
             self._reader = DeliveryReader.install(self.channel)
             broker.declare_on_channel(self.channel, q_name(queue_name))
-            self.channel.basic_qos(prefetch_count=prefetch)
+            # Per channel (one consumer each): a new limit then applies at once, without
+            # re-subscribing (see set_prefetch).
+            self.channel.basic_qos(prefetch_count=prefetch, global_qos=True)
             self._inactivity_timeout = timeout / 1000
             self._deliveries = self.channel.consume(
                 queue_name, inactivity_timeout=self._inactivity_timeout
@@ -173,18 +175,14 @@ class RabbitmqConsumer(Consumer):
         )
 
     def set_prefetch(self, prefetch: int) -> None:
-        """Consume again with a new prefetch: RabbitMQ fixes it when a consumer starts.
+        """Hold up to ``prefetch`` unacked deliveries from now on.
 
-        Deliveries pika buffered but did not hand out yet go back to the queue; those handed
-        out stay unacked on this channel and are settled as usual.
+        The limit is the channel's (``global`` in AMQP terms; this channel has one consumer),
+        which RabbitMQ applies at once: nothing is re-subscribed, nothing handed back.
         """
         try:
-            self.channel.cancel()
-            self.channel.basic_qos(prefetch_count=prefetch)
+            self.channel.basic_qos(prefetch_count=prefetch, global_qos=True)
             self._ack_batch = max(1, prefetch // 4)
-            self._deliveries = self.channel.consume(
-                self.queue_name, inactivity_timeout=self._inactivity_timeout
-            )
         except RETRYABLE_ERRORS as e:
             self._lost(e)
             raise ConnectionClosed(

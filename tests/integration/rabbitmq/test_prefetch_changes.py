@@ -1,8 +1,8 @@
 """A consumer whose prefetch changes while deliveries stream in loses none of them.
 
-Changing the prefetch re-subscribes: what the consumer buffered goes back to the queue, and
-acks that cover every tag up to one (``multiple=True``) must never cover a delivery the
-consumer did not hand out. Workers acking out of order from several threads, as a worker does.
+Acks that cover every tag up to one (``multiple=True``) must never cover a delivery the
+consumer did not hand out, whatever the prefetch did meanwhile; four threads ack out of order,
+as a worker's do.
 """
 
 from __future__ import annotations
