@@ -20,6 +20,15 @@ def window(threads: int = 8, **kwargs: object) -> PrefetchWindow:
     return PrefetchWindow(threads, check_every=0, **kwargs)  # type: ignore[arg-type]
 
 
+def widened_by_short_jobs(clock: Clock) -> PrefetchWindow:
+    """A window of 8 threads that narrows after a second, widened to its maximum."""
+    w = window(shrink_after=1.0, clock=clock)
+    for _ in range(20):
+        w.record(0.05)
+    assert w.resize() == 1024
+    return w
+
+
 def test_starts_at_two_per_thread_and_waits_for_a_duration() -> None:
     w = window()
     assert w.size == 16
@@ -66,10 +75,7 @@ def test_it_holds_about_a_hundred_ms_of_work_per_thread_in_between() -> None:
 
 def test_a_wobbling_mean_does_not_make_it_resize_back_and_forth() -> None:
     clock = Clock()
-    w = window(shrink_after=1.0, clock=clock)
-    for _ in range(20):
-        w.record(0.05)
-    assert w.resize() == 1024
+    w = widened_by_short_jobs(clock)
     for duration in (3.0, 6.0, 1.0, 5.0, 0.1, 4.0, 8.0, 0.5):  # wall times under contention
         for _ in range(30):
             w.record(duration)
@@ -94,10 +100,7 @@ def test_it_looks_at_the_mean_only_every_check_interval() -> None:
 
 def test_it_narrows_only_once_jobs_have_stayed_long_for_a_second() -> None:
     clock = Clock()
-    w = window(shrink_after=1.0, clock=clock)
-    for _ in range(20):
-        w.record(0.05)
-    assert w.resize() == 1024
+    w = widened_by_short_jobs(clock)
     for _ in range(40):
         w.record(2_000)
     assert w.resize() is None  # too wide since now
@@ -109,10 +112,7 @@ def test_it_narrows_only_once_jobs_have_stayed_long_for_a_second() -> None:
 
 def test_a_burst_of_slow_jobs_shorter_than_a_second_leaves_it_wide() -> None:
     clock = Clock()
-    w = window(shrink_after=1.0, clock=clock)
-    for _ in range(20):
-        w.record(0.05)
-    assert w.resize() == 1024
+    w = widened_by_short_jobs(clock)
     for _ in range(40):
         w.record(15.0)  # a process that waited for its core: 100 ms / 15 ms = 7 per thread
     assert w.resize() is None
