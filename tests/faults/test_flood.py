@@ -4,6 +4,7 @@ prefetch; nothing is lost when it stops."""
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from taskq.worker.prefetch import BUDGET_MS
 from tests.helpers import wait_for
 
 from .conftest import make_setup, teardown
@@ -22,7 +24,9 @@ pytestmark = [pytest.mark.faults, pytest.mark.slow]
 MESSAGES = 100_000
 BATCH = 5_000
 THREADS = 2
-PREFETCH = THREADS * 2  # the Worker's default
+JOB_MS = 20
+#: What the adaptive window holds for these jobs: about BUDGET_MS of work per thread.
+PREFETCH = math.ceil(THREADS * BUDGET_MS / JOB_MS)
 #: Generous on purpose: holding the flood in memory would take hundreds of MB.
 MAX_GROWTH_MB = 60
 
@@ -54,7 +58,7 @@ def test_flood_keeps_worker_memory_bounded(tmp_path: Path) -> None:
         started = time.monotonic()
         for i in range(0, MESSAGES, BATCH):
             setup.broker.enqueue_many(
-                slow.message(f"f{n:06d}", 0.02) for n in range(i, min(i + BATCH, MESSAGES))
+                slow.message(f"f{n:06d}", JOB_MS / 1000) for n in range(i, min(i + BATCH, MESSAGES))
             )
         enqueue_seconds = time.monotonic() - started
         after_enqueue = setup.counts.processed()
