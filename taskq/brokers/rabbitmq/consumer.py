@@ -147,7 +147,7 @@ class RabbitmqConsumer(Consumer):
         message: Message[Any] | None
         try:
             message = Message.decode(body)
-        except DecodeError:  # the properties (read lazily) name it in the log and dead letter
+        except DecodeError:  # rare: decoded again there to log it and dead-letter it
             message = self._dead_letter_undecodable(tag, body, properties)
         if message is None:
             return None
