@@ -15,6 +15,7 @@ from .events.transport import BrokerEvents, EventStream, LocalEventBus
 from .global_broker import _reset_global_broker, get_broker, set_broker  # noqa: F401
 from .middleware import default_middleware
 from .middleware.middleware import Middleware, MiddlewareError, NoResultsBackend, ResultsKeeper
+from .middleware.plan import MessagePlan
 
 if TYPE_CHECKING:
     from .actor import Actor
@@ -86,6 +87,8 @@ class Broker:
         self.middleware: list[Middleware] = []
         #: hook name -> (the middleware list it was computed for, the middleware to call).
         self._listeners: dict[str, tuple[list[Any], list[Any]]] = {}
+        #: actor name -> the process_message hooks its messages need.
+        self._plans: dict[str, MessagePlan] = {}
         if middleware is None:
             middleware = [m() for m in default_middleware]
         for m in middleware:
@@ -103,7 +106,18 @@ class Broker:
         name = "before_" + signal
         cached = self._listeners.get(name)
         hooks = cached[1] if cached is not None and cached[0] == self.middleware else None
-        for hook in self._hooks(name) if hooks is None else hooks:
+        self.call_before(signal, self._hooks(name) if hooks is None else hooks, *args, **kwargs)
+
+    def emit_after(self, signal: str, *args: Any, **kwargs: Any) -> None:
+        """Call ``after_<signal>`` on every middleware, in reverse order; errors are logged."""
+        name = "after_" + signal
+        cached = self._listeners.get(name)
+        hooks = cached[1] if cached is not None and cached[0] == self.middleware else None
+        self.call_after(signal, self._hooks(name) if hooks is None else hooks, *args, **kwargs)
+
+    def call_before(self, signal: str, hooks: list[Any], *args: Any, **kwargs: Any) -> None:
+        """Call ``hooks`` (``before_<signal>`` methods) as :meth:`emit_before` does."""
+        for hook in hooks:
             try:
                 hook(self, *args, **kwargs)
             except MiddlewareError:
@@ -116,12 +130,9 @@ class Broker:
                     exc_info=True,
                 )
 
-    def emit_after(self, signal: str, *args: Any, **kwargs: Any) -> None:
-        """Call ``after_<signal>`` on every middleware, in reverse order; errors are logged."""
-        name = "after_" + signal
-        cached = self._listeners.get(name)
-        hooks = cached[1] if cached is not None and cached[0] == self.middleware else None
-        for hook in self._hooks(name) if hooks is None else hooks:
+    def call_after(self, signal: str, hooks: list[Any], *args: Any, **kwargs: Any) -> None:
+        """Call ``hooks`` (``after_<signal>`` methods) as :meth:`emit_after` does."""
+        for hook in hooks:
             try:
                 hook(self, *args, **kwargs)
             except Exception:
@@ -131,6 +142,19 @@ class Broker:
                     getattr(hook, "__self__", hook),
                     exc_info=True,
                 )
+
+    def message_hooks(self, actor: Actor[..., Any], message: MessageProxy) -> MessagePlan | None:
+        """The ``process_message`` hooks to call for ``message`` of ``actor`` (see
+        :mod:`taskq.middleware.plan`), or None when it needs every one."""
+        plan = self._plans.get(actor.actor_name)
+        if (  # MessagePlan.is_current, inlined: this runs for every message
+            plan is None
+            or plan.actor is not actor
+            or plan.middleware != self.middleware
+            or plan.options != actor.options
+        ):
+            plan = self._plans[actor.actor_name] = MessagePlan(actor, self.middleware, self._hooks)
+        return plan if plan.woken_by.isdisjoint(message.options) else None
 
     def _hooks(self, name: str) -> list[Any]:
         """The bound ``name`` methods of the middleware that override :class:`Middleware`'s

@@ -2,9 +2,9 @@
 
 In multiprocess mode every prometheus_client update takes a process-wide lock, checks the pid
 and writes to a memory-mapped file: five of them per message cost a busy worker more than
-decoding the message. :class:`BufferedMetrics` sums updates in memory instead and writes the
-totals from a background thread at most ``interval`` seconds later (an in-progress gauge that
-went up and down in between costs no write at all). The thread sleeps while nothing changes,
+decoding the message. :class:`BufferedMetrics` sums updates in memory instead, per thread and
+without a lock, and writes their growth from a background thread at most ``interval`` seconds
+later (an in-progress gauge that went up and down in between costs no write at all). The thread sleeps while nothing changes,
 so an idle worker never wakes for it.
 """
 
@@ -46,73 +46,76 @@ class DirectMetrics:
 
 
 class BufferedMetrics:
-    """Sum updates in memory and write them every ``interval`` seconds from one thread."""
+    """Sum updates in memory and write them every ``interval`` seconds from one thread.
+
+    Each updating thread keeps its own running totals, which only it writes: an update takes
+    no lock. The background thread reads every thread's totals and writes what grew since it
+    last looked (a total read in the middle of an update is caught up with at the next flush).
+    """
 
     def __init__(self, interval: float = 0.5) -> None:
         self.interval = interval
-        self._lock = threading.Lock()
-        self._increments: dict[Any, float] = {}
-        self._observations: dict[Any, _Observations] = {}
+        self._lock = threading.Lock()  # guards the list of tallies and the flushes
+        self._tallies: list[_Tally] = []
+        self._local = threading.local()
         self._changed = threading.Event()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def _tally(self) -> _Tally:
+        """The calling thread's running totals."""
+        try:
+            return self._local.tally  # type: ignore[no-any-return]
+        except AttributeError:
+            tally = self._local.tally = _Tally(threading.current_thread())
+            with self._lock:
+                self._tallies.append(tally)
+            return tally
+
     def inc(self, child: Any, amount: float = 1.0) -> None:
         """Add ``amount`` to a counter or gauge child at the next flush."""
-        with self._lock:
-            increments = self._increments
-            increments[child] = increments.get(child, 0.0) + amount
-        self._mark_changed()
+        try:
+            increments = self._local.tally.increments
+        except AttributeError:
+            increments = self._tally().increments
+        increments[child] = increments.get(child, 0.0) + amount
+        if not self._changed.is_set():
+            self._mark_changed()
 
     def observe(self, child: Any, value: float) -> None:
         """Record ``value`` in a histogram child at the next flush (at once when this
         prometheus_client release does not expose a child's buckets)."""
-        with self._lock:
-            buffered = self._observe_locked(child, value)
-        if not buffered:
+        if not self._tally().observe(child, value):
             child.observe(value)
             return
-        self._mark_changed()
-
-    def _observe_locked(self, child: Any, value: float) -> bool:
-        """Add ``value`` to what ``child`` will be written at the next flush (the lock held);
-        False when this prometheus_client release does not expose the child's buckets."""
-        observations = self._observations.get(child)
-        if observations is None:
-            if not _has_buckets(child):
-                return False
-            observations = self._observations[child] = _Observations(child)
-        observations.add(value)
-        return True
+        if not self._changed.is_set():
+            self._mark_changed()
 
     def finish(
         self, children: Any, duration: float, *, running: Any = None, errored: bool = False
     ) -> None:
-        """Count a finished message at the next flush (as :meth:`DirectMetrics.finish`), with
-        one lock for its three or four updates."""
-        durations = children.durations
-        with self._lock:
-            increments = self._increments
-            if running is not None:
-                increments[running] = increments.get(running, 0.0) - 1
-            increments[children.total] = increments.get(children.total, 0.0) + 1
-            if errored:
-                increments[children.errored] = increments.get(children.errored, 0.0) + 1
-            buffered = self._observe_locked(durations, duration)
-        if not buffered:
-            durations.observe(duration)
-        self._mark_changed()
+        """Count a finished message at the next flush (as :meth:`DirectMetrics.finish`)."""
+        try:
+            tally = self._local.tally
+        except AttributeError:
+            tally = self._tally()
+        increments = tally.increments
+        if running is not None:
+            increments[running] = increments.get(running, 0.0) - 1
+        increments[children.total] = increments.get(children.total, 0.0) + 1
+        if errored:
+            increments[children.errored] = increments.get(children.errored, 0.0) + 1
+        if not tally.observe(children.durations, duration):
+            children.durations.observe(duration)
+        if not self._changed.is_set():
+            self._mark_changed()
 
     def flush(self) -> None:
-        """Write everything summed so far."""
+        """Write everything that grew since the last flush."""
         with self._lock:
-            increments, self._increments = self._increments, {}
-            observations, self._observations = self._observations, {}
-        for child, amount in increments.items():
-            if amount:
-                child.inc(amount)
-        for pending in observations.values():
-            pending.write()
+            for tally in self._tallies:
+                tally.write_growth()
+            self._tallies = [t for t in self._tallies if t.thread.is_alive()]
 
     def stop(self) -> None:
         """Flush and end the background thread (the next update starts a new one)."""
@@ -127,8 +130,6 @@ class BufferedMetrics:
         self.flush()
 
     def _mark_changed(self) -> None:
-        if self._changed.is_set():
-            return
         if self._thread is None:
             self._start()
         self._changed.set()
@@ -152,15 +153,60 @@ class BufferedMetrics:
             self.flush()
 
 
+class _Tally:
+    """One thread's running totals (written by that thread only) and what of them the
+    flushing thread has written so far."""
+
+    __slots__ = ("thread", "increments", "observations", "_written", "_written_observations")
+
+    def __init__(self, thread: threading.Thread) -> None:
+        self.thread = thread
+        self.increments: dict[Any, float] = {}
+        self.observations: dict[Any, _Observations] = {}
+        self._written: dict[Any, float] = {}
+        self._written_observations: dict[Any, tuple[dict[int, int], float]] = {}
+
+    def observe(self, child: Any, value: float) -> bool:
+        """Add ``value`` to ``child``'s running observations; False when this
+        prometheus_client release does not expose the child's buckets."""
+        observations = self.observations.get(child)
+        if observations is None:
+            if not _has_buckets(child):
+                return False
+            observations = self.observations[child] = _Observations(child)
+        observations.add(value)
+        return True
+
+    def write_growth(self) -> None:
+        """Write to the metrics what the totals gained since the last call (flusher only)."""
+        written = self._written
+        for child, total in list(self.increments.items()):  # one step: no update interleaves
+            growth = total - written.get(child, 0.0)
+            if growth:
+                child.inc(growth)
+                written[child] = total
+        for child, observations in list(self.observations.items()):
+            counts, value_sum = dict(observations.counts), observations.total
+            before_counts, before_sum = self._written_observations.get(child, ({}, 0.0))
+            grown = {i: n - before_counts.get(i, 0) for i, n in counts.items()}
+            for index, count in grown.items():
+                if count:
+                    child._buckets[index].inc(count)
+            if value_sum != before_sum:
+                child._sum.inc(value_sum - before_sum)
+            self._written_observations[child] = (counts, value_sum)
+
+
 def _has_buckets(child: Any) -> bool:
     return all(hasattr(child, name) for name in ("_upper_bounds", "_buckets", "_sum"))
 
 
 class _Observations:
-    """Histogram observations not yet written: a count per bucket and their sum.
+    """One thread's histogram observations so far: a count per bucket and their sum.
 
-    Written through the child's bucket and sum values, as ``Histogram.observe`` does: a value
-    lands in the first bucket whose upper bound is at least the value.
+    A value lands in the first bucket whose upper bound is at least the value, as in
+    ``Histogram.observe``; the flusher writes their growth through the child's bucket and sum
+    values.
     """
 
     __slots__ = ("child", "counts", "total")
@@ -174,8 +220,3 @@ class _Observations:
         index = bisect.bisect_left(self.child._upper_bounds, value)
         self.counts[index] = self.counts.get(index, 0) + 1
         self.total += value
-
-    def write(self) -> None:
-        for index, count in self.counts.items():
-            self.child._buckets[index].inc(count)
-        self.child._sum.inc(self.total)

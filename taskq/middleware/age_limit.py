@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..common import current_millis
 from ..options import lookup_option
 from .middleware import Middleware, SkipMessage
 
 if TYPE_CHECKING:
+    from ..actor import Actor
     from ..broker import Broker, MessageProxy
 
 logger = logging.getLogger("taskq.middleware.age_limit")
@@ -19,9 +20,14 @@ class AgeLimit(Middleware):
     """Skip (and dead-letter) messages whose age exceeds the ``max_age`` option (ms)."""
 
     actor_options = frozenset({"max_age"})
+    woken_by = frozenset({"max_age"})
 
     def __init__(self, *, max_age: int | None = None) -> None:
         self.max_age = max_age
+
+    def quiet_for(self, actor: Actor[..., Any]) -> bool:
+        """When neither this middleware nor the actor sets a ``max_age``."""
+        return not (self.max_age or actor.options.get("max_age"))
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
         actor = broker.get_actor(message.actor_name)

@@ -8,6 +8,7 @@ from ..options import lookup_option
 from .middleware import Middleware
 
 if TYPE_CHECKING:
+    from ..actor import Actor
     from ..broker import Broker, MessageProxy
 
 
@@ -19,6 +20,11 @@ class Callbacks(Middleware):
     actor names or actors."""
 
     actor_options = frozenset({"on_success", "on_failure"})
+    woken_by = frozenset({"on_success", "on_failure"})
+
+    def quiet_for(self, actor: Actor[..., Any]) -> bool:
+        """When the actor has no ``on_success`` (a failure always runs the hook)."""
+        return not actor.options.get("on_success")
 
     def after_process_message(
         self,

@@ -57,6 +57,18 @@ class Middleware:
 
     actor_options: frozenset[str] = frozenset()
     message_options: frozenset[str] = frozenset()
+    #: Message options that make this middleware act on a message even where
+    #: :meth:`quiet_for` says its actor's messages need nothing from it.
+    woken_by: frozenset[str] = frozenset()
+
+    def quiet_for(self, actor: Actor[..., Any]) -> bool:
+        """True when ``before_process_message``, and ``after_process_message`` after a
+        success, do nothing for a message of ``actor`` that sets none of :attr:`woken_by`.
+
+        Workers then skip those two calls (see :mod:`taskq.middleware.plan`); a failure or a
+        skip still calls every hook. The default, False, never skips anything.
+        """
+        return False
 
     @property
     def forks(self) -> list[Callable[[], int]]:

@@ -10,6 +10,7 @@ from ..options import lookup_option
 from .middleware import Middleware
 
 if TYPE_CHECKING:
+    from ..actor import Actor
     from ..broker import Broker, MessageProxy
 
 
@@ -20,6 +21,11 @@ class Pipelines(Middleware):
 
     actor_options = frozenset({"pipe_ignore"})
     message_options = frozenset({"pipe_target", "group_id", "group_size", "group_target"})
+    woken_by = frozenset({"pipe_target", "group_target"})
+
+    def quiet_for(self, actor: Actor[..., Any]) -> bool:
+        """Always: only a message that is a pipeline step or a group member concerns it."""
+        return True
 
     def after_process_message(
         self,

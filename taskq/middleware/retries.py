@@ -14,6 +14,7 @@ from .abort import Abort
 from .middleware import Middleware
 
 if TYPE_CHECKING:
+    from ..actor import Actor
     from ..broker import Broker, MessageProxy
 
 logger = logging.getLogger("taskq.middleware.retries")
@@ -51,6 +52,10 @@ class Retries(Middleware):
         self.min_backoff = min_backoff or DEFAULT_MIN_BACKOFF
         self.max_backoff = max_backoff or DEFAULT_MAX_BACKOFF
         self.retry_when = retry_when
+
+    def quiet_for(self, actor: Actor[..., Any]) -> bool:
+        """Always: only a failure concerns Retries."""
+        return True
 
     def after_process_message(
         self,

@@ -41,6 +41,7 @@ class ShutdownNotifications(PerThreadMiddleware):
     sent) with ``notify_shutdown=True``, so long jobs can save state and exit early."""
 
     actor_options = frozenset({"notify_shutdown"})
+    woken_by = frozenset({"notify_shutdown"})
 
     def __init__(self, notify_shutdown: bool = False) -> None:
         super().__init__()
@@ -54,6 +55,13 @@ class ShutdownNotifications(PerThreadMiddleware):
             "notify_shutdown", message.options, actor.options, self.notify_shutdown, unset="none"
         )
         return bool(notify)
+
+    def quiet_for(self, actor: Actor[..., Any]) -> bool:
+        """When neither the actor nor this middleware's default asks for a notification."""
+        notify = lookup_option(
+            "notify_shutdown", {}, actor.options, self.notify_shutdown, unset="none"
+        )
+        return not notify
 
     def after_process_boot(self, broker: Broker) -> None:
         if current_platform not in supported_platforms:
@@ -69,8 +77,7 @@ class ShutdownNotifications(PerThreadMiddleware):
             self._remember(message.message_id)
 
     def before_worker_shutdown(self, broker: Broker, worker: Any) -> None:
-        with self._lock:
-            targets = list(self.running.items())
+        targets = self.snapshot()
         if targets:
             logger.debug("Sending shutdown notification to worker threads...")
         for thread_id, message_id in targets:

@@ -69,6 +69,9 @@ class TimeLimit(PerThreadMiddleware):
         self._wakeup = threading.Event()
         self._next_check = 0.0
         self._last_start = 0.0
+        #: (thread id, message id) -> "raised" or "reported", for messages past their limit;
+        #: touched by the watcher thread only.
+        self._raised: dict[tuple[int, str], str] = {}
         _instances.add(self)
 
     def _ensure_watcher(self) -> None:
@@ -101,33 +104,45 @@ class TimeLimit(PerThreadMiddleware):
                 self._next_check = time.monotonic() + wait
             self._wakeup.wait(wait)
             self._wakeup.clear()
-            now = time.monotonic()
-            with self._lock:
-                expired = [(tid, d) for tid, d in self.running.items() if d[0] <= now]
-            for thread_id, (deadline, message_id, raised) in expired:
-                if raised:
-                    if now - deadline > 5:
-                        logger.critical(
-                            "Message %s ignored its time limit for %.0f s: the thread is likely "
-                            "blocked in C code.",
-                            message_id,
-                            now - deadline,
-                        )
-                        with self._lock:
-                            self.running.pop(thread_id, None)
-                    continue
-                logger.warning("Time limit exceeded. Raising in thread of message %s.", message_id)
-                with self._lock:
-                    if thread_id in self.running:
-                        self.running[thread_id] = (deadline, message_id, True)
+            self._interrupt_expired(time.monotonic())
+
+    def _interrupt_expired(self, now: float) -> None:
+        """Raise TimeLimitExceeded once in each thread whose message is past its deadline;
+        report a message still running 5 s after that, once."""
+        running = self.snapshot()
+        raised = self._raised
+        for key in set(raised) - {(tid, entry[1]) for tid, entry in running}:
+            del raised[key]  # that message has finished
+        for thread_id, entry in running:
+            deadline, message_id = entry
+            if deadline > now:
+                continue
+            key = (thread_id, message_id)
+            state = raised.get(key)
+            if state == "reported":
+                continue
+            if state == "raised":
+                if now - deadline > 5:
+                    logger.critical(
+                        "Message %s ignored its time limit for %.0f s: the thread is likely "
+                        "blocked in C code.",
+                        message_id,
+                        now - deadline,
+                    )
+                    raised[key] = "reported"
+                continue
+            logger.warning("Time limit exceeded. Raising in thread of message %s.", message_id)
+            raised[key] = "raised"
+            if self.running.get(thread_id) is entry:  # not finished meanwhile
                 raise_thread_exception(thread_id, TimeLimitExceeded)
 
     def _next_wait(self) -> float | None:
         now = time.monotonic()
-        with self._lock:
-            if not self.running:
-                return self.interval / 1000 if now - self._last_start < QUIET_AFTER else None
-            soonest = min(d[0] for d in self.running.values())
+        running = self.snapshot()
+        if not running:
+            return self.interval / 1000 if now - self._last_start < QUIET_AFTER else None
+        pending = [entry[0] for tid, entry in running if (tid, entry[1]) not in self._raised]
+        soonest = min(pending) if pending else now + self.interval / 1000
         return min(self.interval / 1000, max(0.001, soonest - now))
 
     def after_process_boot(self, broker: Broker) -> None:
@@ -151,6 +166,6 @@ class TimeLimit(PerThreadMiddleware):
         self._ensure_watcher()
         self._last_start = now = time.monotonic()
         deadline = now + limit / 1000
-        self._remember((deadline, message.message_id, False))
+        self._remember((deadline, message.message_id))
         if deadline < self._next_check:  # only wake the watcher if it would check too late
             self._wakeup.set()

@@ -96,15 +96,22 @@ class WorkerThread(threading.Thread):
                 message.fail(f"unknown actor {message.actor_name!r}")
                 message.stuff_exception(e)
                 return
+            plan = broker.message_hooks(actor, message)
             try:
-                broker.emit_before("process_message", message)
+                if plan is None:
+                    broker.emit_before("process_message", message)
+                else:
+                    broker.call_before("process_message", plan.before, message)
                 started = time.perf_counter()
                 with interruptible():
                     result = actor(*message.args, **message.kwargs)
                 consumer.window.record((time.perf_counter() - started) * 1000)
                 if result is not None and "pipe_target" not in message.options:
                     self._check_result_kept(actor)
-                broker.emit_after("process_message", message, result=result)
+                if plan is None or not plan.applies_to(message.options):  # the actor may add one
+                    broker.emit_after("process_message", message, result=result)
+                else:
+                    broker.call_after("process_message", plan.after, message, result=result)
             except SkipMessage as e:
                 if message.failed:  # dead-lettered: keep why, for StubBroker.join and results
                     message.stuff_exception(e)
