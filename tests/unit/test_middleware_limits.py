@@ -260,3 +260,22 @@ def test_raise_thread_exception_logs_a_missing_thread(caplog):
             f"Failed to set exception (Interrupt) in thread {2**31 - 1}.",
         )
     ]
+
+
+def test_time_limit_raises_once_and_reports_a_thread_stuck_past_it_once(caplog):
+    from taskq.middleware.time_limit import TimeLimit
+
+    limit = TimeLimit()
+    thread_id = 2**40  # no such thread: the raise itself is logged as failed, and that is all
+    limit.running[thread_id] = (100.0, "stuck")
+    with caplog.at_level(logging.WARNING, logger="taskq.middleware.time_limit"):
+        for now in (99.0, 101.0, 102.0, 106.0, 107.0):
+            limit._interrupt_expired(now)
+    messages = [r.getMessage() for r in caplog.records if r.name.endswith("time_limit")]
+    assert messages == [
+        "Time limit exceeded. Raising in thread of message stuck.",
+        "Message stuck ignored its time limit for 6 s: the thread is likely blocked in C code.",
+    ]
+    del limit.running[thread_id]  # the message finished at last
+    limit._interrupt_expired(108.0)
+    assert limit._raised == {}
