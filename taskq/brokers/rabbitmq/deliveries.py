@@ -5,8 +5,11 @@ and hands the three frames of a delivery (method, header, body) one by one to th
 which reassembles them; every frame also copies the rest of the read buffer. On a consumer
 draining a backlog that is about a quarter of the process's work. :class:`DeliveryReader`
 takes the connection's input first: each complete ``basic.deliver`` for the consumer's channel
-(the method frame and every frame of its content already read) is decoded in place and given
-to the channel exactly as pika's assembler would give it (``Channel._on_deliver``). Anything
+(the method frame and every frame of its content already read) is decoded in place. One for
+the consumer of ``BlockingChannel.consume`` goes straight into that consumer's pending events,
+as pika's callbacks would put it there, with its properties decoded only when read
+(:class:`LazyProperties`); any other is given to the channel as pika's assembler would give it
+(``Channel._on_deliver``), which also rejects deliveries for a cancelled consumer. Anything
 else it meets (a heartbeat, a ``Connection.Close``, a reply) goes through pika's own path
 frame by frame, in order; a malformed or unknown frame goes there with everything after it, so
 pika raises its own error. A delivery not all read yet waits in pika's buffer for the next read.
@@ -24,6 +27,11 @@ from collections.abc import Callable
 from typing import Any
 
 from pika import frame, spec
+
+try:  # the event pika's consume() generator hands out (a pika internal, checked on install)
+    from pika.adapters.blocking_connection import _ConsumerDeliveryEvt
+except ImportError:  # pragma: no cover - another pika release: pika reads as before
+    _ConsumerDeliveryEvt = None
 
 from .publish import PIKA_INTERNALS
 
@@ -48,14 +56,42 @@ class Incomplete(enum.Enum):
 INCOMPLETE = Incomplete.INCOMPLETE
 
 
+class LazyProperties:
+    """A delivery's ``BasicProperties``, decoded the first time one of them is read."""
+
+    __slots__ = ("_raw", "_decoded")
+
+    def __init__(self, raw: bytes) -> None:
+        self._raw = raw
+        self._decoded: spec.BasicProperties | None = None
+
+    def decoded(self) -> spec.BasicProperties:
+        """The properties, as pika's own reading decodes them (none, if they do not decode:
+        taskq reads only ``message_id`` from them, and makes one up when it is missing)."""
+        if self._decoded is None:
+            properties = spec.BasicProperties()
+            try:
+                properties.decode(self._raw)
+            except Exception:
+                properties = spec.BasicProperties()
+            self._decoded = properties
+        return self._decoded
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.decoded(), name)
+
+
 class DeliveryReader:
     """Stands in for pika's ``Connection._on_data_available`` on one consumer connection."""
 
-    def __init__(self, connection: Any, channel: Any) -> None:
+    def __init__(self, connection: Any, channel: Any, blocking_channel: Any) -> None:
         self._connection = connection
         self._channel = channel
+        self._blocking_channel = blocking_channel
         self._number: int = channel.channel_number
         self._pika_reads: Callable[[bytes], None] = connection._on_data_available
+        #: Whether this read put deliveries into the consumer's pending events.
+        self._handed_over = False
 
     @classmethod
     def install(cls, blocking_channel: Any) -> DeliveryReader | None:
@@ -67,17 +103,22 @@ class DeliveryReader:
         connection: Any = getattr(channel, "connection", None)
         assembler = getattr(channel, "_content_assembler", None)
         if not (
-            callable(getattr(connection, "_on_data_available", None))
+            _ConsumerDeliveryEvt is not None
+            and callable(getattr(connection, "_on_data_available", None))
             and isinstance(getattr(connection, "_frame_buffer", None), bytes)
             and isinstance(getattr(connection, "bytes_received", None), int)
             and isinstance(getattr(connection, "frames_received", None), int)
             and isinstance(getattr(connection, "_channels", None), dict)
             and callable(getattr(channel, "_on_deliver", None))
+            and isinstance(getattr(channel, "_consumers", None), dict)
+            and isinstance(getattr(channel, "_cancelled", None), set)
             and hasattr(assembler, "_method_frame")
             and isinstance(getattr(channel, "channel_number", None), int)
+            and hasattr(blocking_channel, "_queue_consumer_generator")
+            and callable(getattr(blocking_channel.connection, "_request_channel_dispatch", None))
         ):
             return None
-        reader = cls(connection, channel)
+        reader = cls(connection, channel, blocking_channel)
         connection._on_data_available = reader.feed
         return reader
 
@@ -110,6 +151,9 @@ class DeliveryReader:
             frames += count
         connection.bytes_received += read
         connection.frames_received += frames
+        if self._handed_over:  # as pika's consumer sink does: end the wait for deliveries
+            self._handed_over = False
+            self._blocking_channel.connection._request_channel_dispatch(-self._number)
         if position < end and not connection._frame_buffer:
             self._pika_reads(buffer[position:])
 
@@ -158,9 +202,21 @@ class DeliveryReader:
         method = _decode_deliver(buffer, start + 11, method_end - 1)
         if method is None:
             return None
+        properties_start = header_start + 7 + _CONTENT_HEADER.size
+        generator = self._blocking_channel._queue_consumer_generator
+        if (
+            generator is not None
+            and method.consumer_tag == generator.consumer_tag
+            and method.consumer_tag in self._channel._consumers
+            and method.consumer_tag not in self._channel._cancelled
+        ):
+            raw = buffer[properties_start : header_end - 1]
+            generator.pending_events.append(_ConsumerDeliveryEvt(method, LazyProperties(raw), body))
+            self._handed_over = True
+            return position, frames + 2
         properties = spec.BasicProperties()
         try:
-            properties.decode(buffer, header_start + 7 + _CONTENT_HEADER.size)
+            properties.decode(buffer, properties_start)
         except Exception:  # malformed: pika's path reads it again and raises its own error
             return None
         self._channel._on_deliver(

@@ -18,7 +18,7 @@ import pytest
 from pika import frame, spec
 
 import taskq
-from taskq.brokers.rabbitmq.deliveries import DeliveryReader
+from taskq.brokers.rabbitmq.deliveries import DeliveryReader, LazyProperties
 
 from ...factories.rabbitmq import RABBITMQ_URL, make_broker
 
@@ -63,7 +63,7 @@ class Consumer:
                 e.method.redelivered,
                 e.method.exchange,
                 e.method.routing_key,
-                dict(vars(e.properties)),
+                dict(vars(_decoded(e.properties))),
                 e.body,
             )
             for e in events
@@ -74,6 +74,10 @@ class Consumer:
     def close(self) -> None:
         self.channel.cancel()
         self.connection.close()
+
+
+def _decoded(properties: Any) -> Any:
+    return properties.decoded() if isinstance(properties, LazyProperties) else properties
 
 
 @pytest.fixture
@@ -111,6 +115,45 @@ def test_the_reader_hands_the_channel_what_pika_would_whole_or_cut_anywhere(cons
         for i in range(0, len(data), size):
             consumer.impl._on_data_available(data[i : i + size])
         assert consumer.received() == expected, f"reads of {size} bytes"
+
+
+def test_deliveries_for_the_consumer_skip_pika_and_decode_properties_when_read(consumer):
+    assert DeliveryReader.install(consumer.channel) is not None
+    consumer.impl._on_data_available(consumer.frames(BODY, 1, message_id="m-1", priority=3))
+    (event,) = consumer.channel._queue_consumer_generator.pending_events
+    assert isinstance(event.properties, LazyProperties)
+    assert event.properties._decoded is None
+    assert (event.properties.message_id, event.properties.priority) == ("m-1", 3)
+    assert consumer.connection._channels_pending_dispatch == {-consumer.number}
+    consumer.received()
+
+
+def test_properties_that_do_not_decode_read_as_none_and_the_body_still_arrives(consumer):
+    DeliveryReader.install(consumer.channel)
+    data = bytearray(consumer.frames(BODY, 1, message_id="m-1"))
+    method_size = 7 + int.from_bytes(data[3:7], "big") + 1
+    flags_at = method_size + 7 + 12
+    data[flags_at : flags_at + 2] = b"\xff\xff"  # every property flagged, none present
+    consumer.impl._on_data_available(bytes(data))
+    (event,) = consumer.channel._queue_consumer_generator.pending_events
+    assert event.body == BODY
+    assert event.properties.message_id is None
+    consumer.received()
+
+
+def test_a_delivery_for_a_cancelled_consumer_goes_through_pika_which_rejects_it(consumer):
+    DeliveryReader.install(consumer.channel)
+    channel = consumer.channel._impl
+    channel._cancelled.add(consumer.tag)
+    rejected: list[int] = []
+    channel.basic_reject = lambda tag, requeue=True: rejected.append(tag)
+    try:
+        consumer.impl._on_data_available(consumer.frames(BODY, 7))
+    finally:
+        channel._cancelled.discard(consumer.tag)
+        del channel.basic_reject
+    assert rejected == [7]
+    assert consumer.received() == []
 
 
 def test_other_frames_between_deliveries_still_reach_pika(consumer):

@@ -117,4 +117,22 @@ def test_connection_and_channel_internals_the_delivery_reader_reads(channel):
     assert channel.channel_number in impl._channels
     assert callable(channel._impl._on_deliver)
     assert channel._impl._content_assembler._method_frame is None
+    assert isinstance(channel._impl._consumers, dict)
+    assert isinstance(channel._impl._cancelled, set)
+    assert callable(channel.connection._request_channel_dispatch)
     assert DeliveryReader.install(channel) is not None
+
+
+def test_the_consume_generator_hands_out_the_events_the_delivery_reader_builds(channel):
+    from pika.adapters.blocking_connection import _ConsumerDeliveryEvt
+
+    queue = f"taskq-internals-{uuid.uuid4().hex[:8]}"
+    channel.queue_declare(queue, auto_delete=True)
+    deliveries = channel.consume(queue, inactivity_timeout=0.01)
+    assert next(deliveries) == (None, None, None)
+    generator = channel._queue_consumer_generator
+    assert generator.consumer_tag in channel._impl._consumers
+    assert _ConsumerDeliveryEvt.__slots__ == ("method", "properties", "body")
+    generator.pending_events.append(_ConsumerDeliveryEvt("method", "properties", b"body"))
+    assert next(deliveries) == ("method", "properties", b"body")
+    channel.cancel()
