@@ -105,6 +105,16 @@ class MessageProxy:
         """The wrapped message's options."""
         return self._message.options
 
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """The wrapped message's positional arguments."""
+        return self._message.args
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """The wrapped message's keyword arguments."""
+        return self._message.kwargs
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._message, name)
 

@@ -26,6 +26,10 @@ class DirectMetrics:
         """Record ``value`` in a histogram child."""
         child.observe(value)
 
+    def start(self, running: Any) -> None:
+        """Count a message as running in the in-progress gauge child ``running``."""
+        running.inc()
+
     def finish(
         self, children: Any, duration: float, *, running: Any = None, errored: bool = False
     ) -> None:
@@ -91,6 +95,16 @@ class BufferedMetrics:
         if not self._changed.is_set():
             self._mark_changed()
 
+    def start(self, running: Any) -> None:
+        """Count the calling thread's message as running in the in-progress gauge child
+        ``running`` until :meth:`finish` (a thread runs one message at a time)."""
+        try:
+            self._local.tally.running = running
+        except AttributeError:
+            self._tally().running = running
+        if not self._changed.is_set():
+            self._mark_changed()
+
     def finish(
         self, children: Any, duration: float, *, running: Any = None, errored: bool = False
     ) -> None:
@@ -101,7 +115,10 @@ class BufferedMetrics:
             tally = self._tally()
         increments = tally.increments
         if running is not None:
-            increments[running] = increments.get(running, 0.0) - 1
+            if tally.running is running:
+                tally.running = None
+            else:  # counted by inc(), not start()
+                increments[running] = increments.get(running, 0.0) - 1
         increments[children.total] = increments.get(children.total, 0.0) + 1
         if errored:
             increments[children.errored] = increments.get(children.errored, 0.0) + 1
@@ -114,6 +131,8 @@ class BufferedMetrics:
         """Write everything that grew since the last flush."""
         with self._lock:
             for tally in self._tallies:
+                if not tally.thread.is_alive():
+                    tally.running = None
                 tally.write_growth()
             self._tallies = [t for t in self._tallies if t.thread.is_alive()]
 
@@ -157,10 +176,21 @@ class _Tally:
     """One thread's running totals (written by that thread only) and what of them the
     flushing thread has written so far."""
 
-    __slots__ = ("thread", "increments", "observations", "_written", "_written_observations")
+    __slots__ = (
+        "thread",
+        "running",
+        "increments",
+        "observations",
+        "_written",
+        "_written_running",
+        "_written_observations",
+    )
 
     def __init__(self, thread: threading.Thread) -> None:
         self.thread = thread
+        #: The in-progress gauge child of the message this thread runs, if any.
+        self.running: Any = None
+        self._written_running: Any = None
         self.increments: dict[Any, float] = {}
         self.observations: dict[Any, _Observations] = {}
         self._written: dict[Any, float] = {}
@@ -179,6 +209,13 @@ class _Tally:
 
     def write_growth(self) -> None:
         """Write to the metrics what the totals gained since the last call (flusher only)."""
+        running = self.running
+        if running is not self._written_running:
+            if self._written_running is not None:
+                self._written_running.inc(-1)
+            if running is not None:
+                running.inc()
+            self._written_running = running
         written = self._written
         for child, total in list(self.increments.items()):  # one step: no update interleaves
             growth = total - written.get(child, 0.0)

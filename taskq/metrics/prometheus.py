@@ -198,7 +198,7 @@ class Prometheus(Middleware):
                 self._updates.inc(self._for(delayed_labels).delayed_inprogress, -1)
         labels = (message.queue_name, message.actor_name)
         children = self._children.get(labels) or self._for(labels)
-        self._updates.inc(children.inprogress)
+        self._updates.start(children.inprogress)
         self._current.message = _Running(message.message_id, current_millis(), children)
 
     def after_process_message(

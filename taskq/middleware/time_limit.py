@@ -10,11 +10,11 @@ import warnings
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from ..options import lookup_option
 from .threading import (
     Interrupt,
     PerThreadMiddleware,
     current_platform,
+    current_thread_id,
     is_gevent_active,
     raise_thread_exception,
     supported_platforms,
@@ -157,15 +157,26 @@ class TimeLimit(PerThreadMiddleware):
         self._ensure_watcher()
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
-        actor = broker.get_actor(message.actor_name)
-        limit = lookup_option(
-            "time_limit", message.options, actor.options, self.time_limit, unset="falsy"
-        )
+        # lookup_option(..., unset="falsy") and _remember, inlined: this runs for every message.
+        limit = message.options.get("time_limit")
         if not limit:
-            return
-        self._ensure_watcher()
+            limit = broker.get_actor(message.actor_name).options.get("time_limit", self.time_limit)
+            if not limit:
+                return
+        if self._thread is None:
+            self._ensure_watcher()
         self._last_start = now = time.monotonic()
         deadline = now + limit / 1000
-        self._remember((deadline, message.message_id))
+        self.running[current_thread_id()] = (deadline, message.message_id)
         if deadline < self._next_check:  # only wake the watcher if it would check too late
             self._wakeup.set()
+
+    def after_process_message(
+        self,
+        broker: Broker,
+        message: MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        self.running.pop(current_thread_id(), None)

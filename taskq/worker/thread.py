@@ -100,7 +100,7 @@ class WorkerThread(threading.Thread):
             try:
                 if plan is None:
                     broker.emit_before("process_message", message)
-                else:
+                elif plan.before:
                     broker.call_before("process_message", plan.before, message)
                 started = time.perf_counter()
                 with interruptible():
@@ -108,9 +108,9 @@ class WorkerThread(threading.Thread):
                 consumer.window.record((time.perf_counter() - started) * 1000)
                 if result is not None and "pipe_target" not in message.options:
                     self._check_result_kept(actor)
-                if plan is None or not plan.applies_to(message.options):  # the actor may add one
-                    broker.emit_after("process_message", message, result=result)
-                else:
+                if plan is None or not plan.woken_by.isdisjoint(message.options):  # the actor
+                    broker.emit_after("process_message", message, result=result)  # may add one
+                elif plan.after:
                     broker.call_after("process_message", plan.after, message, result=result)
             except SkipMessage as e:
                 if message.failed:  # dead-lettered: keep why, for StubBroker.join and results

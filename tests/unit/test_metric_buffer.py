@@ -127,3 +127,43 @@ def test_a_finished_message_is_counted_alike_buffered_or_direct():
     assert samples(buffered)[("job_errors_total", ())] == sum(errors)
     assert samples(buffered)[("jobs_running", ())] == 0
     updates.stop()
+
+
+@pytest.mark.parametrize("kind", [DirectMetrics, BufferedMetrics])
+def test_started_messages_show_in_progress_until_they_finish(kind):
+    registry, counter, gauge, histogram = metrics()
+    updates = kind() if kind is DirectMetrics else kind(interval=60)
+    children = SimpleNamespace(total=counter, errored=counter, durations=histogram)
+    all_started, finish = threading.Barrier(4, timeout=10), threading.Event()
+
+    def run_one() -> None:
+        updates.start(gauge)
+        all_started.wait()
+        finish.wait(10)
+        updates.finish(children, 3, running=gauge)
+
+    threads = [threading.Thread(target=run_one) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    all_started.wait()
+    updates.flush()
+    running = samples(registry)[("jobs_running", ())]
+    finish.set()
+    for thread in threads:
+        thread.join()
+    updates.flush()
+    assert running == 3
+    assert samples(registry)[("jobs_running", ())] == 0
+    assert samples(registry)[("jobs_total", ())] == 3
+    updates.stop()
+
+
+def test_a_thread_that_ends_mid_message_stops_counting_as_running():
+    registry, _, gauge, _ = metrics()
+    updates = BufferedMetrics(interval=60)
+    thread = threading.Thread(target=updates.start, args=(gauge,))
+    thread.start()
+    thread.join()
+    updates.flush()
+    assert samples(registry)[("jobs_running", ())] == 0
+    updates.stop()
