@@ -199,6 +199,8 @@ class Prometheus(Middleware):
         labels = (message.queue_name, message.actor_name)
         children = self._children.get(labels) or self._for(labels)
         self._updates.start(children.inprogress)
+        # Replaces the thread's previous record, which after_enqueue still reads while that
+        # message's own hooks run (a retry enqueued by Retries counts as one).
         self._current.message = _Running(message.message_id, current_millis(), children)
 
     def after_process_message(
@@ -221,9 +223,6 @@ class Prometheus(Middleware):
 
     def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
         self.after_process_message(broker, message)
-
-    def after_ack(self, broker: Broker, message: MessageProxy) -> None:
-        self._current.message = None
 
     def after_nack(self, broker: Broker, message: MessageProxy) -> None:
         self._current.message = None
