@@ -259,8 +259,8 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
         "--cpu-affinity",
         choices=CPU_AFFINITY_CHOICES,
         default="auto",
-        help="auto: keep each worker process on one core when there are at least as many "
-        "processes as cores; off: let them move (default: %(default)s)",
+        help="auto: keep each worker process on one core, with batch scheduling, when there "
+        "are at least as many processes as cores; off: let them move (default: %(default)s)",
     )
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="log debug messages (-vv: libraries too)"

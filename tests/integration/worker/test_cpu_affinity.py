@@ -1,5 +1,6 @@
-"""``taskq worker`` keeps each worker process, every thread of it, on one core when the group
-has at least as many processes as usable cores, and leaves them free otherwise."""
+"""``taskq worker`` keeps each worker process, every thread of it, on one core (with batch
+scheduling) when the group has at least as many processes as usable cores, and leaves them
+free otherwise."""
 
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ def thread_cores(pid: int) -> dict[int, set[int]]:
     return {int(tid): os.sched_getaffinity(int(tid)) for tid in os.listdir(f"/proc/{pid}/task")}
 
 
+def thread_policies(pid: int) -> set[int]:
+    """The scheduling policies of the threads of process ``pid``."""
+    return {os.sched_getscheduler(int(tid)) for tid in os.listdir(f"/proc/{pid}/task")}
+
+
 def run_jobs(app: App, worker: subprocess.Popen[bytes], count: int) -> None:
     app.enqueue("work", range(count))
     wait_for(lambda: len(app.events("done")) == count, timeout=30, message="the jobs to run")
@@ -45,7 +51,9 @@ def test_one_process_per_core_keeps_each_process_and_its_threads_on_its_own_core
         (core,) = {frozenset(cores) for cores in threads.values()}
         assert len(core) == 1, f"process {pid} may run on {sorted(core)}"
         pinned.extend(core)
+        assert thread_policies(pid) == {os.SCHED_BATCH}
     assert sorted(pinned) == CORES
+    assert os.sched_getscheduler(worker.pid) == os.SCHED_OTHER  # the master is left alone
 
 
 @needs_two_cores
@@ -55,6 +63,7 @@ def test_fewer_processes_than_cores_leave_the_process_free(app: App):
     (child,) = app.wait_started(worker)
     run_jobs(app, worker, 5)
     assert all(cores == set(CORES) for cores in thread_cores(child).values())
+    assert thread_policies(child) == {os.SCHED_OTHER}
 
 
 @needs_two_cores
@@ -65,6 +74,7 @@ def test_cpu_affinity_off_leaves_every_process_free(app: App):
     run_jobs(app, worker, 5)
     for pid in children:
         assert all(cores == set(CORES) for cores in thread_cores(pid).values())
+        assert thread_policies(pid) == {os.SCHED_OTHER}
 
 
 def test_an_unknown_cpu_affinity_exits_2_naming_the_choices(tmp_path):
