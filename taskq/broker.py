@@ -14,8 +14,8 @@ from .errors import ActorNotFound
 from .events.transport import BrokerEvents, EventStream, LocalEventBus
 from .global_broker import _reset_global_broker, get_broker, set_broker  # noqa: F401
 from .middleware import default_middleware
+from .middleware.bus import HookBus
 from .middleware.middleware import Middleware, MiddlewareError, NoResultsBackend, ResultsKeeper
-from .middleware.plan import MessagePlan
 
 if TYPE_CHECKING:
     from .actor import Actor
@@ -55,7 +55,7 @@ class DataStore(NamedTuple):
     namespace: str | None = None
 
 
-class Broker:
+class Broker(HookBus):
     """Base class for brokers: actor and queue registry, middleware bus, enqueue and consume.
 
     A broker builds its own state first and calls ``super().__init__`` last, so the middleware
@@ -85,99 +85,11 @@ class Broker:
         self.actor_options: set[str] = set()
         self.message_options: set[str] = {"eta", "redis_message_id", *self.broker_message_options}
         self.middleware: list[Middleware] = []
-        #: hook name -> (the middleware list it was computed for, the middleware to call).
-        self._listeners: dict[str, tuple[list[Any], list[Any]]] = {}
-        #: actor name -> the process_message hooks its messages need.
-        self._plans: dict[str, MessagePlan] = {}
+        HookBus.__init__(self)
         if middleware is None:
             middleware = [m() for m in default_middleware]
         for m in middleware:
             self.add_middleware(m)
-
-    # -- middleware bus -------------------------------------------------------------------
-    def emit_before(self, signal: str, *args: Any, **kwargs: Any) -> None:
-        """Call ``before_<signal>`` on every middleware, in order.
-
-        A :class:`MiddlewareError` (``SkipMessage``, ``ResultsNotConfigured``, ...) is how a
-        hook stops what is under way, so it propagates. Any other exception is a bug in that
-        middleware: it is logged and the remaining hooks still run, as in Dramatiq, so one
-        faulty middleware cannot block every send or every message.
-        """
-        name = "before_" + signal
-        cached = self._listeners.get(name)
-        hooks = cached[1] if cached is not None and cached[0] == self.middleware else None
-        self.call_before(signal, self._hooks(name) if hooks is None else hooks, *args, **kwargs)
-
-    def emit_after(self, signal: str, *args: Any, **kwargs: Any) -> None:
-        """Call ``after_<signal>`` on every middleware, in reverse order; errors are logged."""
-        name = "after_" + signal
-        cached = self._listeners.get(name)
-        hooks = cached[1] if cached is not None and cached[0] == self.middleware else None
-        self.call_after(signal, self._hooks(name) if hooks is None else hooks, *args, **kwargs)
-
-    def call_before(self, signal: str, hooks: list[Any], *args: Any, **kwargs: Any) -> None:
-        """Call ``hooks`` (``before_<signal>`` methods) as :meth:`emit_before` does."""
-        for hook in hooks:
-            try:
-                hook(self, *args, **kwargs)
-            except MiddlewareError:
-                raise
-            except Exception:
-                self.logger.critical(
-                    "Unexpected failure in before_%s of %r.",
-                    signal,
-                    getattr(hook, "__self__", hook),
-                    exc_info=True,
-                )
-
-    def call_after(self, signal: str, hooks: list[Any], *args: Any, **kwargs: Any) -> None:
-        """Call ``hooks`` (``after_<signal>`` methods) as :meth:`emit_after` does."""
-        for hook in hooks:
-            try:
-                hook(self, *args, **kwargs)
-            except Exception:
-                self.logger.critical(
-                    "Unexpected failure in after_%s of %r.",
-                    signal,
-                    getattr(hook, "__self__", hook),
-                    exc_info=True,
-                )
-
-    def message_hooks(self, actor: Actor[..., Any], message: MessageProxy) -> MessagePlan | None:
-        """The ``process_message`` hooks to call for ``message`` of ``actor`` (see
-        :mod:`taskq.middleware.plan`), or None when it needs every one."""
-        plan = self._plans.get(actor.actor_name)
-        if (  # MessagePlan.is_current, inlined: this runs for every message
-            plan is None
-            or plan.actor is not actor
-            or plan.middleware != self.middleware
-            or plan.options != actor.options
-        ):
-            plan = self._plans[actor.actor_name] = MessagePlan(actor, self.middleware, self._hooks)
-        return plan if plan.woken_by.isdisjoint(message.options) else None
-
-    def _hooks(self, name: str) -> list[Any]:
-        """The bound ``name`` methods of the middleware that override :class:`Middleware`'s
-        no-op, in calling order (reversed for ``after_`` hooks).
-
-        Calling only those keeps the per-message cost of a deep stack low; the answer is
-        recomputed whenever the middleware list changes.
-        """
-        cached = self._listeners.get(name)
-        if cached is not None and cached[0] == self.middleware:
-            return cached[1]
-        base = getattr(Middleware, name, None)
-        hooks = [
-            getattr(m, name)
-            for m in self.middleware
-            if base is None
-            or name in getattr(m, "__dict__", ())
-            or getattr(type(m), name, None) is not base
-        ]
-        if name.startswith("after_"):
-            hooks.reverse()
-        self._listeners[name] = (list(self.middleware), hooks)
-        return hooks
 
     def add_middleware(
         self,
