@@ -179,6 +179,11 @@ class RabbitmqBroker(AdminDelegation, Broker):
                 self.connections.discard(connection)
             close_quietly(connection)
 
+    def ping(self) -> None:
+        """Open the calling thread's producer connection (retrying as :meth:`retry` does),
+        or raise: what ``taskq worker`` checks before it starts consuming."""
+        self.retry(lambda: self.connection, "connect")
+
     def retry(self, action: Callable[[], T], what: str) -> T:
         """Run ``action`` on the producer connection, reconnecting (and failing over) and
         retrying with backoff for ``retry_timeout`` ms; ``what`` names it in the error."""
