@@ -142,3 +142,15 @@ def test_holding_a_delay_past_consumer_timeout_breaks_the_consumer(
                 timeout=CONSUMER_TIMEOUT_MS / 1000 + 10,
                 message="the consumer timed out",
             )
+
+
+def test_ping_opens_a_connection_or_raises_naming_the_broker():
+    with make_broker() as broker:
+        broker.ping()
+        assert broker.state.connection is not None and broker.state.connection.is_open
+    unreachable = make_broker(url="amqp://guest:guest@127.0.0.1:1/%2F", retry_timeout=200)
+    with (
+        unreachable as broker,
+        pytest.raises(taskq.errors.ConnectionClosed, match=r"Could not connect on RabbitMQ"),
+    ):
+        broker.ping()
