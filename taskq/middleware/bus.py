@@ -79,7 +79,7 @@ class HookBus:
         """The ``process_message`` hooks to call for ``message`` of ``actor`` (see
         :mod:`taskq.middleware.plan`), or None when it needs every one."""
         plan = self._plans.get(actor.actor_name)
-        if (  # MessagePlan.is_current, inlined: this runs for every message
+        if (  # rebuilt when the actor, the middleware list or the actor's options changed
             plan is None
             or plan.actor is not actor
             or plan.middleware != self.middleware

@@ -14,7 +14,7 @@ called. A plan is rebuilt when the broker's middleware list or the actor's optio
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .middleware import Middleware
@@ -66,13 +66,3 @@ class MessagePlan:
         self.after = kept("after_process_message")
         #: Message options that call for every hook instead.
         self.woken_by = frozenset().union(*(m.woken_by for m in quiet))
-
-    def is_current(self, actor: Actor[..., Any], middleware: list[Middleware]) -> bool:
-        """Whether this plan still holds for ``actor`` under ``middleware``."""
-        return (
-            self.actor is actor and self.middleware == middleware and self.options == actor.options
-        )
-
-    def applies_to(self, message_options: Mapping[str, Any]) -> bool:
-        """Whether a message with these options may skip the quiet middleware."""
-        return self.woken_by.isdisjoint(message_options)

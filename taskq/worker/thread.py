@@ -108,8 +108,9 @@ class WorkerThread(threading.Thread):
                 consumer.window.record((time.perf_counter() - started) * 1000)
                 if result is not None and "pipe_target" not in message.options:
                     self._check_result_kept(actor)
-                if plan is None or not plan.woken_by.isdisjoint(message.options):  # the actor
-                    broker.emit_after("process_message", message, result=result)  # may add one
+                # The actor may have set an option that wakes a quiet middleware.
+                if plan is None or not plan.woken_by.isdisjoint(message.options):
+                    broker.emit_after("process_message", message, result=result)
                 elif plan.after:
                     broker.call_after("process_message", plan.after, message, result=result)
             except SkipMessage as e:
