@@ -4,8 +4,8 @@ In multiprocess mode every prometheus_client update takes a process-wide lock, c
 and writes to a memory-mapped file: five of them per message cost a busy worker more than
 decoding the message. :class:`BufferedMetrics` sums updates in memory instead, per thread and
 without a lock, and writes their growth from a background thread at most ``interval`` seconds
-later (an in-progress gauge that went up and down in between costs no write at all). The thread sleeps while nothing changes,
-so an idle worker never wakes for it.
+later (an in-progress gauge that went up and down in between costs no write at all). The
+thread sleeps while nothing changes, so an idle worker never wakes for it.
 """
 
 from __future__ import annotations
@@ -78,10 +78,7 @@ class BufferedMetrics:
 
     def inc(self, child: Any, amount: float = 1.0) -> None:
         """Add ``amount`` to a counter or gauge child at the next flush."""
-        try:
-            increments = self._local.tally.increments
-        except AttributeError:
-            increments = self._tally().increments
+        increments = self._tally().increments
         increments[child] = increments.get(child, 0.0) + amount
         if not self._changed.is_set():
             self._mark_changed()
@@ -98,10 +95,7 @@ class BufferedMetrics:
     def start(self, running: Any) -> None:
         """Count the calling thread's message as running in the in-progress gauge child
         ``running`` until :meth:`finish` (a thread runs one message at a time)."""
-        try:
-            self._local.tally.running = running
-        except AttributeError:
-            self._tally().running = running
+        self._tally().running = running
         if not self._changed.is_set():
             self._mark_changed()
 
@@ -109,10 +103,7 @@ class BufferedMetrics:
         self, children: Any, duration: float, *, running: Any = None, errored: bool = False
     ) -> None:
         """Count a finished message at the next flush (as :meth:`DirectMetrics.finish`)."""
-        try:
-            tally = self._local.tally
-        except AttributeError:
-            tally = self._tally()
+        tally = self._tally()
         increments = tally.increments
         if running is not None:
             if tally.running is running:

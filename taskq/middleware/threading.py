@@ -58,7 +58,7 @@ class PerThreadMiddleware(Middleware):
     def after_process_message(
         self, broker: Any, message: Any, *, result: Any = None, exception: Any = None
     ) -> None:
-        self._forget()
+        self.running.pop(current_thread_id(), None)  # _forget, inlined: runs for every message
 
     def after_skip_message(self, broker: Any, message: Any) -> None:
         self._forget()

@@ -170,13 +170,3 @@ class TimeLimit(PerThreadMiddleware):
         self.running[current_thread_id()] = (deadline, message.message_id)
         if deadline < self._next_check:  # only wake the watcher if it would check too late
             self._wakeup.set()
-
-    def after_process_message(
-        self,
-        broker: Broker,
-        message: MessageProxy,
-        *,
-        result: Any = None,
-        exception: BaseException | None = None,
-    ) -> None:
-        self.running.pop(current_thread_id(), None)
