@@ -50,6 +50,11 @@ def small_store(request: pytest.FixtureRequest, queue_name: str) -> Iterator[Any
             message = Message(queue_name=queue_name, actor_name=actor, args=args)
             dead_letter_through_a_consumer(broker, message, reason)
             messages.append(message)
+            # Letters are ordered by the millisecond they died in (Redis scores them by it):
+            # two in the same millisecond would have no newest.
+            died = current_millis()
+            while current_millis() <= died:
+                time.sleep(0.0002)
         broker.messages = messages
         yield broker
 
